@@ -1,0 +1,11 @@
+"""flashsim: a flash-sale and presale load simulator.
+
+    from simulator import load_scenario, simulate
+    result = simulate(load_scenario("scenarios/xiaomi-thursday-flash.yaml"))
+    result.summary["endpoints"]["create_order"]["latency_p99"]
+"""
+
+from simulator.runner import RunResult, simulate
+from simulator.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "simulate"]

@@ -1,0 +1,178 @@
+"""Recorders: outcome counters, per-second series and latency histograms.
+
+Recording sits on the hot path (every request, every shopper), so it is plain counters and list
+increments; latencies go into log-bucket histograms, never lists. `snapshot()` methods turn a
+recorder into plain data (dicts, lists of numbers) that pickles across processes and aggregates.
+"""
+
+from __future__ import annotations
+
+import math
+
+OUTCOMES = ("bought", "sold_out", "gave_up", "left_funnel")
+"""How a shopper's visit ends; a shopper still in the journey at the horizon has none yet."""
+
+# Latency buckets: 40 per decade from 10 us to 10^4 s (each ~6% wide, so percentiles are read to ~3%).
+_PER_DECADE = 40
+_LOG_MIN = math.log(1e-5)
+_SCALE = _PER_DECADE / math.log(10)
+N_BUCKETS = 9 * _PER_DECADE
+WINDOW = 10.0
+"""Seconds per window of the latency-over-time histograms."""
+
+
+def bucket_of(seconds: float) -> int:
+    """Histogram bucket of a latency (hot path)."""
+    if seconds <= 1e-5:
+        return 0
+    b = int((math.log(seconds) - _LOG_MIN) * _SCALE)
+    return b if b < N_BUCKETS else N_BUCKETS - 1
+
+
+def bucket_bounds(b: int) -> tuple[float, float]:
+    return math.exp(_LOG_MIN + b / _SCALE), math.exp(_LOG_MIN + (b + 1) / _SCALE)
+
+
+def percentile(counts: list[int], q: float) -> float | None:
+    """The q-quantile (0..1) of a histogram, interpolated geometrically inside its bucket."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for b, n in enumerate(counts):
+        if n and seen + n >= rank:
+            lo, hi = bucket_bounds(b)
+            return lo * (hi / lo) ** ((rank - seen) / n)
+        seen += n
+    return bucket_bounds(len(counts) - 1)[1]
+
+
+def series(horizon: float) -> list[int]:
+    """A per-second counter series covering the horizon."""
+    return [0] * (int(math.ceil(horizon)) + 1)
+
+
+class EndpointStats:
+    """What clients saw of one endpoint: requests and how each ended, and response times."""
+
+    __slots__ = (
+        "requests", "served", "rejected", "timed_out", "retries", "in_flight", "wasted", "shed",
+        "latency_sum", "hist", "windows", "s_requests", "s_served", "s_rejected", "s_timed_out",
+        "s_retries", "s_in_flight",
+    )
+
+    def __init__(self, horizon: float):
+        self.requests = self.served = self.rejected = self.timed_out = self.retries = self.in_flight = 0
+        self.wasted = self.shed = 0
+        self.latency_sum = 0.0
+        self.hist = [0] * N_BUCKETS
+        self.windows = [0] * ((int(horizon // WINDOW) + 1) * N_BUCKETS)
+        self.s_requests = series(horizon)
+        self.s_served = series(horizon)
+        self.s_rejected = series(horizon)
+        self.s_timed_out = series(horizon)
+        self.s_retries = series(horizon)
+        self.s_in_flight = series(horizon)
+
+    def record_served(self, now: float, latency: float) -> None:
+        """A response reached its client in time (hot path)."""
+        self.served += 1
+        self.in_flight -= 1
+        self.s_served[int(now)] += 1
+        self.latency_sum += latency
+        if latency <= 1e-5:
+            b = 0
+        else:
+            b = int((math.log(latency) - _LOG_MIN) * _SCALE)  # bucket_of, inlined: hot path
+            if b >= N_BUCKETS:
+                b = N_BUCKETS - 1
+        self.hist[b] += 1
+        self.windows[int(now // WINDOW) * N_BUCKETS + b] += 1
+
+    def snapshot(self) -> dict:
+        windows = [self.windows[i : i + N_BUCKETS] for i in range(0, len(self.windows), N_BUCKETS)]
+        return {
+            "requests": self.requests,
+            "served": self.served,
+            "rejected": self.rejected,
+            "timed_out": self.timed_out,
+            "retries": self.retries,
+            "in_flight": self.in_flight,
+            "wasted": self.wasted,
+            "shed": self.shed,
+            "latency_sum": self.latency_sum,
+            "hist": list(self.hist),
+            "windows": {i: w for i, w in enumerate(windows) if any(w)},
+            "series": {
+                "requests": self.s_requests,
+                "served": self.s_served,
+                "rejected": self.s_rejected,
+                "timed_out": self.s_timed_out,
+                "retries": self.s_retries,
+                "in_flight": self.s_in_flight,
+            },
+        }
+
+
+class PoolStats:
+    """What happened inside one pool: work done and time-averages for Little's law.
+
+    Time integrals are kept as sums (hot path: no update per state change): the busy-worker area is
+    the work started less what runs past the horizon; the in-pool area is the time spent by requests
+    that left plus, for those still inside, the time from their arrival to the horizon.
+    """
+
+    __slots__ = ("workers", "admitted", "completed", "shed", "peak_queue", "work", "end_sum",
+                 "sojourn_sum", "sent_sum", "s_queue", "s_busy")
+
+    def __init__(self, horizon: float, workers: int):
+        self.workers = workers
+        self.admitted = self.completed = self.shed = self.peak_queue = 0
+        self.work = self.end_sum = self.sojourn_sum = self.sent_sum = 0.0
+        self.s_queue = series(horizon)
+        self.s_busy = series(horizon)
+
+    def snapshot(self, horizon: float, busy: int, in_pool: int) -> dict:
+        """Figures at the horizon, given the workers busy and requests inside at that moment."""
+        return {
+            "workers": self.workers,
+            "admitted": self.admitted,
+            "completed": self.completed,
+            "shed": self.shed,
+            "busy_area": self.work - (self.end_sum - busy * horizon),
+            "in_pool_area": self.sojourn_sum + (in_pool * horizon - self.sent_sum),
+            "sojourn_sum": self.sojourn_sum,
+            "peak_queue": self.peak_queue,
+            "series": {"queue": self.s_queue, "busy": self.s_busy},
+        }
+
+
+class ShopperStats:
+    """Arrivals and outcomes of shoppers, in total and per second."""
+
+    def __init__(self, horizon: float):
+        self.arrivals = 0
+        self.in_system = 0
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
+        self.s_arrivals = series(horizon)
+        self.s_in_system = series(horizon)
+        self.s_outcomes = {o: series(horizon) for o in OUTCOMES}
+
+    def arrive(self, now: float) -> None:
+        self.arrivals += 1
+        self.in_system += 1
+        self.s_arrivals[int(now)] += 1
+
+    def finish(self, now: float, outcome: str) -> None:
+        self.in_system -= 1
+        self.outcomes[outcome] += 1
+        self.s_outcomes[outcome][int(now)] += 1
+
+    def snapshot(self) -> dict:
+        return {
+            "arrivals": self.arrivals,
+            "in_system": self.in_system,
+            "outcomes": dict(self.outcomes),
+            "series": {"arrivals": self.s_arrivals, "in_system": self.s_in_system, **self.s_outcomes},
+        }

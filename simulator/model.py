@@ -1,0 +1,177 @@
+"""One replication: the scenario's components wired into one SimPy Environment and run to the horizon."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from heapq import heappop, heappush
+from collections.abc import Callable, Generator
+
+import numpy as np
+from simpy import Environment, Event
+from simpy.core import NORMAL
+
+from simulator.demand import curves, draw_shoppers
+from simulator.distributions import Sampler
+from simulator.inventory import PAID, Order, Stock
+from simulator.metrics import ShopperStats
+from simulator.scenario import Scenario
+from simulator.servers import Endpoint, Pool
+from simulator.shopper import Habits, shopper
+
+SAMPLE_PRIORITY = -1
+"""Per-second samples are taken before any other event of that instant: level[k] is the state after [0, k)."""
+
+
+def streams(seed: np.random.SeedSequence) -> Callable[[str], np.random.Generator]:
+    """Named random streams: one per component and purpose, stable when other purposes are added."""
+
+    def stream(name: str) -> np.random.Generator:
+        child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, zlib.crc32(name.encode())))
+        return np.random.default_rng(child)
+
+    return stream
+
+
+class World:
+    """Everything a shopper can reach during one replication."""
+
+    def __init__(self, scenario: Scenario, rng: Callable[[str], np.random.Generator]):
+        self.env = env = Environment()
+        horizon = scenario.clock.horizon
+        self.pools = {
+            name: Pool(env, name, p.workers, p.queue_limit, p.shed_expired, horizon)
+            for name, p in scenario.system.pools.items()
+        }
+        self.endpoints = {
+            step: Endpoint(step, self.pools[ep.pool], Sampler(ep.service, rng(f"service:{step}")), ep.timeout,
+                           horizon)
+            for step, ep in scenario.system.endpoints.items()
+        }
+        self.stocks = {name: Stock(env, name, sku, horizon) for name, sku in scenario.inventory.skus.items()}
+        self.stock_of = [self.stocks[sale.sku] for sale in scenario.sales]
+        self.price = [sale.sale_price for sale in scenario.sales]
+        self.shoppers = ShopperStats(horizon)
+        self.unanswered_orders: list[Order] = []
+
+    def finish(self, outcome: str) -> None:
+        """The shopper in hand leaves with this outcome."""
+        stats = self.shoppers
+        stats.in_system -= 1
+        stats.outcomes[outcome] += 1
+        stats.s_outcomes[outcome][int(self.env._now)] += 1
+
+
+def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
+    """Run one replication to the horizon; its results as plain data."""
+    rng = streams(seed)
+    world = World(scenario, rng)
+    env = world.env
+    horizon = scenario.clock.horizon
+    segments = list(scenario.audience.segments)
+    behaviours = [scenario.audience.behaviour_of(s) for s in segments]
+    habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
+    env.process(_arrivals(world, scenario, rng("arrivals"), habits, behaviours))
+    _sample_every_second(world, 0)
+    _run(env, horizon)
+    _sample(world, int(math.ceil(horizon)))
+    return {
+        "horizon": horizon,
+        "shoppers": world.shoppers.snapshot(),
+        "endpoints": {name: ep.stats.snapshot() for name, ep in world.endpoints.items()},
+        "pools": {name: p.stats.snapshot(horizon, p.busy, p.in_pool()) for name, p in world.pools.items()},
+        "pool_of": {name: ep.pool.name for name, ep in world.endpoints.items()},
+        "stock": {name: stock.snapshot() for name, stock in world.stocks.items()},
+        "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
+    }
+
+
+class _Journey:
+    """Drives one shopper's generator from event to event: a SimPy process without the extras.
+
+    Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
+    neither a Process object nor a termination event. It is its own start event, queued for the
+    shopper's arrival time.
+    """
+
+    __slots__ = ("generator", "callbacks", "_ok", "_value")
+
+    def __init__(self, generator: Generator):
+        self.generator = generator
+        self.callbacks = [self]
+        self._ok = True
+        self._value = None
+
+    def __call__(self, event: Event) -> None:
+        try:
+            nxt = self.generator.send(event._value)
+            while nxt.callbacks is None:  # already processed: carry on with its value
+                nxt = self.generator.send(nxt._value)
+        except StopIteration:
+            return
+        nxt.callbacks.append(self)
+
+
+def _run(env: Environment, until: float) -> None:
+    """Environment.run(until), inlined: one loop iteration per event is the model's innermost cost."""
+    queue = env._queue
+    while queue and queue[0][0] < until:
+        env._now, _, _, event = heappop(queue)
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            raise event._value
+    env._now = until
+
+
+BATCH = 2048
+"""Arrivals drawn at a time: the batch's time span adapts so memory stays flat in the audience size."""
+
+
+def _arrivals(world: World, scenario: Scenario, rng: np.random.Generator, habits: list[Habits],
+              behaviours: list) -> Generator:
+    """Shoppers are drawn a batch at a time; each becomes a process only when its batch comes."""
+    env = world.env
+    sale_curves = curves(scenario)
+    horizon = scenario.clock.horizon
+    me = 0
+    start, span = 0.0, 1.0
+    while start < horizon:
+        end = min(start + span, horizon)
+        expected = sum(c.expected_between(start, end) for c in sale_curves)
+        if expected > 2 * BATCH and span > 1e-3:
+            span /= 2
+            continue
+        batch = draw_shoppers(rng, scenario, sale_curves, start, end, behaviours)
+        intents = zip(batch.buys, batch.pays, batch.accepted, batch.keeps_trying, batch.patience)
+        now = env._now
+        queue, ids = env._queue, env._eid
+        for t, sale, segment, intent in zip(batch.time, batch.sale, batch.segment, intents):
+            heappush(queue, (t, NORMAL, next(ids), _Journey(shopper(world, me, sale, habits[segment], intent))))
+            me += 1
+        if expected < BATCH / 2 and span < 60:
+            span *= 2
+        start = end
+        if start < horizon:
+            yield env.timeout(start - now)
+
+
+def _sample(world: World, second: int) -> None:
+    """Record every level series at a whole second."""
+    world.shoppers.s_in_system[second] = world.shoppers.in_system
+    for pool in world.pools.values():
+        pool.stats.s_queue[second] = len(pool.queue)
+        pool.stats.s_busy[second] = pool.busy
+    for endpoint in world.endpoints.values():
+        endpoint.stats.s_in_flight[second] = endpoint.stats.in_flight
+    for stock in world.stocks.values():
+        stock.sample(second)
+
+
+def _sample_every_second(world: World, second: int) -> None:
+    _sample(world, second)
+    tick = Event(world.env)
+    tick._ok = True
+    tick.callbacks.append(lambda _: _sample_every_second(world, second + 1))
+    world.env.schedule(tick, SAMPLE_PRIORITY, 1.0)

@@ -1,0 +1,640 @@
+"""Scenario files: the typed, immutable description of one promotion.
+
+This module is the only gate: everything a run needs is parsed (human units to seconds and counts)
+and checked here, so a bad file fails before a run starts, with every problem named as
+`file:line: path.to.field: message`. The model trusts what it is given.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ValidationError,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+import yaml
+
+from simulator import units
+from simulator.distributions import Distribution, parse_distribution
+
+
+def _quantity(parse, kind: str, example: str):
+    """An annotated type: parsed from human units at the boundary, described as such in the schema."""
+    return (
+        BeforeValidator(lambda v: parse(v) if v is not None else v),
+        WithJsonSchema({"type": ["string", "number"], "description": f"{kind}, e.g. {example}"}),
+    )
+
+
+Duration = Annotated[float, *_quantity(units.parse_duration, "duration", "250ms, 2s, 15m, 1h")]
+Rate = Annotated[float, *_quantity(units.parse_rate, "rate", "2000/s, 120/min")]
+Count = Annotated[int, *_quantity(units.parse_count, "count", "1000, 300k, 2M")]
+Money = Annotated[float, *_quantity(units.parse_money, "money", "2999, ¥300")]
+Fraction = Annotated[
+    float, *_quantity(units.parse_fraction, "fraction in [0, 1]", "0.3, 30%"), Field(ge=0, le=1)
+]
+
+
+def _parse_dist(value: Any, info: ValidationInfo) -> Distribution:
+    if isinstance(value, Distribution):
+        return value
+    base = (info.context or {}).get("base_dir")
+    return parse_distribution(value, base)
+
+
+Dist = Annotated[
+    Distribution,
+    BeforeValidator(_parse_dist),
+    WithJsonSchema(
+        {
+            "type": ["string", "number"],
+            "description": "distribution: 40ms, exp(50ms), lognormal(40ms, 1.2), gamma(1s, 0.5), "
+            "uniform(1s, 3s), empirical(10ms, 20ms, 35ms) or empirical(samples.csv)",
+        }
+    ),
+]
+
+
+def _parse_instant(value: Any, info: ValidationInfo) -> float:
+    start = (info.context or {}).get("clock_start") or units.parse_clock("00:00")
+    return units.clock_offset(start, value)
+
+
+Instant = Annotated[
+    float,
+    BeforeValidator(_parse_instant),
+    WithJsonSchema(
+        {"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}
+    ),
+]
+
+
+class Section(BaseModel):
+    """A scenario section: immutable, no unknown fields, attribute docstrings become the schema's text."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        arbitrary_types_allowed=True,
+        validate_default=True,
+    )
+
+
+# -- clock -------------------------------------------------------------------------------------
+
+
+class Clock(Section):
+    start: str = "00:00"
+    """Wall-clock label of simulated time 0, e.g. 19:30 or 2026-11-11 00:00."""
+    horizon: Duration
+    """How long the simulation runs after start."""
+
+    @property
+    def start_time(self) -> units.ClockTime:
+        return units.parse_clock(self.start)
+
+    @model_validator(mode="after")
+    def _check(self) -> Clock:
+        units.parse_clock(self.start)
+        if self.horizon <= 0:
+            raise ValueError("horizon must be longer than 0s")
+        return self
+
+
+# -- audience ----------------------------------------------------------------------------------
+
+
+class Arrivals(Section):
+    """The arrival curve of one sale's shoppers around its open: a build-up, the surge, a decay."""
+
+    shape: Literal["surge", "flat"] = "surge"
+    """surge: build-up, surge at the open and decay; flat: a constant rate from the open to the horizon."""
+    build_up: Duration = 600.0
+    """How long before the open shoppers start arriving (rising linearly to the open)."""
+    build_up_share: Fraction = 0.15
+    """Share of the sale's shoppers who arrive during the build-up."""
+    surge_share: Fraction = 0.6
+    """Share who click within seconds of the open (they were waiting on the page)."""
+    surge_time: Duration = 3.0
+    """Mean delay after the open of the surge clicks (exponential)."""
+    decay: Duration = 600.0
+    """Mean delay after the open of everyone else (exponential decay of the rate)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Arrivals:
+        if self.build_up_share + self.surge_share > 1 + 1e-9:
+            raise ValueError(
+                f"build_up_share + surge_share is {self.build_up_share + self.surge_share:g}; "
+                "they must sum to at most 1 (the rest arrive during the decay)"
+            )
+        for name in ("surge_time", "decay"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be longer than 0s")
+        return self
+
+
+class Retry(Section):
+    """How a client retries a failed request (rejected or timed out): capped exponential backoff."""
+
+    max_retries: int = Field(3, ge=0)
+    """Retries of one step after its first attempt; then the shopper gives up."""
+    backoff: Duration = 1.0
+    """Wait before the first retry."""
+    multiplier: float = Field(2.0, ge=1)
+    """Each further retry waits this many times longer."""
+    max_backoff: Duration = 30.0
+    """Cap on the wait between retries."""
+    jitter: Fraction = 1.0
+    """Share of each wait drawn at random: 1 is full jitter (uniform in [0, wait]), 0 none."""
+
+
+class Funnel(Section):
+    """Probabilities of going on at each step of the journey."""
+
+    buy: Fraction = 0.8
+    """Share of product-page viewers who press buy."""
+    pay: Fraction = 0.95
+    """Share of shoppers holding an order who go on to pay."""
+    pay_success: Fraction = 0.98
+    """Share of payments the payment provider accepts."""
+
+
+class SoldOut(Section):
+    """What shoppers do when told the item is sold out."""
+
+    keep_trying: Fraction = 0.2
+    """Share who keep refreshing, hoping for stock released by unpaid orders."""
+    refresh_every: Duration = 10.0
+    """Mean time between refreshes (exponential)."""
+    keep_trying_for: Duration = 300.0
+    """How long they keep refreshing before leaving."""
+
+
+class Behaviour(Section):
+    """How shoppers act: pauses, patience, retries and funnel."""
+
+    think_time: Dist = "lognormal(2s, 0.5)"
+    """Pause between one step's response and the next step."""
+    pay_delay: Dist = "lognormal(20s, 1)"
+    """Time from holding an order to pressing pay."""
+    patience: Dist = "exp(2m)"
+    """How long a shopper keeps trying through errors, counted from arrival, before giving up."""
+    retry: Retry = Retry()
+    funnel: Funnel = Funnel()
+    sold_out: SoldOut = SoldOut()
+
+
+class BehaviourOverride(Section):
+    """Parts of the audience behaviour that a segment replaces (whole fields, not deep merges)."""
+
+    think_time: Dist | None = None
+    pay_delay: Dist | None = None
+    patience: Dist | None = None
+    retry: Retry | None = None
+    funnel: Funnel | None = None
+    sold_out: SoldOut | None = None
+
+
+class Segment(Section):
+    share: Fraction
+    """Share of shoppers in this segment."""
+    behaviour: BehaviourOverride = BehaviourOverride()
+    """Behaviour that differs from the audience's."""
+
+
+class Audience(Section):
+    size: Count
+    """Expected number of shopper sessions over all sales (arrivals are Poisson around it)."""
+    segments: dict[str, Segment] = {"guest": Segment(share=1.0)}
+    """Named segments (e.g. member, guest) with shares summing to 1."""
+    arrivals: Arrivals = Arrivals()
+    """Arrival curve around each sale's open (a sale may give its own)."""
+    behaviour: Behaviour = Behaviour()
+
+    @model_validator(mode="after")
+    def _check(self) -> Audience:
+        if not self.segments:
+            raise ValueError("segments: give at least one segment")
+        total = sum(s.share for s in self.segments.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"segments: shares sum to {total:g}; they must sum to 1")
+        return self
+
+    def behaviour_of(self, segment: str) -> Behaviour:
+        """The audience behaviour with the segment's replacements applied."""
+        override = self.segments[segment].behaviour.model_dump(exclude_none=True, round_trip=True)
+        replaced = {k: getattr(self.segments[segment].behaviour, k) for k in override}
+        return self.behaviour.model_copy(update=replaced)
+
+
+# -- sales, system, inventory, targets, plans --------------------------------------------------
+
+
+class Sale(Section):
+    name: str
+    """Label of the sale in results."""
+    open: Instant
+    """When buying opens."""
+    sku: str
+    """The item on sale (a key of inventory.skus)."""
+    price: Money
+    """List price."""
+    discount: Money = 0.0
+    """Amount off the list price during the sale."""
+    audience_share: Fraction = 1.0
+    """Share of the audience coming for this sale; shares over all sales sum to 1."""
+    arrivals: Arrivals | None = None
+    """This sale's own arrival curve, if it differs from the audience's."""
+
+    @property
+    def sale_price(self) -> float:
+        return self.price - self.discount
+
+    @model_validator(mode="after")
+    def _check(self) -> Sale:
+        if self.discount > self.price:
+            raise ValueError(f"discount {self.discount:g} exceeds price {self.price:g}")
+        return self
+
+
+class Pool(Section):
+    """A pool of workers serving requests from one bounded FIFO queue."""
+
+    workers: int = Field(ge=1)
+    """Requests served at once (threads, connections, pods x concurrency)."""
+    queue_limit: int | None = Field(None, ge=0)
+    """Requests that may wait; one more is rejected at once. null: unbounded."""
+    shed_expired: bool = False
+    """Skip queued requests whose client has already timed out instead of serving them."""
+
+
+class Endpoint(Section):
+    pool: str
+    """The pool serving this endpoint (a key of system.pools)."""
+    service: Dist
+    """Service time of one request on one worker."""
+    timeout: Duration | None = 5.0
+    """Client timeout: after it the client counts a failure while the server may still work. null: none."""
+
+
+JOURNEY = ("product_page", "buy", "create_order", "pay")
+"""The shopper journey, in order; each step is a request to the endpoint of the same name."""
+
+
+class Endpoints(Section):
+    """One endpoint per journey step; a step left out is not modelled as a request (it always succeeds)."""
+
+    product_page: Endpoint | None = None
+    buy: Endpoint | None = None
+    create_order: Endpoint | None = None
+    pay: Endpoint | None = None
+
+    def items(self) -> list[tuple[str, Endpoint]]:
+        """The modelled endpoints in journey order."""
+        return [(step, ep) for step in JOURNEY if (ep := getattr(self, step)) is not None]
+
+
+class System(Section):
+    pools: dict[str, Pool]
+    """Named pools of workers."""
+    endpoints: Endpoints
+    """Where each journey step is served."""
+
+    @model_validator(mode="after")
+    def _check(self) -> System:
+        for step, ep in self.endpoints.items():
+            if ep.pool not in self.pools:
+                raise ValueError(
+                    f"endpoints.{step}.pool: no pool named {ep.pool!r}; pools are {sorted(self.pools)}"
+                )
+        return self
+
+
+class Sku(Section):
+    stock: Count
+    """Units on sale."""
+    per_user_limit: int = Field(1, ge=1)
+    """Units one shopper may hold (reserved or bought)."""
+    payment_window: Duration = 900.0
+    """How long an order holds its unit unpaid before the unit returns to stock."""
+
+
+class Inventory(Section):
+    skus: dict[str, Sku]
+
+
+class LatencyTarget(Section):
+    p95: Duration | None = None
+    """Bound on the 95th percentile of the endpoint's response time."""
+    p99: Duration | None = None
+    """Bound on the 99th percentile of the endpoint's response time."""
+
+
+class Targets(Section):
+    """Service levels a run is judged against (and sizing aims for)."""
+
+    latency: dict[str, LatencyTarget] = {}
+    """Per endpoint (journey step) latency bounds."""
+    error_rate: Fraction | None = None
+    """Bound on the share of requests rejected or timed out, over all endpoints."""
+
+
+class Plan(Section):
+    description: str = ""
+    set: dict[str, Any] = {}
+    """Overrides, `path.to.field: value`, applied to the scenario as `--set` would."""
+
+
+class Scenario(Section):
+    name: str = "scenario"
+    """Name used for the results directory (defaults to the file name)."""
+    description: str = ""
+    clock: Clock
+    seed: int = 0
+    """Root of every random stream: same seed, same results."""
+    replications: int = Field(1, ge=1)
+    """Independent runs whose results are averaged with 95% confidence intervals."""
+    audience: Audience
+    sales: list[Sale] = Field(min_length=1)
+    system: System
+    inventory: Inventory
+    targets: Targets = Targets()
+    plans: dict[str, Plan] = {}
+    """Named contingency plans: overlays on this scenario, compared side by side."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        problems = []
+        for i, sale in enumerate(self.sales):
+            if sale.sku not in self.inventory.skus:
+                problems.append(f"sales[{i}].sku: no sku {sale.sku!r} in inventory.skus")
+            if not 0 <= sale.open < self.clock.horizon:
+                problems.append(
+                    f"sales[{i}].open: {units.format_duration(sale.open)} after start is outside "
+                    f"the horizon (0 to {units.format_duration(self.clock.horizon)})"
+                )
+        total = sum(s.audience_share for s in self.sales)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            problems.append(f"sales: audience_share sums to {total:g}; it must sum to 1")
+        for step in self.targets.latency:
+            if step not in dict(self.system.endpoints.items()):
+                problems.append(f"targets.latency.{step}: no endpoint {step!r} in system.endpoints")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def arrivals_of(self, sale: Sale) -> Arrivals:
+        return sale.arrivals or self.audience.arrivals
+
+
+# -- loading: YAML with line numbers, overrides, plans, clear errors ---------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+class Problem(BaseModel):
+    """One thing wrong with a scenario, located as precisely as the input allows."""
+
+    where: str
+    """`file:line`, `file`, or `--set`."""
+    path: str = ""
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.path}: {self.message}" if self.path else f"{self.where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2-like scalars: 20:00 stays a string (no base-60 ints), no yes/no booleans, no dates."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in [
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
+    ("float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"
+     r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$", "-+0123456789."),
+]:
+    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
+
+
+def _construct(node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file: str) -> Any:
+    """Build plain Python data from a YAML node, recording `file:line` of every path."""
+    lines[path] = f"{file}:{node.start_mark.line + 1}"
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise ScenarioError([Problem(where=f"{file}:{key_node.start_mark.line + 1}",
+                                             path=_render(path), message="keys must be plain names")])
+            key = str(key)
+            if key in out:
+                raise ScenarioError([Problem(where=f"{file}:{key_node.start_mark.line + 1}",
+                                             path=_render((*path, key)), message="duplicate key")])
+            out[key] = _construct(value_node, loader, (*path, key), lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, loader, (*path, i), lines, file) for i, v in enumerate(node.value)]
+    return loader.construct_object(node)
+
+
+def _render(path: Path_) -> str:
+    """`sales[0].open` from ('sales', 0, 'open')."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]=]+)")
+
+
+def _split(path: str) -> Path_:
+    """('sales', 0, 'open') from `sales[0].open` or `sales.0.open`."""
+    parts: list[str | int] = []
+    for index, name in _PATH_PART.findall(path.strip()):
+        if index:
+            parts.append(int(index))
+        else:
+            parts.append(int(name) if name.isdigit() else name)
+    return tuple(parts)
+
+
+def parse_assignment(text: str) -> tuple[Path_, Any]:
+    """`path.to.field=value` (value read as YAML) from a `--set` argument."""
+    path, sep, value = text.partition("=")
+    if not sep or not path.strip():
+        raise ScenarioError([Problem(where="--set", message=f"{text!r} is not PATH=VALUE, e.g. audience.size=300k")])
+    try:
+        parsed = yaml.load(value, Loader=_Loader) if value.strip() else None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(where="--set", path=path, message=f"value is not YAML: {exc}")]) from None
+    return _split(path), parsed
+
+
+def _assign(raw: Any, path: Path_, value: Any, where: str) -> None:
+    """Set one field in the raw scenario data, creating missing mappings on the way."""
+    node = raw
+    for depth, part in enumerate(path):
+        last = depth == len(path) - 1
+        if isinstance(node, list):
+            if not isinstance(part, int) or not 0 <= part < len(node):
+                raise ScenarioError([Problem(where=where, path=_render(path[: depth + 1]),
+                                             message=f"no item {part!r} in a list of {len(node)}")])
+        elif isinstance(node, dict):
+            part = str(part)
+            if not last and not isinstance(node.get(part), dict | list):
+                node[part] = {}
+        else:
+            raise ScenarioError([Problem(where=where, path=_render(path[:depth]), message="not a mapping or list")])
+        if last:
+            node[part] = value
+        else:
+            node = node[part]
+
+
+def _apply(raw: dict, assignments: list[tuple[Path_, Any, str]], lines: dict) -> None:
+    for path, value, where in assignments:
+        _assign(raw, path, value, where)
+        for key in [k for k in lines if k[: len(path)] == path]:
+            del lines[key]
+        lines[path] = where
+
+
+def _fields(loc: tuple) -> list[str]:
+    """Names the schema accepts at a location (for 'did you mean')."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            args = [a for a in typing.get_args(model) if a is not type(None)]
+            model = args[-1] if args else None
+            continue
+        model = field.annotation
+        while typing.get_origin(model) in (typing.Union, types.UnionType):
+            model = next(a for a in typing.get_args(model) if a is not type(None))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+_RELATIVE = re.compile(r"^([A-Za-z_][\w-]*(?:\[\d+\]|\.[\w-]+)*): (.+)$")
+
+
+def _problems(exc: ValidationError, lines: dict, file: str) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        messages = [err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")]
+        if err["type"] == "extra_forbidden":
+            known = _fields(loc)
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(known)}"
+            messages = [f"unknown field; {hint}"]
+        elif err["type"] == "missing":
+            messages = ["missing (required)"]
+        for message in "\n".join(messages).split("\n"):
+            full = loc
+            if match := _RELATIVE.match(message):
+                full, message = (*loc, *_split(match.group(1))), match.group(2)
+            where = next((lines[full[:n]] for n in range(len(full), -1, -1) if full[:n] in lines), file)
+            out.append(Problem(where=where, path=_render(full), message=message))
+    return out
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plan: str | None = None) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError naming every problem."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(where=file, message="no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(where=file, message=f"cannot read: {exc}")]) from None
+    lines: dict = {}
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        raw = _construct(node, _Loader(""), (), lines, file) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark else file
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Problem(where=where, message=f"not valid YAML: {reason}")]) from None
+    if raw is None:
+        raise ScenarioError([Problem(where=file, message="the file is empty; a scenario is a YAML mapping")])
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem(where=lines[()], message="a scenario is a YAML mapping of sections")])
+    raw.setdefault("name", path.stem)
+    assignments = [(*parse_assignment(text), "--set") for text in overrides]
+    plans = raw.get("plans") if isinstance(raw.get("plans"), dict) else {}
+    if plan is not None:
+        if plan not in plans:
+            raise ScenarioError([Problem(where=file, path="plans", message=f"no plan {plan!r}; plans are "
+                                         f"{', '.join(sorted(plans)) or 'none'}")])
+        assignments = _plan_assignments(plans[plan], plan, lines, file) + assignments
+    _apply(raw, assignments, lines)
+    scenario = validate(raw, lines, file, path.parent)
+    if plan is None and not overrides:
+        for name in plans:  # every plan must make a valid scenario too
+            applied = copy.deepcopy(raw)
+            plan_lines = dict(lines)
+            _apply(applied, _plan_assignments(plans[name], name, lines, file), plan_lines)
+            validate(applied, plan_lines, file, path.parent)
+    return scenario
+
+
+def _plan_assignments(plan: Any, name: str, lines: dict, file: str) -> list[tuple[Path_, Any, str]]:
+    overrides = plan.get("set", {}) if isinstance(plan, dict) else {}
+    if not isinstance(overrides, dict):
+        return []
+    return [
+        (_split(key), value, lines.get(("plans", name, "set", key), file)) for key, value in overrides.items()
+    ]
+
+
+def validate(raw: dict, lines: dict, file: str, base_dir: Path) -> Scenario:
+    """Validate raw scenario data; the clock is read first so instants resolve against its start."""
+    context: dict[str, Any] = {"base_dir": base_dir}
+    clock = raw.get("clock")
+    if isinstance(clock, dict):
+        try:
+            context["clock_start"] = units.parse_clock(clock.get("start", "00:00"))
+        except (ValueError, TypeError):
+            pass  # reported below with its line
+    try:
+        return Scenario.model_validate(raw, context=context)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, lines, file)) from None
+
+
+def scenario_schema() -> dict:
+    """The JSON Schema of scenario files, for editors."""
+    return Scenario.model_json_schema(mode="validation")

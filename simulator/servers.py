@@ -1,0 +1,197 @@
+"""Pools of workers serving requests from a bounded FIFO queue, and the endpoints clients call.
+
+A request is served, rejected at once (queue full), or times out at the client, who counts a failure
+while a worker may still be busy on it (wasted work). A pool knows requests and workers, nothing of
+shoppers or stock: what serving a request does to the world is the caller's `effect`, applied when
+the worker finishes, whether or not the client is still waiting.
+
+Hot path: every request passes here. A request costs one SimPy event when it is answered in time
+(the client's response event is itself scheduled for the moment service ends), plus one timer when
+it has to queue with a client timeout, plus one completion event when the client times out first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from heapq import heappush
+from collections.abc import Callable
+from typing import Any
+
+from simpy import Environment, Event
+from simpy.core import NORMAL
+
+from simulator.distributions import Sampler
+from simulator.metrics import EndpointStats, PoolStats
+
+
+class Failure:
+    """A response that is not a result: the request was rejected or timed out."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+REJECTED = Failure("rejected")
+TIMED_OUT = Failure("timed out")
+
+
+WAITING, ANSWERING, GONE = 0, 1, 2
+"""Client side of a request: still waiting; its response is on its way; it timed out and left."""
+
+
+class Request(Event):
+    """One request, which is also the event its client waits on: triggered when the response arrives.
+
+    Hot path: being the client's event saves an object and a callback per request.
+    """
+
+    __slots__ = ("endpoint", "sent", "deadline", "effect", "client")
+
+    def __init__(self, env: Environment, endpoint: Endpoint, effect: Callable[[], Any] | None):
+        self.env = env
+        self.callbacks = []
+        self.endpoint = endpoint
+        self.sent = now = env._now
+        self.deadline = now + endpoint.timeout if endpoint.timeout is not None else None
+        self.effect = effect
+        self.client = WAITING
+
+
+class Endpoint:
+    """A named operation clients call, served by one pool, with its service time and client timeout."""
+
+    def __init__(self, name: str, pool: Pool, service: Sampler, timeout: float | None, horizon: float):
+        self.name = name
+        self.pool = pool
+        self.service = service
+        self.timeout = timeout
+        self.stats = EndpointStats(horizon)
+        self.call: Callable[[Callable[[], Any] | None], Event] = functools.partial(pool.submit, self)
+        """Send one request; the returned event's value is the effect's result, REJECTED or TIMED_OUT."""
+
+
+class Pool:
+    """A fixed number of workers taking requests first come, first served from one bounded queue."""
+
+    def __init__(self, env: Environment, name: str, workers: int, queue_limit: int | None,
+                 shed_expired: bool, horizon: float):
+        self.env = env
+        self.name = name
+        self.workers = workers
+        self.queue_limit = queue_limit
+        self.shed_expired = shed_expired
+        self.busy = 0
+        self.queue: deque[Request] = deque()
+        self.stats = PoolStats(horizon, workers)
+        self._push = functools.partial(heappush, env._queue)
+        self._ids = env._eid
+
+    def in_pool(self) -> int:
+        """Requests queued or in service."""
+        return self.busy + len(self.queue)
+
+    def _schedule(self, event: Event, at: float) -> None:
+        """Environment.schedule inlined (hot path): the event fires at `at` with normal priority."""
+        self._push((at, NORMAL, next(self._ids), event))
+
+    def submit(self, endpoint: Endpoint, effect: Callable[[], Any] | None) -> Request:
+        request = Request(self.env, endpoint, effect)
+        now = request.sent
+        stats = endpoint.stats
+        stats.requests += 1
+        stats.in_flight += 1
+        stats.s_requests[int(now)] += 1
+        if self.busy < self.workers:
+            self._start(request, now)
+        elif self.queue_limit is not None and len(self.queue) >= self.queue_limit:
+            stats.rejected += 1
+            stats.in_flight -= 1
+            stats.s_rejected[int(now)] += 1
+            request._ok = True
+            request._value = REJECTED
+            self._schedule(request, now)
+            return request
+        else:
+            self.queue.append(request)
+            if len(self.queue) > self.stats.peak_queue:
+                self.stats.peak_queue = len(self.queue)
+            if request.deadline is not None:
+                self._arm_timeout(request)
+        pool_stats = self.stats
+        pool_stats.admitted += 1
+        pool_stats.sent_sum += now
+        return request
+
+    def _start(self, request: Request, now: float) -> None:
+        """A worker takes the request: schedule when the worker is free and, if in time, the response."""
+        self.busy += 1
+        service = request.endpoint.service()
+        end = now + service
+        stats = self.stats
+        stats.work += service
+        stats.end_sum += end
+        if request.client == WAITING and (request.deadline is None or end <= request.deadline):
+            request.client = ANSWERING  # the client's response arrives as the worker finishes
+            request._ok = True
+            request.callbacks.insert(0, self._finish)
+            self._push((end, NORMAL, next(self._ids), request))  # self._schedule, inlined
+        else:  # the client gives up (or gave up) first; the worker goes on on its own clock
+            if request.client == WAITING and request.sent == now:
+                self._arm_timeout(request)  # started at once, so no timer was armed in the queue
+            finish = Event(self.env)
+            finish._ok = True
+            finish.callbacks.append(lambda _, r=request: self._finish(r))
+            self._schedule(finish, end)
+
+    def _arm_timeout(self, request: Request) -> None:
+        timer = Event(self.env)
+        timer._ok = True
+        timer.callbacks.append(lambda _, r=request: self._time_out(r))
+        self._schedule(timer, request.deadline)
+
+    def _time_out(self, request: Request) -> None:
+        """The client's timeout fires: unless its response is on the way, it counts a failure and leaves."""
+        if request.client != WAITING:
+            return
+        request.client = GONE
+        now = self.env._now
+        stats = request.endpoint.stats
+        stats.timed_out += 1
+        stats.in_flight -= 1
+        stats.s_timed_out[int(now)] += 1
+        request._ok = True
+        request._value = TIMED_OUT
+        self._schedule(request, now)
+
+    def _finish(self, request: Request) -> None:
+        """A worker completes a request: apply its effect, answer the client if still waiting, take the next."""
+        now = self.env._now
+        pool_stats = self.stats
+        pool_stats.completed += 1
+        pool_stats.sojourn_sum += now - request.sent
+        pool_stats.sent_sum -= request.sent
+        pool_stats.end_sum -= now
+        result = request.effect() if request.effect is not None else True
+        if request.client == ANSWERING:
+            request._value = result
+            request.endpoint.stats.record_served(now, now - request.sent)
+        else:
+            request.endpoint.stats.wasted += 1
+        self.busy -= 1
+        queue = self.queue
+        while queue:
+            nxt = queue.popleft()
+            if self.shed_expired and nxt.client == GONE:
+                pool_stats.shed += 1
+                nxt.endpoint.stats.shed += 1
+                pool_stats.sojourn_sum += now - nxt.sent
+                pool_stats.sent_sum -= nxt.sent
+                continue
+            self._start(nxt, now)
+            break

@@ -1,0 +1,216 @@
+"""What a run found: per-replication figures, their means with 95% confidence intervals, the series.
+
+Replications come in as the plain data `model.simulate_once` returns; everything here is a pure
+function of them, so the same replications give byte-identical files however they were computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from simulator.metrics import N_BUCKETS, OUTCOMES, WINDOW, percentile
+from simulator.scenario import Scenario
+from simulator.units import format_clock
+
+if TYPE_CHECKING:
+    from simulator.runner import RunResult
+
+# Two-sided 95% Student t quantiles for 1..30 degrees of freedom.
+_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+        2.045, 2.042]
+
+
+def t95(df: int) -> float:
+    """Two-sided 95% quantile of Student's t with df degrees of freedom."""
+    if df <= len(_T95):
+        return _T95[df - 1]
+    return 1.959964 + 2.37 / df + 2.8 / df**2  # asymptotic expansion, exact to 3 decimals past 30
+
+
+def stat(values: list[float | None]) -> dict[str, Any]:
+    """Mean and 95% CI over replications (None where a replication has no value, e.g. never sold out)."""
+    known = [v for v in values if v is not None]
+    out: dict[str, Any] = {"mean": None, "ci95": None}
+    if known:
+        mean = math.fsum(known) / len(known)
+        out["mean"] = mean
+        if len(known) > 1:
+            sd = math.sqrt(math.fsum((v - mean) ** 2 for v in known) / (len(known) - 1))
+            half = t95(len(known) - 1) * sd / math.sqrt(len(known))
+            out["ci95"] = [mean - half, mean + half]
+    if len(known) < len(values):
+        out["missing"] = len(values) - len(known)
+    return out
+
+
+def figures(rep: dict) -> dict[str, Any]:
+    """The scalar figures of one replication, nested like summary.json."""
+    horizon = rep["horizon"]
+    shoppers = rep["shoppers"]
+    endpoints = {}
+    for name, ep in rep["endpoints"].items():
+        answered = ep["served"] + ep["rejected"] + ep["timed_out"]
+        endpoints[name] = {
+            "requests": ep["requests"],
+            "served": ep["served"],
+            "rejected": ep["rejected"],
+            "timed_out": ep["timed_out"],
+            "in_flight": ep["in_flight"],
+            "retries": ep["retries"],
+            "wasted": ep["wasted"],
+            "shed": ep["shed"],
+            "error_rate": (ep["rejected"] + ep["timed_out"]) / answered if answered else None,
+            "amplification": ep["requests"] / (ep["requests"] - ep["retries"]) if ep["requests"] else None,
+            "throughput": ep["served"] / horizon,
+            "latency_mean": ep["latency_sum"] / ep["served"] if ep["served"] else None,
+            "latency_p50": percentile(ep["hist"], 0.50),
+            "latency_p95": percentile(ep["hist"], 0.95),
+            "latency_p99": percentile(ep["hist"], 0.99),
+        }
+    pools = {}
+    for name, pool in rep["pools"].items():
+        mine = [ep for e, ep in rep["endpoints"].items() if rep["pool_of"][e] == name]
+        left = pool["completed"] + pool["shed"]
+        pools[name] = {
+            "workers": pool["workers"],
+            "utilisation": pool["busy_area"] / (pool["workers"] * horizon),
+            "peak_queue": pool["peak_queue"],
+            "mean_in_pool": pool["in_pool_area"] / horizon,
+            "mean_queue": (pool["in_pool_area"] - pool["busy_area"]) / horizon,
+            "throughput": left / horizon,
+            "mean_time_in_pool": pool["sojourn_sum"] / left if left else None,
+            "wasted": sum(e["wasted"] for e in mine),
+            "shed": pool["shed"],
+        }
+    stock = {
+        name: {k: s[k] for k in ("initial", "sold", "reserved", "available", "expired", "declined",
+                                  "sold_out_at", "all_sold_at", "revenue")}
+        for name, s in rep["stock"].items()
+    }
+    requests = sum(e["requests"] for e in rep["endpoints"].values())
+    errors = sum(e["rejected"] + e["timed_out"] for e in rep["endpoints"].values())
+    return {
+        "shoppers": {
+            "arrivals": shoppers["arrivals"],
+            "in_system": shoppers["in_system"],
+            **{f"outcome_{o}": shoppers["outcomes"][o] for o in OUTCOMES},
+            "charged_but_gave_up": rep["charged_but_gave_up"],
+        },
+        "endpoints": endpoints,
+        "pools": pools,
+        "stock": stock,
+        "requests": requests,
+        "error_rate": errors / requests if requests else None,
+        "orders": sum(sum(s["series"]["orders"]) for s in rep["stock"].values()),
+        "revenue": sum(s["revenue"] for s in rep["stock"].values()),
+    }
+
+
+def _combine(items: list[Any]) -> Any:
+    """Nested figures of each replication -> the same nesting with a stat at every leaf."""
+    first = items[0]
+    if isinstance(first, dict):
+        return {k: _combine([item[k] for item in items]) for k in first}
+    return stat(items)
+
+
+def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]:
+    """summary.json: the scenario's identity, every figure as mean and 95% CI, and targets met or not."""
+    combined = _combine([figures(r) for r in reps])
+    return {
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": len(reps),
+        "clock_start": scenario.clock.start,
+        "horizon_s": scenario.clock.horizon,
+        **combined,
+        "targets": judge(scenario, combined),
+    }
+
+
+def judge(scenario: Scenario, combined: dict) -> list[dict[str, Any]]:
+    """Each target with the value measured (mean over replications) and whether it was met."""
+    checks = []
+    for step, bounds in scenario.targets.latency.items():
+        for q in ("p95", "p99"):
+            bound = getattr(bounds, q)
+            if bound is not None:
+                value = combined["endpoints"][step][f"latency_{q}"]["mean"]
+                checks.append({"target": f"{step} {q}", "bound": bound, "value": value,
+                               "met": value is not None and value <= bound})
+    if scenario.targets.error_rate is not None:
+        value = combined["error_rate"]["mean"]
+        checks.append({"target": "error rate", "bound": scenario.targets.error_rate, "value": value,
+                       "met": value is not None and value <= scenario.targets.error_rate})
+    return checks
+
+
+def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
+    """Per-second columns (mean over replications): shoppers, endpoints, pools, stock."""
+    columns: dict[str, list[list[float]]] = {}
+
+    def add(name: str, per_rep: list[list[float]]) -> None:
+        columns[name] = per_rep
+
+    first = reps[0]
+    for key in first["shoppers"]["series"]:
+        add(f"shoppers.{key}", [r["shoppers"]["series"][key] for r in reps])
+    for name in first["endpoints"]:
+        for key in first["endpoints"][name]["series"]:
+            add(f"{name}.{key}", [r["endpoints"][name]["series"][key] for r in reps])
+    for name in first["pools"]:
+        for key in first["pools"][name]["series"]:
+            add(f"pool.{name}.{key}", [r["pools"][name]["series"][key] for r in reps])
+    for name in first["stock"]:
+        for key in first["stock"][name]["series"]:
+            add(f"stock.{name}.{key}", [r["stock"][name]["series"][key] for r in reps])
+    n = len(reps)
+    length = len(next(iter(columns.values()))[0])
+    rows = [
+        [second] + [_number(math.fsum(rep[second] for rep in per_rep) / n) for per_rep in columns.values()]
+        for second in range(length)
+    ]
+    return ["second", *columns], rows
+
+
+def latency_windows(reps: list[dict]) -> list[dict[str, Any]]:
+    """Response-time percentiles per endpoint and window, from the replications' merged histograms."""
+    rows = []
+    for name in reps[0]["endpoints"]:
+        windows = sorted({w for r in reps for w in r["endpoints"][name]["windows"]})
+        for w in windows:
+            counts = [0] * N_BUCKETS
+            for r in reps:
+                for b, c in enumerate(r["endpoints"][name]["windows"].get(w, ())):
+                    counts[b] += c
+            rows.append({"endpoint": name, "start": w * WINDOW, "served": sum(counts) / len(reps),
+                         **{f"p{q}": percentile(counts, q / 100) for q in (50, 95, 99)}})
+    return rows
+
+
+def _number(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 6)
+
+
+def write_data(directory: Path, result: RunResult) -> None:
+    """summary.json, timeseries.csv and latency.csv: the data every figure and script reads."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "summary.json").write_text(json.dumps(result.summary, indent=2, allow_nan=False) + "\n")
+    header, rows = result.timeseries
+    start = result.scenario.clock.start_time
+    with open(directory / "timeseries.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow([header[0], "clock", *header[1:]])
+        for row in rows:
+            writer.writerow([row[0], format_clock(start, row[0]), *row[1:]])
+    with open(directory / "latency.csv", "w", newline="") as f:
+        fields = ["endpoint", "start", "clock", "served", "p50", "p95", "p99"]
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for row in result.latency:
+            writer.writerow({**row, "clock": format_clock(start, row["start"])})
