@@ -123,13 +123,13 @@ class PoolStats:
     that left plus, for those still inside, the time from their arrival to the horizon.
     """
 
-    __slots__ = ("workers", "admitted", "completed", "shed", "peak_queue", "work", "end_sum",
-                 "sojourn_sum", "sent_sum", "s_queue", "s_busy")
+    __slots__ = ("workers", "admitted", "waited", "started", "completed", "shed", "peak_queue", "work",
+                 "end_sum", "wait_sum", "sojourn_sum", "sent_sum", "s_queue", "s_busy")
 
     def __init__(self, horizon: float, workers: int):
         self.workers = workers
-        self.admitted = self.completed = self.shed = self.peak_queue = 0
-        self.work = self.end_sum = self.sojourn_sum = self.sent_sum = 0.0
+        self.admitted = self.waited = self.started = self.completed = self.shed = self.peak_queue = 0
+        self.work = self.end_sum = self.wait_sum = self.sojourn_sum = self.sent_sum = 0.0
         self.s_queue = series(horizon)
         self.s_busy = series(horizon)
 
@@ -138,6 +138,9 @@ class PoolStats:
         return {
             "workers": self.workers,
             "admitted": self.admitted,
+            "waited": self.waited,
+            "started": self.started,
+            "wait_sum": self.wait_sum,
             "completed": self.completed,
             "shed": self.shed,
             "busy_area": self.work - (self.end_sum - busy * horizon),

@@ -118,6 +118,7 @@ class Pool:
             self._schedule(request, now)
             return request
         else:
+            self.stats.waited += 1
             self.queue.append(request)
             if len(self.queue) > self.stats.peak_queue:
                 self.stats.peak_queue = len(self.queue)
@@ -134,6 +135,8 @@ class Pool:
         service = request.endpoint.service()
         end = now + service
         stats = self.stats
+        stats.started += 1
+        stats.wait_sum += now - request.sent
         stats.work += service
         stats.end_sum += end
         if request.client == WAITING and (request.deadline is None or end <= request.deadline):

@@ -80,6 +80,8 @@ def figures(rep: dict) -> dict[str, Any]:
             "workers": pool["workers"],
             "utilisation": pool["busy_area"] / (pool["workers"] * horizon),
             "peak_queue": pool["peak_queue"],
+            "p_wait": pool["waited"] / pool["admitted"] if pool["admitted"] else None,
+            "mean_wait": pool["wait_sum"] / pool["started"] if pool["started"] else None,
             "mean_in_pool": pool["in_pool_area"] / horizon,
             "mean_queue": (pool["in_pool_area"] - pool["busy_area"]) / horizon,
             "throughput": left / horizon,
