@@ -51,6 +51,7 @@ class World:
         self.stocks = {name: Stock(env, name, sku, horizon) for name, sku in scenario.inventory.skus.items()}
         self.stock_of = [self.stocks[sale.sku] for sale in scenario.sales]
         self.price = [sale.sale_price for sale in scenario.sales]
+        self.opens = [sale.open for sale in scenario.sales]
         self.shoppers = ShopperStats(horizon)
         self.unanswered_orders: list[Order] = []
 

@@ -46,14 +46,18 @@ def shopper(world: World, me: int, sale: int, habits: Habits, intent: tuple) -> 
     env = world.env
     world.shoppers.arrive(env._now)
     stock = world.stock_of[sale]
-    give_up_at = env._now + patience
+    opens = world.opens[sale]
+    give_up_at = max(env._now, opens) + patience  # patience is for trying, which starts at the open
     refresh_until = None
 
     if (yield from call(world, "product_page", None, habits, give_up_at)) is GAVE_UP:
         return world.finish("gave_up")
     if not buys:
         return world.finish("left_funnel")
-    yield env.timeout(habits.think())
+    if env._now < opens:  # early: wait on the page, then press buy with the crowd at the open
+        yield env.timeout(opens - env._now + habits.think())
+    else:
+        yield env.timeout(habits.think())
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
         answer = yield from call(world, "buy", stock.in_stock, habits, give_up_at)

@@ -1,0 +1,255 @@
+"""Figures, an HTML page and a terminal table from a run: everything people look at after `flashsim run`."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
+from rich.console import Group  # noqa: E402
+from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
+
+from simulator.metrics import WINDOW  # noqa: E402
+from simulator.units import ClockTime, format_clock, parse_clock  # noqa: E402
+
+if TYPE_CHECKING:
+    from simulator.runner import RunResult
+
+FIGURES = {"traffic": "Traffic and queues", "latency": "Latency", "stock": "Stock and orders",
+           "outcomes": "Shopper outcomes"}
+OUTCOMES = ["bought", "sold_out", "gave_up", "left_funnel"]
+
+
+def _mean(leaf: Any) -> float | None:
+    return leaf.get("mean") if isinstance(leaf, dict) else None
+
+
+def fmt(leaf: Any, scale: float = 1.0, digits: int = 0, suffix: str = "") -> str:
+    """'1,234 ± 56' from {"mean", "ci95"}; '-' when there is no value."""
+    mean = _mean(leaf)
+    if mean is None:
+        return "-"
+    text = f"{mean * scale:,.{digits}f}"
+    ci = leaf.get("ci95")
+    if ci and ci[1] > ci[0]:
+        text += f" ± {(ci[1] - ci[0]) / 2 * scale:,.{digits}f}"
+    return text + suffix
+
+
+def _clock_axis(ax: Any, start: ClockTime) -> None:
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    step = next((s for s in (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200) if span / s <= 10), 14400)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_clock(start, max(x, 0.0))))
+    ax.set_xlabel("wall-clock time")
+    ax.grid(True, alpha=0.3)
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _columns(header: list[str], rows: list[list[float]]) -> dict[str, np.ndarray]:
+    data = np.asarray(rows, dtype=float).reshape(len(rows), len(header))
+    return {name: data[:, i] for i, name in enumerate(header)}
+
+
+def _endpoints(header: list[str]) -> list[str]:
+    return [h[: -len(".requests")] for h in header if h.endswith(".requests")]
+
+
+def _prefixed(header: list[str], prefix: str, suffix: str) -> list[str]:
+    return [h[len(prefix): -len(suffix)] for h in header if h.startswith(prefix) and h.endswith(suffix)]
+
+
+def plot_traffic(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path) -> None:
+    t = cols["second"]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    top.plot(t, cols["shoppers.arrivals"], label="shopper arrivals", color="black", ls=":", lw=1.5, zorder=5)
+    for ep in _endpoints(header):
+        line, = top.plot(t, cols[f"{ep}.requests"], label=f"{ep} requests", lw=1)
+        errors = cols[f"{ep}.rejected"] + cols[f"{ep}.timed_out"]
+        if errors.any():
+            top.plot(t, errors, ls="--", color=line.get_color(), lw=1, label=f"{ep} errors")
+    top.set_ylabel("per second")
+    top.set_title("Arrivals, requests and errors (rejected + timed out) per second")
+    top.legend(fontsize=8, ncol=2)
+    top.grid(True, alpha=0.3)
+    for pool in _prefixed(header, "pool.", ".queue"):
+        bottom.plot(t, cols[f"pool.{pool}.queue"], label=f"{pool} queue", lw=1)
+    bottom.set_ylim(bottom=0)
+    bottom.set_ylabel("requests waiting")
+    bottom.set_title("Pool queue lengths")
+    bottom.legend(fontsize=8)
+    _clock_axis(bottom, start)
+    _save(fig, path)
+
+
+def plot_latency(latency: list[dict[str, Any]], start: ClockTime, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(11, 5))
+    styles = {"p50": ":", "p95": "--", "p99": "-"}
+    for ep in dict.fromkeys(row["endpoint"] for row in latency):
+        mine = sorted((r for r in latency if r["endpoint"] == ep), key=lambda r: r["start"])
+        color = None
+        for q, style in styles.items():
+            # NaN where a window has no value, so gaps show as gaps rather than straight lines
+            x: list[float] = []
+            y: list[float] = []
+            for r in mine:
+                if x and r["start"] - x[-1] > WINDOW + 1e-9:  # windows with no requests are left out
+                    x.append(x[-1] + WINDOW)
+                    y.append(np.nan)
+                x.append(r["start"])
+                y.append(r[q] * 1000 if r[q] is not None and r[q] > 0 else np.nan)
+            if not np.isnan(y).all():
+                line, = ax.plot(x, y, ls=style, color=color, lw=1, label=f"{ep} {q}")
+                color = line.get_color()
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_title("Latency percentiles per endpoint (10 s windows)")
+    if ax.lines:
+        ax.legend(fontsize=8, ncol=4)
+    _clock_axis(ax, start)
+    _save(fig, path)
+
+
+def plot_stock(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path) -> None:
+    t = cols["second"]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    for sku in _prefixed(header, "stock.", ".available"):
+        for what, style in (("available", "-"), ("reserved", "--"), ("sold", ":")):
+            top.plot(t, cols[f"stock.{sku}.{what}"], ls=style, lw=1.2, label=f"{sku} {what}")
+        bottom.plot(t, cols[f"stock.{sku}.orders"], lw=1, label=f"{sku} orders")
+        bottom.plot(t, cols[f"stock.{sku}.paid"], lw=1, label=f"{sku} paid")
+    top.set_ylabel("units")
+    top.set_title("Stock: available, reserved (unpaid orders) and sold")
+    top.legend(fontsize=8)
+    top.grid(True, alpha=0.3)
+    bottom.set_ylabel("per second")
+    bottom.set_title("Orders created and paid per second")
+    bottom.legend(fontsize=8)
+    _clock_axis(bottom, start)
+    _save(fig, path)
+
+
+def plot_outcomes(cols: dict[str, np.ndarray], start: ClockTime, path: Path) -> None:
+    t = cols["second"]
+    fig, ax = plt.subplots(figsize=(11, 5))
+    for outcome in OUTCOMES:
+        if f"shoppers.{outcome}" in cols:
+            ax.plot(t, np.cumsum(cols[f"shoppers.{outcome}"]), lw=1.5, label=outcome.replace("_", " "))
+    ax.plot(t, cols["shoppers.in_system"], color="black", ls="--", lw=1, label="in system")
+    ax.set_ylabel("shoppers (cumulative)")
+    ax.set_title("Shopper outcomes over time (cumulative) and shoppers in the system")
+    ax.legend(fontsize=8)
+    _clock_axis(ax, start)
+    _save(fig, path)
+
+
+def write_report(directory: Path, result: RunResult) -> None:
+    """traffic.png, latency.png, stock.png, outcomes.png and report.html showing them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    start = result.scenario.clock.start_time
+    header, rows = result.timeseries
+    cols = _columns(header, rows)
+    plot_traffic(cols, header, start, directory / "traffic.png")
+    plot_latency(result.latency, start, directory / "latency.png")
+    plot_stock(cols, header, start, directory / "stock.png")
+    plot_outcomes(cols, start, directory / "outcomes.png")
+    (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
+
+
+def _html_table(heading: str, columns: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<h2>{html.escape(heading)}</h2>\n<table><tr>{head}</tr>{body}</table>\n"
+
+
+def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, columns, rows) shared by the HTML page and the terminal table."""
+    sh = summary["shoppers"]
+    arrivals = _mean(sh["arrivals"]) or 0
+    shoppers = [["arrivals", fmt(sh["arrivals"]), "100.0%"]]
+    for key in ["in_system", *(f"outcome_{o}" for o in OUTCOMES), "charged_but_gave_up"]:
+        share = f"{(_mean(sh[key]) or 0) / arrivals:.1%}" if arrivals else "-"
+        shoppers.append([key.removeprefix("outcome_").replace("_", " "), fmt(sh[key]), share])
+    endpoints = [[name, fmt(e["requests"]), fmt(e["served"]), fmt(e["rejected"]), fmt(e["timed_out"]),
+                  fmt(e["retries"]), fmt(e["amplification"], digits=2), fmt(e["wasted"]),
+                  fmt(e["latency_p50"], 1000), fmt(e["latency_p95"], 1000), fmt(e["latency_p99"], 1000)]
+                 for name, e in summary["endpoints"].items()]
+    pools = [[name, fmt(p["workers"]), fmt(p["utilisation"], 100, 1, "%"), fmt(p["peak_queue"])]
+             for name, p in summary["pools"].items()]
+    start = parse_clock(summary["clock_start"])
+    stock = []
+    for sku, s in summary["stock"].items():
+        at = _mean(s["sold_out_at"])
+        stock.append([sku, f"{fmt(s['sold'])} / {_mean(s['initial']) or 0:,.0f}", fmt(s["expired"]),
+                      format_clock(start, at) if at is not None else "never", fmt(s["revenue"], digits=2)])
+    totals = [["requests", fmt(summary["requests"])], ["error rate", fmt(summary["error_rate"], 100, 2, "%")],
+              ["orders", fmt(summary["orders"])], ["revenue", fmt(summary["revenue"], digits=2)]]
+    return [
+        ("Shoppers and outcomes", ["", "shoppers", "% of arrivals"], shoppers),
+        ("Endpoints", ["endpoint", "requests", "served", "rejected", "timed out", "retries", "amplification",
+                       "wasted", "p50 ms", "p95 ms", "p99 ms"], endpoints),
+        ("Pools", ["pool", "workers", "utilisation", "peak queue"], pools),
+        ("Stock", ["sku", "sold / initial", "expired", "sold out at", "revenue"], stock),
+        ("Totals", ["", "value"], totals),
+    ]
+
+
+def _target_rows(summary: dict) -> list[tuple[str, str, str, bool]]:
+    return [(t["target"], f"{t['bound']:g}", "-" if t["value"] is None else f"{t['value']:.4g}",
+             bool(t["met"])) for t in summary.get("targets", [])]
+
+
+def render_html(name: str, summary: dict) -> str:
+    title = html.escape(name)
+    runs = (f"seed {summary['seed']}, {summary['replications']} replication(s), "
+            f"start {summary['clock_start']}, "
+            f"horizon {summary['horizon_s']:g} s; ± is the half-width of the 95% confidence interval")
+    parts = [f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n<style>"
+             "body{font-family:sans-serif;margin:2em;max-width:1200px}"
+             "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
+             "text-align:right}th{background:#eee}.met{color:#080}.missed{color:#c00;font-weight:bold}"
+             "img{max-width:100%}</style></head><body>",
+             f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>"]
+    targets = "".join(
+        f"<tr><td>{html.escape(t)}</td><td>{b}</td><td>{v}</td>"
+        f"<td class='{'met' if met else 'missed'}'>{'met' if met else 'missed'}</td></tr>"
+        for t, b, v, met in _target_rows(summary))
+    parts.append("<h2>Targets</h2>\n<table><tr><th>target</th><th>bound</th><th>value</th><th></th></tr>"
+                 f"{targets}</table>\n")
+    parts += [_html_table(*table) for table in _tables(summary)]
+    for stem, caption in FIGURES.items():
+        parts.append(f"<h2>{html.escape(caption)}</h2>\n<img src='{stem}.png' alt='{html.escape(caption)}'>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def summary_table(summary: dict) -> Group:
+    """The run's key figures as rich tables, for the terminal."""
+    tables = []
+    for title, columns, rows in _tables(summary):
+        table = Table(title=title, title_justify="left")
+        for i, column in enumerate(columns):
+            table.add_column(column, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))  # names are data, not markup
+        tables.append(table)
+    targets = Table(title="Targets", title_justify="left")
+    for i, column in enumerate(["target", "bound", "value", ""]):
+        targets.add_column(column, justify="left" if i == 0 else "right")
+    for t, b, v, met in _target_rows(summary):
+        targets.add_row(Text(t), b, v, Text("met", "green") if met else Text("missed", "bold red"))
+    tables.append(targets)
+    return Group(*tables)

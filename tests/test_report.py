@@ -1,0 +1,73 @@
+"""Figures, HTML page and terminal table of a small run."""
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from simulator import load_scenario, simulate
+from simulator.report import FIGURES, summary_table, write_report
+from simulator.summary import write_data
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    scenario = load_scenario(ROOT / "scenarios" / "xiaomi-thursday-flash.yaml",
+                             ["audience.size=20k", "clock.horizon=20m"])
+    result = simulate(scenario)
+    directory = tmp_path_factory.mktemp("run")
+    write_data(directory, result)
+    write_report(directory, result)
+    return directory, result
+
+
+def test_writes_four_valid_pngs(run):
+    directory, _ = run
+    for stem in ["traffic", "latency", "stock", "outcomes"]:
+        data = (directory / f"{stem}.png").read_bytes()
+        assert data.startswith(PNG), stem
+        assert len(data) > 10_000, stem
+
+
+def test_html_names_the_scenario_shows_figures_and_targets(run):
+    directory, result = run
+    page = (directory / "report.html").read_text()
+    assert f"<title>{result.scenario.name}</title>" in page
+    for stem in FIGURES:
+        assert f"<img src='{stem}.png'" in page
+    assert result.summary["targets"]
+    for target in result.summary["targets"]:
+        assert target["target"] in page
+    met = sum(t["met"] for t in result.summary["targets"])
+    assert page.count("class='met'") == met
+    assert page.count("class='missed'") == len(result.summary["targets"]) - met
+
+
+def test_summary_table_renders_endpoints_and_units_sold(run):
+    _, result = run
+    summary = result.summary
+    console = Console(record=True, width=160)
+    console.print(summary_table(summary))
+    text = console.export_text()
+    for name in summary["endpoints"]:
+        assert name in text
+    for pool in summary["pools"]:
+        assert pool in text
+    for sku, stock in summary["stock"].items():
+        sold, initial = stock["sold"]["mean"], stock["initial"]["mean"]
+        assert f"{sold:,.0f} / {initial:,.0f}" in text, sku
+    arrivals = summary["shoppers"]["arrivals"]["mean"]
+    assert f"{arrivals:,.0f}" in text
+    assert "met" in text or "missed" in text
+
+
+def test_confidence_half_width_and_missing_values_are_shown():
+    from simulator.report import fmt
+
+    assert fmt({"mean": 1000.0, "ci95": [900.0, 1100.0]}) == "1,000 ± 100"
+    assert fmt({"mean": 0.25, "ci95": [0.2, 0.3]}, 100, 1, "%") == "25.0 ± 5.0%"
+    assert fmt({"mean": 7.0, "ci95": [7.0, 7.0]}) == "7"
+    assert fmt({"mean": None, "ci95": None, "missing": 1}) == "-"
