@@ -32,10 +32,10 @@ def guarded(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except ScenarioError as exc:
             for problem in exc.problems:
-                err.print(str(problem), markup=False)
+                err.print(str(problem), markup=False, emoji=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
         except UsageProblem as exc:
-            err.print(f"flashsim: {exc}", markup=False)
+            err.print(f"flashsim: {exc}", markup=False, emoji=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -43,7 +43,7 @@ def guarded(command: Callable) -> Callable:
             if os.environ.get("FLASHSIM_DEBUG"):
                 traceback.print_exc()
             err.print(f"flashsim: internal error: {type(exc).__name__}: {exc} "
-                      "(set FLASHSIM_DEBUG=1 for the traceback)", markup=False)
+                      "(set FLASHSIM_DEBUG=1 for the traceback)", markup=False, emoji=False, soft_wrap=True)
             sys.exit(INTERNAL)
 
     return wrapper
@@ -51,6 +51,11 @@ def guarded(command: Callable) -> Callable:
 
 class UsageProblem(Exception):
     """A command-line argument that cannot be used (exit 2)."""
+
+
+set_option = click.option(
+    "--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,7 +66,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k.")
+@set_option
 @guarded
 def check(scenario: Path, overrides: tuple[str, ...]) -> None:
     """Validate a scenario file: exit 0, or exit 2 with `file:line: field: message` lines."""
@@ -83,7 +88,7 @@ def schema() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Replications run at once in separate processes; results do not depend on it.")
 @click.option("--plan", help="Apply one of the scenario's plans.")
-@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k.")
+@set_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (default results/<scenario>/<run-id>/); never overwritten.")
 @click.option("--no-figures", is_flag=True, help="Write data only (summary.json, timeseries.csv, latency.csv).")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from heapq import heappop, heappush
 from collections.abc import Callable, Generator
+from heapq import heappop, heappush
 
 import numpy as np
 from simpy import Environment, Event

@@ -16,18 +16,17 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
-    ValidationError,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
-
-import yaml
 
 from simulator import units
 from simulator.distributions import Distribution, parse_distribution
@@ -431,21 +430,41 @@ class ScenarioError(Exception):
 class _Loader(yaml.SafeLoader):
     """YAML 1.2-like scalars: 20:00 stays a string (no base-60 ints), no yes/no booleans, no dates."""
 
+    def construct_object(self, node, deep=False):
+        # PyYAML's constructors raise plain ValueError, KeyError... on `!!int abc`: make those YAML errors.
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r} as {node.tag}: {exc}", node.start_mark) from None
+
 
 _Loader.yaml_implicit_resolvers = {}
 for _tag, _regexp, _first in [
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
-    ("float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"
+    ("float", r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$"
+     r"|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"
      r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$", "-+0123456789."),
 ]:
     _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
 
 
-def _construct(node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file: str) -> Any:
+def _construct(node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file: str,
+               open_: frozenset = frozenset()) -> Any:
     """Build plain Python data from a YAML node, recording `file:line` of every path."""
-    lines[path] = f"{file}:{node.start_mark.line + 1}"
+    where = f"{file}:{node.start_mark.line + 1}"
+    if id(node) in open_:
+        raise ScenarioError([Problem(where=where, path=_render(path),
+                                     message="an alias refers to a node that contains it")])
+    if len(lines) >= _MAX_NODES:
+        raise ScenarioError([Problem(where=where, path=_render(path),
+                                     message=f"more than {_MAX_NODES:,} values (aliases expanding?)")])
+    lines[path] = where
+    inner = open_ | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
@@ -457,11 +476,15 @@ def _construct(node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file:
             if key in out:
                 raise ScenarioError([Problem(where=f"{file}:{key_node.start_mark.line + 1}",
                                              path=_render((*path, key)), message="duplicate key")])
-            out[key] = _construct(value_node, loader, (*path, key), lines, file)
+            out[key] = _construct(value_node, loader, (*path, key), lines, file, inner)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, loader, (*path, i), lines, file) for i, v in enumerate(node.value)]
+        return [_construct(v, loader, (*path, i), lines, file, inner) for i, v in enumerate(node.value)]
     return loader.construct_object(node)
+
+
+_MAX_NODES = 100_000
+"""More values than any scenario needs: a file of nested aliases must not expand without bound."""
 
 
 def _render(path: Path_) -> str:
@@ -489,11 +512,11 @@ def _split(path: str) -> Path_:
 def parse_assignment(text: str) -> tuple[Path_, Any]:
     """`path.to.field=value` (value read as YAML) from a `--set` argument."""
     path, sep, value = text.partition("=")
-    if not sep or not path.strip():
+    if not sep or not _split(path):
         raise ScenarioError([Problem(where="--set", message=f"{text!r} is not PATH=VALUE, e.g. audience.size=300k")])
     try:
         parsed = yaml.load(value, Loader=_Loader) if value.strip() else None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         raise ScenarioError([Problem(where="--set", path=path, message=f"value is not YAML: {exc}")]) from None
     return _split(path), parsed
 
@@ -525,6 +548,8 @@ def _apply(raw: dict, assignments: list[tuple[Path_, Any, str]], lines: dict) ->
         for key in [k for k in lines if k[: len(path)] == path]:
             del lines[key]
         lines[path] = where
+        for n in range(1, len(path)):  # mappings the assignment created are located at it too
+            lines.setdefault(path[:n], where)
 
 
 def _fields(loc: tuple) -> list[str]:
@@ -551,7 +576,9 @@ def _problems(exc: ValidationError, lines: dict, file: str) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        keep = loc[-1:] if err["type"] == "extra_forbidden" else ()  # the unknown key is the file's, kept as is
+        loc = tuple(p for p in loc[: len(loc) - len(keep)]
+                    if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))) + keep
         messages = [err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")]
         if err["type"] == "extra_forbidden":
             known = _fields(loc)
@@ -583,6 +610,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     try:
         node = yaml.compose(text, Loader=_Loader)
         raw = _construct(node, _Loader(""), (), lines, file) if node is not None else None
+    except RecursionError:
+        raise ScenarioError([Problem(where=file, message="not valid YAML: nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else file

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from heapq import heappush
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 from simpy import Environment, Event
