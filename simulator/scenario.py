@@ -505,7 +505,7 @@ def _split(path: str) -> Path_:
         if index:
             parts.append(int(index))
         else:
-            parts.append(int(name) if name.isdigit() else name)
+            parts.append(int(name) if name.isdecimal() else name)
     return tuple(parts)
 
 
