@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -54,15 +53,21 @@ def timed(fn):
     return value, time.perf_counter() - start
 
 
-def peak_memory_mb(size: str) -> float:
-    """Peak RSS of one Thursday flash replication at an audience size, in a fresh process."""
+def peak_memory_mb(rate: float) -> float:
+    """Peak Python heap (tracemalloc) of one hour of the steady state at `rate` shoppers/s, workers scaled.
+
+    Memory should follow the horizon (per-second series) and the shoppers in the system at once, not
+    the number of shoppers: 4x the rate on 4x the workers must cost about the same.
+    """
+    overrides = [f"audience.size={int(rate * 3600)}", "clock.horizon=1h",
+                 f"system.pools.web.workers={int(1.2 * rate)}"]
     code = (
-        "import resource; from simulator import load_scenario, simulate; "
-        f"simulate(load_scenario('scenarios/xiaomi-thursday-flash.yaml', ['audience.size={size}'])); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
+        "import tracemalloc; from simulator import load_scenario, simulate; "
+        f"s = load_scenario('scenarios/steady-state.yaml', {overrides!r}); tracemalloc.start(); "
+        "simulate(s, replications=1); print(tracemalloc.get_traced_memory()[1])"
+    )  # a fresh process each (ru_maxrss would carry this process's peak across exec)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip()) / 1024
+    return int(out.stdout.strip()) / 2**20
 
 
 def main() -> None:
@@ -74,7 +79,7 @@ def main() -> None:
 
     steady = load_scenario("scenarios/steady-state.yaml", [f"audience.size={int(lam * hours * 3600)}",
                                                            f"clock.horizon={hours}h"])
-    ours, t_ours = timed(lambda: simulate(steady).summary)
+    ours, t_ours = timed(lambda: simulate(steady, replications=1).summary)
     ref, t_ref = timed(lambda: reference_mmc(lam, 1.0, c, hours * 3600))
     per_ours, per_ref = t_ours / requests_of(ours), t_ref / ref
     print(f"steady state M/M/{c}, rho {lam / c:.2f}: {requests_of(ours):,.0f} requests in {t_ours:.2f} s = "
@@ -88,11 +93,9 @@ def main() -> None:
     print(f"Thursday flash, {size} shoppers, one replication: {requests_of(summary):,.0f} requests in "
           f"{t_flash:.1f} s = {requests_of(summary) / t_flash:,.0f} requests/s")
 
-    small, large = ("25k", "100k") if args.quick else ("100k", "400k")
-    m_small, m_large = peak_memory_mb(small), peak_memory_mb(large)
-    print(f"peak memory, Thursday flash: {m_small:.0f} MB at {small} shoppers, {m_large:.0f} MB at {large} "
-          f"(ratio {m_large / m_small:.2f} for 4x the shoppers)")
-    print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak")
+    m_low, m_high = peak_memory_mb(10), peak_memory_mb(40)
+    print(f"peak heap, steady state for 1 h: {m_low:.1f} MB at 36,000 shoppers, {m_high:.1f} MB at 144,000 "
+          f"(ratio {m_high / m_low:.2f} for 4x the shoppers)")
 
 
 if __name__ == "__main__":
