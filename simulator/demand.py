@@ -33,6 +33,15 @@ class _Part:
         x = np.minimum(x, 1.0)
         return x * x if self.kind == "ramp" else x
 
+    def density(self, t: np.ndarray | float) -> np.ndarray:
+        x = (np.asarray(t, dtype=float) - self.start) / self.scale
+        inside = x >= 0 if self.kind == "exp" else (x >= 0) & (x < 1)
+        if self.kind == "exp":
+            shape = np.exp(-np.clip(x, 0.0, None))
+        else:
+            shape = 2 * x if self.kind == "ramp" else np.ones_like(x)
+        return np.where(inside, shape, 0.0) / self.scale
+
     def inverse(self, u: np.ndarray) -> np.ndarray:
         if self.kind == "exp":
             return self.start - self.scale * np.log1p(-u)
@@ -59,10 +68,9 @@ class ArrivalCurve:
         """Expected arrivals in [a, b)."""
         return float(sum(p.expected * (p.cdf(b) - p.cdf(a)) for p in self.parts))
 
-    def rate(self, t: np.ndarray) -> np.ndarray:
-        """Arrivals per second at times t (averaged over 1 ms, which is exact for figures and shapes)."""
-        t = np.asarray(t, dtype=float)
-        return sum(p.expected * (p.cdf(t + 1e-3) - p.cdf(t)) for p in self.parts) / 1e-3
+    def rate(self, t: np.ndarray | float) -> np.ndarray:
+        """Arrivals per second at times t: the curve the model draws from and load tests replay."""
+        return sum(p.expected * p.density(t) for p in self.parts)
 
     def sample(self, rng: np.random.Generator, a: float, b: float) -> np.ndarray:
         """Arrival times in [a, b), sorted: Poisson counts per part, placed by inversion."""
