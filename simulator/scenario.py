@@ -184,6 +184,12 @@ class SoldOut(Section):
     keep_trying_for: Duration = 300.0
     """How long they keep refreshing before leaving."""
 
+    @model_validator(mode="after")
+    def _check(self) -> SoldOut:
+        if self.refresh_every <= 0:
+            raise ValueError("refresh_every: must be longer than 0s")
+        return self
+
 
 class Behaviour(Section):
     """How shoppers act: pauses, patience, retries and funnel."""

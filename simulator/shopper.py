@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.distributions import Sampler, parse_distribution
+from simulator.distributions import Distribution, Sampler
 from simulator.inventory import PAID, Order
 from simulator.scenario import Behaviour
 from simulator.servers import Failure
@@ -30,8 +30,8 @@ class Habits:
         retry, sold_out = behaviour.retry, behaviour.sold_out
         self.think = Sampler(behaviour.think_time, rng("think"))
         self.pay_delay = Sampler(behaviour.pay_delay, rng("pay_delay"))
-        self.jitter_draw = Sampler(parse_distribution("uniform(0, 1)"), rng("jitter"))
-        self.refresh = Sampler(parse_distribution(f"exp({sold_out.refresh_every})"), rng("refresh"))
+        self.jitter_draw = Sampler(Distribution("uniform", (0.0, 1.0)), rng("jitter"))
+        self.refresh = Sampler(Distribution("exp", (sold_out.refresh_every,)), rng("refresh"))
         self.max_retries = retry.max_retries
         self.backoff = retry.backoff
         self.multiplier = retry.multiplier
