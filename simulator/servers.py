@@ -89,6 +89,7 @@ class Pool:
         self.busy = 0
         self.queue: deque[Request] = deque()
         self.stats = PoolStats(horizon, workers)
+        self._on_finish = self._finish  # one bound method for every request (hot path)
         self._push = functools.partial(heappush, env._queue)
         self._ids = env._eid
 
@@ -142,7 +143,7 @@ class Pool:
         if request.client == WAITING and (request.deadline is None or end <= request.deadline):
             request.client = ANSWERING  # the client's response arrives as the worker finishes
             request._ok = True
-            request.callbacks.insert(0, self._finish)
+            request.callbacks.insert(0, self._on_finish)
             self._push((end, NORMAL, next(self._ids), request))  # self._schedule, inlined
         else:  # the client gives up (or gave up) first; the worker goes on on its own clock
             if request.client == WAITING and request.sent == now:
