@@ -21,14 +21,6 @@ WINDOW = 10.0
 """Seconds per window of the latency-over-time histograms."""
 
 
-def bucket_of(seconds: float) -> int:
-    """Histogram bucket of a latency (hot path)."""
-    if seconds <= 1e-5:
-        return 0
-    b = int((math.log(seconds) - _LOG_MIN) * _SCALE)
-    return b if b < N_BUCKETS else N_BUCKETS - 1
-
-
 def bucket_bounds(b: int) -> tuple[float, float]:
     return math.exp(_LOG_MIN + b / _SCALE), math.exp(_LOG_MIN + (b + 1) / _SCALE)
 
@@ -84,7 +76,7 @@ class EndpointStats:
         if latency <= 1e-5:
             b = 0
         else:
-            b = int((math.log(latency) - _LOG_MIN) * _SCALE)  # bucket_of, inlined: hot path
+            b = int((math.log(latency) - _LOG_MIN) * _SCALE)  # log bucket, computed here only: hot path
             if b >= N_BUCKETS:
                 b = N_BUCKETS - 1
         self.hist[b] += 1

@@ -57,10 +57,7 @@ class World:
 
     def finish(self, outcome: str) -> None:
         """The shopper in hand leaves with this outcome."""
-        stats = self.shoppers
-        stats.in_system -= 1
-        stats.outcomes[outcome] += 1
-        stats.s_outcomes[outcome][int(self.env._now)] += 1
+        self.shoppers.finish(self.env._now, outcome)
 
 
 def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:

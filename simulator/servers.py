@@ -111,12 +111,7 @@ class Pool:
         if self.busy < self.workers:
             self._start(request, now)
         elif self.queue_limit is not None and len(self.queue) >= self.queue_limit:
-            stats.rejected += 1
-            stats.in_flight -= 1
-            stats.s_rejected[int(now)] += 1
-            request._ok = True
-            request._value = REJECTED
-            self._schedule(request, now)
+            self._fail(request, now, REJECTED)
             return request
         else:
             self.stats.waited += 1
@@ -164,13 +159,20 @@ class Pool:
         if request.client != WAITING:
             return
         request.client = GONE
-        now = self.env._now
+        self._fail(request, self.env._now, TIMED_OUT)
+
+    def _fail(self, request: Request, now: float, failure: Failure) -> None:
+        """Answer the client now with a failure: REJECTED (queue full) or TIMED_OUT."""
         stats = request.endpoint.stats
-        stats.timed_out += 1
         stats.in_flight -= 1
-        stats.s_timed_out[int(now)] += 1
+        if failure is REJECTED:
+            stats.rejected += 1
+            stats.s_rejected[int(now)] += 1
+        else:
+            stats.timed_out += 1
+            stats.s_timed_out[int(now)] += 1
         request._ok = True
-        request._value = TIMED_OUT
+        request._value = failure
         self._schedule(request, now)
 
     def _finish(self, request: Request) -> None:

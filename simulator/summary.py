@@ -155,22 +155,13 @@ def judge(scenario: Scenario, combined: dict) -> list[dict[str, Any]]:
 def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
     """Per-second columns (mean over replications): shoppers, endpoints, pools, stock."""
     columns: dict[str, list[list[float]]] = {}
-
-    def add(name: str, per_rep: list[list[float]]) -> None:
-        columns[name] = per_rep
-
     first = reps[0]
     for key in first["shoppers"]["series"]:
-        add(f"shoppers.{key}", [r["shoppers"]["series"][key] for r in reps])
-    for name in first["endpoints"]:
-        for key in first["endpoints"][name]["series"]:
-            add(f"{name}.{key}", [r["endpoints"][name]["series"][key] for r in reps])
-    for name in first["pools"]:
-        for key in first["pools"][name]["series"]:
-            add(f"pool.{name}.{key}", [r["pools"][name]["series"][key] for r in reps])
-    for name in first["stock"]:
-        for key in first["stock"][name]["series"]:
-            add(f"stock.{name}.{key}", [r["stock"][name]["series"][key] for r in reps])
+        columns[f"shoppers.{key}"] = [r["shoppers"]["series"][key] for r in reps]
+    for section, prefix in (("endpoints", ""), ("pools", "pool."), ("stock", "stock.")):
+        for name in first[section]:
+            for key in first[section][name]["series"]:
+                columns[f"{prefix}{name}.{key}"] = [r[section][name]["series"][key] for r in reps]
     n = len(reps)
     length = len(next(iter(columns.values()))[0])
     rows = [
