@@ -77,10 +77,10 @@ class Distribution:
     def _constant(self) -> float | None:
         """The only value this distribution takes, if it takes one (a cv of 0 behaves as const)."""
         if self.kind in ("lognormal", "gamma"):
-            return self.params[0] if self.params[1] == 0 else None
+            return float(self.params[0]) if self.params[1] == 0 else None
         if self.kind == "exp" or min(self.params) != max(self.params):
             return None
-        return self.params[0]
+        return float(self.params[0])
 
     @property
     def mean(self) -> float:

@@ -85,29 +85,38 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
 
 
 class _Journey:
-    """Drives one shopper's generator from event to event: a SimPy process without the extras.
+    """Drives one shopper's generator from wait to wait: a SimPy process without the extras.
 
     Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
-    neither a Process object nor a termination event. It is its own start event, queued for the
-    shopper's arrival time.
+    neither a Process object nor a termination event. It is its own event for arrival and pauses:
+    a float yielded by the shopper requeues the journey itself that many seconds later.
     """
 
-    __slots__ = ("generator", "callbacks", "_ok", "_value")
+    __slots__ = ("generator", "env", "callbacks", "_ok", "_value")
 
-    def __init__(self, generator: Generator):
+    def __init__(self, generator: Generator, env: Environment):
         self.generator = generator
+        self.env = env
         self.callbacks = [self]
         self._ok = True
         self._value = None
 
     def __call__(self, event: Event) -> None:
+        send = self.generator.send
         try:
-            nxt = self.generator.send(event._value)
-            while nxt.callbacks is None:  # already processed: carry on with its value
-                nxt = self.generator.send(nxt._value)
+            nxt = send(event._value)
+            while True:
+                if nxt.__class__ is float:
+                    env = self.env
+                    self.callbacks = [self]
+                    heappush(env._queue, (env._now + nxt, NORMAL, next(env._eid), self))
+                    return
+                if nxt.callbacks is not None:
+                    nxt.callbacks.append(self)
+                    return
+                nxt = send(nxt._value)  # already processed: carry on with its value
         except StopIteration:
             return
-        nxt.callbacks.append(self)
 
 
 def _run(env: Environment, until: float) -> None:
@@ -146,7 +155,7 @@ def _arrivals(world: World, scenario: Scenario, rng: np.random.Generator, habits
         now = env._now
         queue, ids = env._queue, env._eid
         for t, sale, segment, intent in zip(batch.time, batch.sale, batch.segment, intents):
-            heappush(queue, (t, NORMAL, next(ids), _Journey(shopper(world, me, sale, habits[segment], intent))))
+            heappush(queue, (t, NORMAL, next(ids), _Journey(shopper(world, me, sale, habits[segment], intent), env)))
             me += 1
         if expected < BATCH / 2 and span < 60:
             span *= 2

@@ -3,6 +3,9 @@
 Every step is a request to an endpoint; a failed request (rejected or timed out) is retried with
 capped exponential backoff and jitter until the retries or the shopper's patience run out. These
 retries are what multiply load in a real flash sale, so they are modelled, not assumed away.
+
+A shopper yields either an event to wait for (a response) or a float: seconds to pause (think,
+refresh, back off). Pauses are plain numbers because they are the commonest wait (hot path).
 """
 
 from __future__ import annotations
@@ -55,16 +58,16 @@ def shopper(world: World, me: int, sale: int, habits: Habits, intent: tuple) -> 
     if not buys:
         return world.finish("left_funnel")
     if env._now < opens:  # early: wait on the page, then press buy with the crowd at the open
-        yield env.timeout(opens - env._now + habits.think())
+        yield opens - env._now + habits.think()
     else:
-        yield env.timeout(habits.think())
+        yield habits.think()
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
         answer = yield from call(world, "buy", stock.in_stock, habits, give_up_at)
         if answer is GAVE_UP:
             return world.finish("gave_up")
         if answer is True:
-            yield env.timeout(habits.think())
+            yield habits.think()
             order = yield from call(world, "create_order", lambda: stock.reserve(me, world.price[sale]),
                                     habits, give_up_at)
             if order is GAVE_UP:
@@ -78,11 +81,11 @@ def shopper(world: World, me: int, sale: int, habits: Habits, intent: tuple) -> 
         wait = habits.refresh()
         if env.now + wait > refresh_until:
             return world.finish("sold_out")
-        yield env.timeout(wait)
+        yield wait
 
     if not pays:
         return world.finish("left_funnel")  # the order expires at the end of its payment window
-    yield env.timeout(habits.pay_delay())
+    yield habits.pay_delay()
     paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)
@@ -110,6 +113,6 @@ def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habi
         pause = wait * (1.0 - habits.jitter + habits.jitter * habits.jitter_draw())
         if env.now + pause > give_up_at:
             break
-        yield env.timeout(pause)
+        yield pause
         wait = min(wait * habits.multiplier, habits.max_backoff)
     return GAVE_UP
