@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 import traceback
@@ -56,6 +57,10 @@ class UsageProblem(Exception):
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k."
 )
+overlay_option = click.option(
+    "--overlay", "overlays", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply an overlay file of `path.to.field: value` lines (e.g. from calibrate) before --set.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,11 +71,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@overlay_option
 @set_option
 @guarded
-def check(scenario: Path, overrides: tuple[str, ...]) -> None:
+def check(scenario: Path, overlays: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     """Validate a scenario file: exit 0, or exit 2 with `file:line: field: message` lines."""
-    loaded = load_scenario(scenario, overrides)
+    loaded = load_scenario(scenario, overrides, overlays=overlays)
     click.echo(f"{scenario}: ok ({loaded.name}: {len(loaded.sales)} sale(s), "
                f"{loaded.audience.size:,} shoppers, {len(loaded.plans)} plan(s))")
 
@@ -88,19 +94,20 @@ def schema() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Replications run at once in separate processes; results do not depend on it.")
 @click.option("--plan", help="Apply one of the scenario's plans.")
+@overlay_option
 @set_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory (default results/<scenario>/<run-id>/); never overwritten.")
 @click.option("--no-figures", is_flag=True, help="Write data only (summary.json, timeseries.csv, latency.csv).")
 @guarded
 def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, plan: str | None,
-        overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
+        overlays: tuple[Path, ...], overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
     """Simulate a scenario and write its results."""
     from simulator import report
     from simulator.runner import simulate
     from simulator.summary import write_data
 
-    loaded = load_scenario(scenario, overrides, plan)
+    loaded = load_scenario(scenario, overrides, plan, overlays)
     directory = claim_directory(out, loaded.name, seed if seed is not None else loaded.seed)
     count = replications or loaded.replications
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -133,3 +140,130 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
         except FileExistsError:
             continue
     raise UsageProblem(f"{base}: could not find a free run directory")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--host", required=True, help="Base URL of the system under test, e.g. http://127.0.0.1:8000.")
+@click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=0.001, show_default=True,
+              help="Share of the audience to send.")
+@click.option("--speedup", type=click.FloatRange(min=1), default=10.0, show_default=True,
+              help="Shopper-side clock compression (think times, arrival curve, payment window...).")
+@click.option("--run-time", "run_time", default="60s", show_default=True, help="Stop after this long (e.g. 90s, 5m).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Locust worker processes on this machine (master/worker mode when > 1).")
+@click.option("--max-users", type=click.IntRange(min=1), help="Cap on shoppers started (default: loadtest.max_users).")
+@set_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory (default results/<scenario>/<run-id>/); the load test goes in its loadtest/.")
+@guarded
+def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: str, workers: int,
+             max_users: int | None, overrides: tuple[str, ...], out: Path | None) -> None:
+    """Replay the scenario's traffic against real endpoints with Locust (headless)."""
+    from simulator import loadtest as lt
+    from simulator.units import parse_duration
+
+    loaded = load_scenario(scenario, overrides)
+    try:
+        seconds = parse_duration(run_time)
+    except ValueError as exc:
+        raise UsageProblem(f"--run-time: {exc}") from None
+    test = lt.LoadTest(str(scenario), host, scale, speedup, seconds, workers, max_users, overrides)
+    try:
+        test.check()
+        lt.check_users(test)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    directory = claim_directory(out, loaded.name, loaded.seed) / "loadtest"
+    err.print(f"load test: {loaded.name} at {scale:g} of the audience, {speedup:g}x faster, against {host}, "
+              f"for {seconds:g} s -> {directory}", markup=False, highlight=False)
+    code = lt.run(test, directory)
+    if not (directory / "locust_stats.csv").exists():
+        raise UsageProblem(f"Locust exited with code {code} and wrote no statistics; see {directory / 'locust.log'}")
+    Console(highlight=False).print(lt.summary_table(directory))
+    click.echo(f"results: {directory}")
+
+
+loadtest_dir = click.option("--from", "source", required=True,
+                            type=click.Path(exists=True, file_okay=False, path_type=Path),
+                            help="A load test directory (results/<scenario>/<run-id>/loadtest).")
+
+
+@main.command()
+@loadtest_dir
+@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path),
+              help="Scenario to fit (default: the one the load test replayed).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Overlay file to write (default <load test>/calibration.yaml); never overwritten.")
+@guarded
+def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
+    """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
+    from simulator import calibration
+    from simulator.loadtest import read_meta
+
+    scenario = scenario or Path(_meta(source, read_meta).scenario)
+    loaded = load_scenario(scenario, _meta(source, read_meta).overrides)
+    target = out or source / "calibration.yaml"
+    if target.exists():
+        raise UsageProblem(f"--out {target}: the file exists; overlays are never overwritten")
+    try:
+        overlay, notes = calibration.calibrate(source, loaded)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    calibration.write_overlay(target, overlay, source, notes)
+    for note in notes:
+        click.echo(note)
+    click.echo(f"overlay: {target} (apply with --overlay {target})")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@loadtest_dir
+@overlay_option
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=0.15, show_default=True,
+              help="Largest relative error of throughput and p95 latency that passes.")
+@click.option("--replications", "-r", type=click.IntRange(min=1), default=5, show_default=True)
+@guarded
+def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance: float, replications: int) -> None:
+    """Compare the model with a load test at the load measured; exit 1 beyond the tolerance."""
+    from rich.table import Table
+
+    from simulator import calibration
+
+    try:
+        result = calibration.validate(scenario, source, tolerance, replications, overlays)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        raise UsageProblem(f"--from {source}: {exc}") from None
+    table = Table(title=f"validate {scenario} against {source}", title_justify="left")
+    for column in ("step", "figure", "measured", "predicted", "error"):
+        table.add_column(column, justify="left" if column in ("step", "figure") else "right")
+    for row in result.rows:
+        for key in ("throughput", "p50", "p95", "p99"):
+            error = row.error(key)
+            judged = key in calibration.JUDGED
+            verdict = "" if not judged or error is None else (" ok" if abs(error) <= tolerance else " FAIL")
+            table.add_row(row.step if key == "throughput" else "", key + ("" if judged else " (shown)"),
+                          calibration.describe(row.measured[key], key), calibration.describe(row.predicted[key], key),
+                          _error(error) + verdict, end_section=key == "p99")
+    seen, expected = result.arrivals
+    table.caption = (f"shoppers measured {seen:,} (curve {expected:,.0f}); judged: throughput and p95 within "
+                     f"{tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}")
+    table.caption_justify = "left"
+    Console(highlight=False).print(table)
+    figure = source / "validation.png"
+    calibration.plot_validation(result, figure)
+    click.echo(f"figure: {figure}")
+    sys.exit(0 if result.passed else 1)
+
+
+def _error(error: float | None) -> str:
+    if error is None:
+        return "-"
+    return "model only" if math.isinf(error) else f"{error:+.0%}"
+
+
+def _meta(source: Path, read_meta: Callable):
+    try:
+        return read_meta(source)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise UsageProblem(f"--from {source}: not a load test directory ({exc})") from None

@@ -20,7 +20,6 @@ import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -30,6 +29,8 @@ from pydantic import (
 
 from simulator import units
 from simulator.distributions import Distribution, parse_distribution
+from simulator.http_api import LoadTest
+from simulator.section import Section
 
 
 def _quantity(parse, kind: str, example: str):
@@ -81,18 +82,6 @@ Instant = Annotated[
         {"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}
     ),
 ]
-
-
-class Section(BaseModel):
-    """A scenario section: immutable, no unknown fields, attribute docstrings become the schema's text."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        use_attribute_docstrings=True,
-        arbitrary_types_allowed=True,
-        validate_default=True,
-    )
 
 
 # -- clock -------------------------------------------------------------------------------------
@@ -382,6 +371,8 @@ class Scenario(Section):
     targets: Targets = Targets()
     plans: dict[str, Plan] = {}
     """Named contingency plans: overlays on this scenario, compared side by side."""
+    loadtest: LoadTest = LoadTest()
+    """How a load test replays the journey against a real HTTP API."""
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -602,9 +593,51 @@ def _problems(exc: ValidationError, lines: dict, file: str) -> list[Problem]:
     return out
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plan: str | None = None) -> Scenario:
-    """Read, override and validate a scenario file; raise ScenarioError naming every problem."""
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plan: str | None = None,
+                  overlays: list[Path] | tuple[Path, ...] = ()) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError naming every problem.
+
+    Overlay files (`path.to.field: value` lines, as `flashsim calibrate` writes) apply after the
+    plan and before the `--set` overrides.
+    """
     path = Path(path)
+    file = str(path)
+    raw, lines = _read_yaml(path)
+    if raw is None:
+        raise ScenarioError([Problem(where=file, message="the file is empty; a scenario is a YAML mapping")])
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem(where=lines[()], message="a scenario is a YAML mapping of sections")])
+    raw.setdefault("name", path.stem)
+    assignments = [a for overlay in overlays for a in _overlay_assignments(Path(overlay))]
+    assignments += [(*parse_assignment(text), "--set") for text in overrides]
+    plans = raw.get("plans") if isinstance(raw.get("plans"), dict) else {}
+    if plan is not None:
+        if plan not in plans:
+            raise ScenarioError([Problem(where=file, path="plans", message=f"no plan {plan!r}; plans are "
+                                         f"{', '.join(sorted(plans)) or 'none'}")])
+        assignments = _plan_assignments(plans[plan], plan, lines, file) + assignments
+    _apply(raw, assignments, lines)
+    scenario = validate(raw, lines, file, path.parent)
+    if plan is None and not assignments:
+        for name in plans:  # every plan must make a valid scenario too
+            applied = copy.deepcopy(raw)
+            plan_lines = dict(lines)
+            _apply(applied, _plan_assignments(plans[name], name, lines, file), plan_lines)
+            validate(applied, plan_lines, file, path.parent)
+    return scenario
+
+
+def _overlay_assignments(path: Path) -> list[tuple[Path_, Any, str]]:
+    raw, lines = _read_yaml(path)
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem(where=lines[()], message="an overlay is a mapping of `path.to.field: value`")])
+    return [(_split(str(key)), value, lines.get((key,), str(path))) for key, value in raw.items()]
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict]:
+    """A YAML file's data and the line of each node; ScenarioError when it cannot be read."""
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -623,27 +656,7 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
         where = f"{file}:{mark.line + 1}" if mark else file
         reason = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError([Problem(where=where, message=f"not valid YAML: {reason}")]) from None
-    if raw is None:
-        raise ScenarioError([Problem(where=file, message="the file is empty; a scenario is a YAML mapping")])
-    if not isinstance(raw, dict):
-        raise ScenarioError([Problem(where=lines[()], message="a scenario is a YAML mapping of sections")])
-    raw.setdefault("name", path.stem)
-    assignments = [(*parse_assignment(text), "--set") for text in overrides]
-    plans = raw.get("plans") if isinstance(raw.get("plans"), dict) else {}
-    if plan is not None:
-        if plan not in plans:
-            raise ScenarioError([Problem(where=file, path="plans", message=f"no plan {plan!r}; plans are "
-                                         f"{', '.join(sorted(plans)) or 'none'}")])
-        assignments = _plan_assignments(plans[plan], plan, lines, file) + assignments
-    _apply(raw, assignments, lines)
-    scenario = validate(raw, lines, file, path.parent)
-    if plan is None and not overrides:
-        for name in plans:  # every plan must make a valid scenario too
-            applied = copy.deepcopy(raw)
-            plan_lines = dict(lines)
-            _apply(applied, _plan_assignments(plans[name], name, lines, file), plan_lines)
-            validate(applied, plan_lines, file, path.parent)
-    return scenario
+    return raw, lines
 
 
 def _plan_assignments(plan: Any, name: str, lines: dict, file: str) -> list[tuple[Path_, Any, str]]:

@@ -1,0 +1,140 @@
+"""Run the scenario's load test: Locust headless on the shipped locustfile, and read what it wrote.
+
+Locust runs in its own process (it patches the standard library with gevent), with its own
+master/worker mode for `workers` > 1. Everything lands in one directory: Locust's CSV statistics
+and history (locust_*.csv), its HTML report, and the locustfile's requests.csv, arrivals.csv and
+outcomes.json, plus loadtest.json saying how the run was made (what `validate` replays).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from rich.table import Table
+
+import loadtests
+from simulator.replay import load_replay
+
+LOCUSTFILE = Path(loadtests.__file__).parent / "locustfile.py"
+META = "loadtest.json"
+
+
+@dataclass(frozen=True)
+class LoadTest:
+    """How one load test is run: what `loadtest.json` records."""
+
+    scenario: str
+    host: str
+    scale: float
+    speedup: float
+    run_time: float
+    workers: int = 1
+    max_users: int | None = None
+    overrides: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        """Raise ValueError naming the option that cannot be used."""
+        url = urlsplit(self.host)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"--host {self.host!r}: give the target's base URL, e.g. http://127.0.0.1:8000")
+        if not 0 < self.run_time <= 24 * 3600:
+            raise ValueError(f"--run-time {self.run_time:g} s: use a duration between 1s and 24h")
+        if self.workers < 1:
+            raise ValueError(f"--workers {self.workers}: use 1 or more")
+
+    def command(self, out: Path) -> list[str]:
+        """The locust command line for this run, writing into `out`."""
+        cmd = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", self.host,
+            "--run-time", f"{int(round(self.run_time))}s", "--stop-timeout", "5", "--only-summary",
+            "--csv", str(out / "locust"), "--csv-full-history", "--html", str(out / "report.html"),
+            "--scenario", self.scenario, "--scale", repr(self.scale), "--speedup", repr(self.speedup),
+            "--flashsim-out", str(out), "--flashsim-workers", str(self.workers), "--loglevel", "WARNING",
+        ]
+        if self.max_users is not None:
+            cmd += ["--max-shoppers", str(self.max_users)]
+        for assignment in self.overrides:
+            cmd += ["--flashsim-set", assignment]
+        if self.workers > 1:
+            cmd += ["--processes", str(self.workers)]
+        return cmd
+
+
+def check_users(test: LoadTest) -> int:
+    """Shoppers the run would start; ValueError when over the cap, before Locust starts."""
+    replay = load_replay(test.scenario, test.scale, test.speedup, test.run_time, test.max_users, test.overrides)
+    return len(replay.shoppers.time)
+
+
+def run(test: LoadTest, out: Path) -> int:
+    """Run Locust to completion (or Ctrl-C, which stops it cleanly); its exit code."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / META).write_text(json.dumps(test.__dict__, indent=2, default=list) + "\n")
+    with open(out / "locust.log", "w") as log:
+        process = subprocess.Popen(test.command(out), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:  # Locust got the same SIGINT: let it write its files and quit
+            process.send_signal(signal.SIGINT)
+            return process.wait()
+
+
+def read_meta(directory: Path) -> LoadTest:
+    """How the load test in `directory` was run."""
+    data = json.loads((directory / META).read_text())
+    data["overrides"] = tuple(data.get("overrides", ()))
+    return LoadTest(**data)
+
+
+def locust_stats(directory: Path) -> dict[str, dict[str, float]]:
+    """Locust's final statistics per request name (journey step), from locust_stats.csv."""
+    rows = {}
+    with open(directory / "locust_stats.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["Name"] == "Aggregated":
+                continue
+            rows[row["Name"]] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]),
+                "p50_ms": _number(row["50%"]),
+                "p95_ms": _number(row["95%"]),
+                "p99_ms": _number(row["99%"]),
+            }
+    return rows
+
+
+def _number(text: str) -> float | None:
+    return None if text in ("", "N/A") else float(text)
+
+
+def summary_table(directory: Path) -> Table:
+    """Per step: requests, failures, throughput and client-side percentiles; then arrivals and outcomes."""
+    stats = locust_stats(directory)
+    table = Table(title=f"load test: {directory}", title_justify="left")
+    for column in ("step", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for step, row in stats.items():
+        table.add_row(step, f"{row['requests']:,}", f"{row['failures']:,}", f"{row['rps']:.1f}",
+                      *(f"{row[k]:.0f}" if row[k] is not None else "-" for k in ("p50_ms", "p95_ms", "p99_ms")))
+    arrivals = directory / "arrivals.csv"
+    if arrivals.exists():
+        with open(arrivals, newline="") as f:
+            rows = list(csv.DictReader(f))
+        seen = sum(int(r["arrivals"]) for r in rows)
+        expected = sum(float(r["expected"]) for r in rows)
+        table.caption = f"shoppers arrived: {seen:,} (curve: {expected:,.0f})"
+    outcomes = directory / "outcomes.json"
+    if outcomes.exists():
+        counts = json.loads(outcomes.read_text())["outcomes"]
+        listed = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+        table.caption = f"{table.caption or ''}; outcomes: {listed}"
+    table.caption_justify = "left"
+    return table
