@@ -194,7 +194,7 @@ loadtest_dir = click.option("--from", "source", required=True,
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path),
               help="Scenario to fit (default: the one the load test replayed).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Overlay file to write (default <load test>/calibration.yaml); never overwritten.")
+              help="Overlay file to write (default <load test>/calibration[-N].yaml); never overwritten.")
 @guarded
 def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
@@ -203,9 +203,9 @@ def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
 
     scenario = scenario or Path(_meta(source, read_meta).scenario)
     loaded = load_scenario(scenario, _meta(source, read_meta).overrides)
-    target = out or source / "calibration.yaml"
-    if target.exists():
-        raise UsageProblem(f"--out {target}: the file exists; overlays are never overwritten")
+    if out is not None and out.exists():
+        raise UsageProblem(f"--out {out}: the file exists; files are never overwritten")
+    target = out or fresh_path(source / "calibration.yaml")
     try:
         overlay, notes = calibration.calibrate(source, loaded)
     except ValueError as exc:
@@ -250,10 +250,19 @@ def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance
                      f"{tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}")
     table.caption_justify = "left"
     Console(highlight=False).print(table)
-    figure = source / "validation.png"
+    figure = fresh_path(source / "validation.png")
     calibration.plot_validation(result, figure)
     click.echo(f"figure: {figure}")
     sys.exit(0 if result.passed else 1)
+
+
+def fresh_path(path: Path) -> Path:
+    """`path`, or `name-2.ext`, `name-3.ext`...: the first that does not exist, so nothing is overwritten."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 def _error(error: float | None) -> str:
@@ -267,3 +276,12 @@ def _meta(source: Path, read_meta: Callable):
         return read_meta(source)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise UsageProblem(f"--from {source}: not a load test directory ({exc})") from None
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.pass_context
+def target(ctx: click.Context) -> None:
+    """Start the reference shop (loadtests/target); `flashsim target --help` lists its options."""
+    from loadtests.target.__main__ import main as serve
+
+    serve(ctx.args)

@@ -1,0 +1,164 @@
+"""The shop's state in Redis: the same operations as the SQLite store, each one atomic Lua script.
+
+A script runs alone on the server, so the check and the decrement of a reservation cannot be
+interleaved by another client: no oversell, whatever the number of server processes. Overdue orders
+are expired at the start of every reserve and pay, as in SQLite. Keys live under `shop:`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+import redis
+import redis.asyncio as aredis
+
+from loadtests.target.config import RainConfig, SkuConfig
+from loadtests.target.store import EXPIRED, PAID, RESERVED
+
+_EXPIRE = """
+local now = tonumber(ARGV[1])
+for _, oid in ipairs(redis.call('ZRANGEBYSCORE', 'shop:pending', '-inf', now)) do
+  local o = 'shop:order:' .. oid
+  local sku = redis.call('HGET', o, 'sku')
+  redis.call('HSET', o, 'state', 'expired')
+  redis.call('HINCRBY', 'shop:sku:' .. sku, 'available', 1)
+  redis.call('HINCRBY', 'shop:held:' .. sku, redis.call('HGET', o, 'user'), -1)
+  redis.call('HINCRBY', 'shop:count:' .. sku, 'reserved', -1)
+  redis.call('HINCRBY', 'shop:count:' .. sku, 'expired', 1)
+  redis.call('ZREM', 'shop:pending', oid)
+end
+"""
+
+RESERVE = _EXPIRE + """
+local sku, user, key, id = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local existing = redis.call('GET', 'shop:key:' .. key)
+if existing then return {'existing', existing} end
+local s = 'shop:sku:' .. sku
+if redis.call('EXISTS', s) == 0 then return {'not_found'} end
+if tonumber(redis.call('HGET', 'shop:held:' .. sku, user) or '0') >= tonumber(redis.call('HGET', s, 'per_user_limit'))
+then return {'limit'} end
+if tonumber(redis.call('HGET', s, 'available')) <= 0 then return {'sold_out'} end
+redis.call('HINCRBY', s, 'available', -1)
+local expires = now + tonumber(redis.call('HGET', s, 'payment_window'))
+redis.call('HSET', 'shop:order:' .. id, 'sku', sku, 'user', user, 'state', 'reserved', 'expires_at', tostring(expires))
+redis.call('SET', 'shop:key:' .. key, id)
+redis.call('HINCRBY', 'shop:held:' .. sku, user, 1)
+redis.call('HINCRBY', 'shop:count:' .. sku, 'reserved', 1)
+redis.call('ZADD', 'shop:pending', expires, id)
+return {'reserved', id}
+"""
+
+PAY = _EXPIRE + """
+local o = 'shop:order:' .. ARGV[2]
+local state = redis.call('HGET', o, 'state')
+if not state then return 'not_found' end
+if state ~= 'reserved' then return state end
+if ARGV[3] ~= '1' then return 'declined' end
+local sku = redis.call('HGET', o, 'sku')
+redis.call('HSET', o, 'state', 'paid')
+redis.call('ZREM', 'shop:pending', ARGV[2])
+redis.call('HINCRBY', 'shop:count:' .. sku, 'reserved', -1)
+redis.call('HINCRBY', 'shop:count:' .. sku, 'paid', 1)
+return 'paid'
+"""
+
+GRAB = """
+local r = 'shop:rain:' .. ARGV[1]
+if redis.call('EXISTS', r) == 0 then return {'not_found'} end
+local got = tonumber(redis.call('HGET', 'shop:grabs:' .. ARGV[1], ARGV[2]) or '0')
+if got >= tonumber(redis.call('HGET', r, 'per_user_cap')) then return {'cap'} end
+local budget = tonumber(redis.call('HGET', r, 'left_budget'))
+local packets = tonumber(redis.call('HGET', r, 'left_packets'))
+if packets == 0 or budget < packets then return {'exhausted'} end
+local cents = budget
+if packets > 1 then
+  local most = math.max(1, math.min(math.floor(2 * budget / packets), budget - (packets - 1)))
+  cents = math.min(most, 1 + math.floor(tonumber(ARGV[3]) * most))
+end
+redis.call('HINCRBY', r, 'left_budget', -cents)
+redis.call('HINCRBY', r, 'left_packets', -1)
+redis.call('HINCRBY', 'shop:grabs:' .. ARGV[1], ARGV[2], 1)
+return {'ok', cents}
+"""
+
+
+def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> None:
+    """Stock and rains, set when absent (or always, when fresh)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        if fresh:
+            keys = list(client.scan_iter("shop:*", count=1000))
+            for i in range(0, len(keys), 1000):
+                client.delete(*keys[i:i + 1000])
+        for name, s in skus.items():
+            if client.exists(f"shop:sku:{name}"):
+                continue
+            client.hset(f"shop:sku:{name}", mapping={"stock": s.stock, "available": s.stock, "price": s.price,
+                                                     "per_user_limit": s.per_user_limit,
+                                                     "payment_window": s.payment_window})
+        for name, r in rains.items():
+            if client.exists(f"shop:rain:{name}"):
+                continue
+            cents = round(r.budget * 100)
+            client.hset(f"shop:rain:{name}", mapping={"budget": cents, "packets": r.packets, "left_budget": cents,
+                                                      "left_packets": r.packets, "per_user_cap": r.per_user_cap})
+    finally:
+        client.close()
+
+
+class RedisStore:
+    """The store's operations over one asyncio Redis connection pool."""
+
+    def __init__(self, url: str):
+        self.client = aredis.Redis.from_url(url, decode_responses=True)
+        self._reserve = self.client.register_script(RESERVE)
+        self._pay = self.client.register_script(PAY)
+        self._grab = self.client.register_script(GRAB)
+        self._expire = self.client.register_script(_EXPIRE + "return 0")
+        self.rng = random.Random()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def expire(self) -> int:
+        return await self._expire(args=[time.time()])
+
+    async def product(self, sku: str) -> dict | None:
+        price, available = await self.client.hmget(f"shop:sku:{sku}", ["price", "available"])
+        return None if price is None else {"sku": sku, "price": float(price), "available": int(available)}
+
+    async def reserve(self, sku: str, user: str, key: str) -> tuple[str, dict | None]:
+        result = await self._reserve(args=[time.time(), sku, user, key, uuid.uuid4().hex])
+        if len(result) == 1:
+            return result[0], None
+        order = await self.client.hgetall(f"shop:order:{result[1]}")
+        return result[0], {"order_id": result[1], "sku": order["sku"], "user": order["user"],
+                           "state": order["state"], "expires_at": float(order["expires_at"])}
+
+    async def pay(self, order_id: str, accept: bool) -> str:
+        return await self._pay(args=[time.time(), order_id, "1" if accept else "0"])
+
+    async def grab(self, rain: str, user: str) -> tuple[str, float | None]:
+        result = await self._grab(args=[rain, user, self.rng.random()])
+        return (result[0], int(result[1]) / 100) if len(result) == 2 else (result[0], None)
+
+    async def stats(self) -> dict:
+        skus, totals = {}, dict.fromkeys((RESERVED, PAID, EXPIRED), 0)
+        async for key in self.client.scan_iter("shop:sku:*"):
+            name = key.removeprefix("shop:sku:")
+            s = await self.client.hgetall(key)
+            counts = await self.client.hgetall(f"shop:count:{name}")
+            skus[name] = {"stock": int(s["stock"]), "available": int(s["available"]),
+                          **{state: int(counts.get(state, 0)) for state in totals}}
+            for state in totals:
+                totals[state] += skus[name][state]
+        rains = {}
+        async for key in self.client.scan_iter("shop:rain:*"):
+            r = await self.client.hgetall(key)
+            rains[key.removeprefix("shop:rain:")] = {
+                "budget": int(r["budget"]) / 100, "packets": int(r["packets"]),
+                "grabbed": int(r["packets"]) - int(r["left_packets"]),
+                "amount": (int(r["budget"]) - int(r["left_budget"])) / 100}
+        return {"skus": skus, "orders": totals, "rains": rains}

@@ -1,0 +1,179 @@
+"""The shop's state in SQLite: stock that never oversells, idempotent orders that expire, red packets.
+
+Every change is one `BEGIN IMMEDIATE` transaction, so several server processes sharing the file
+serialise on SQLite's write lock (WAL mode lets readers go on). A unit is taken by a conditional
+decrement (`available = available - 1 WHERE available > 0`), so no interleaving can oversell.
+Overdue orders are expired inside every reserve and pay before anything else, so correctness never
+waits for the background sweep. Amounts of money are kept in cents.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+from loadtests.target.config import RainConfig, SkuConfig
+
+RESERVED, PAID, EXPIRED, DECLINED = "reserved", "paid", "expired", "declined"
+SOLD_OUT, LIMIT, NOT_FOUND, EXHAUSTED, CAP = "sold_out", "limit", "not_found", "exhausted", "cap"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS skus (sku TEXT PRIMARY KEY, stock INTEGER, available INTEGER CHECK (available >= 0),
+    per_user_limit INTEGER, payment_window REAL, price REAL);
+CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, key TEXT UNIQUE, sku TEXT, user TEXT, state TEXT,
+    created REAL, expires_at REAL);
+CREATE INDEX IF NOT EXISTS orders_due ON orders (state, expires_at);
+CREATE INDEX IF NOT EXISTS orders_user ON orders (sku, user, state);
+CREATE TABLE IF NOT EXISTS rains (rain TEXT PRIMARY KEY, budget INTEGER, packets INTEGER, left_budget INTEGER,
+    left_packets INTEGER, per_user_cap INTEGER);
+CREATE TABLE IF NOT EXISTS grabs (rain TEXT, user TEXT, amount INTEGER);
+CREATE INDEX IF NOT EXISTS grabs_user ON grabs (rain, user);
+"""
+
+
+def split_packet(left_budget: int, left_packets: int, rng: random.Random) -> int:
+    """Cents of the next packet: the last takes the rest; others uniform in [1, 2 x mean], leaving >= 1 each."""
+    if left_packets == 1:
+        return left_budget
+    most = min(2 * left_budget // left_packets, left_budget - (left_packets - 1))
+    return rng.randint(1, max(1, most))
+
+
+class SqliteStore:
+    """One connection per instance: give each thread or process its own."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.rng = random.Random()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _write(self, fn, *args):
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(*args)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return result
+
+    def setup(self, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> None:
+        """Create the tables; stock and rains are set when new (or always, when fresh)."""
+        self.db.executescript(SCHEMA)
+
+        def init():
+            if fresh:
+                for table in ("skus", "orders", "rains", "grabs"):
+                    self.db.execute(f"DELETE FROM {table}")
+            for name, s in skus.items():
+                self.db.execute("INSERT OR IGNORE INTO skus VALUES (?, ?, ?, ?, ?, ?)",
+                                (name, s.stock, s.stock, s.per_user_limit, s.payment_window, s.price))
+            for name, r in rains.items():
+                cents = round(r.budget * 100)
+                self.db.execute("INSERT OR IGNORE INTO rains VALUES (?, ?, ?, ?, ?, ?)",
+                                (name, cents, r.packets, cents, r.packets, r.per_user_cap))
+
+        self._write(init)
+
+    def _expire(self, now: float) -> int:
+        due = self.db.execute("UPDATE orders SET state = ? WHERE state = ? AND expires_at <= ? RETURNING sku",
+                              (EXPIRED, RESERVED, now)).fetchall()
+        for (sku,) in due:
+            self.db.execute("UPDATE skus SET available = available + 1 WHERE sku = ?", (sku,))
+        return len(due)
+
+    def expire(self) -> int:
+        """Return the units of orders whose payment window has passed; how many."""
+        return self._write(self._expire, time.time())
+
+    def product(self, sku: str) -> dict | None:
+        row = self.db.execute("SELECT price, available FROM skus WHERE sku = ?", (sku,)).fetchone()
+        return None if row is None else {"sku": sku, "price": row[0], "available": row[1]}
+
+    def reserve(self, sku: str, user: str, key: str) -> tuple[str, dict | None]:
+        """(RESERVED, order) for a new order, ("existing", order) for a repeated key, or (why not, None)."""
+        return self._write(self._reserve, sku, user, key, time.time())
+
+    def _reserve(self, sku: str, user: str, key: str, now: float) -> tuple[str, dict | None]:
+        self._expire(now)
+        row = self.db.execute("SELECT id, sku, user, state, expires_at FROM orders WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return "existing", _order(row)
+        item = self.db.execute("SELECT per_user_limit, payment_window FROM skus WHERE sku = ?", (sku,)).fetchone()
+        if item is None:
+            return NOT_FOUND, None
+        held = self.db.execute("SELECT COUNT(*) FROM orders WHERE sku = ? AND user = ? AND state IN (?, ?)",
+                               (sku, user, RESERVED, PAID)).fetchone()[0]
+        if held >= item[0]:
+            return LIMIT, None
+        if self.db.execute("UPDATE skus SET available = available - 1 WHERE sku = ? AND available > 0",
+                           (sku,)).rowcount == 0:
+            return SOLD_OUT, None
+        order = (uuid.uuid4().hex, sku, user, RESERVED, now + item[1])
+        self.db.execute("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (order[0], key, sku, user, RESERVED, now, order[4]))
+        return RESERVED, _order(order)
+
+    def pay(self, order_id: str, accept: bool) -> str:
+        """PAID, DECLINED (the order stays reserved), EXPIRED or NOT_FOUND."""
+        return self._write(self._pay, order_id, accept, time.time())
+
+    def _pay(self, order_id: str, accept: bool, now: float) -> str:
+        self._expire(now)
+        row = self.db.execute("SELECT state FROM orders WHERE id = ?", (order_id,)).fetchone()
+        if row is None:
+            return NOT_FOUND
+        if row[0] != RESERVED:
+            return row[0]
+        if not accept:
+            return DECLINED
+        self.db.execute("UPDATE orders SET state = ? WHERE id = ?", (PAID, order_id))
+        return PAID
+
+    def grab(self, rain: str, user: str) -> tuple[str, float | None]:
+        """("ok", yuan), or (NOT_FOUND | EXHAUSTED | CAP, None)."""
+        return self._write(self._grab, rain, user)
+
+    def _grab(self, rain: str, user: str) -> tuple[str, float | None]:
+        row = self.db.execute("SELECT left_budget, left_packets, per_user_cap FROM rains WHERE rain = ?",
+                              (rain,)).fetchone()
+        if row is None:
+            return NOT_FOUND, None
+        left_budget, left_packets, cap = row
+        if self.db.execute("SELECT COUNT(*) FROM grabs WHERE rain = ? AND user = ?", (rain, user)).fetchone()[0] >= cap:
+            return CAP, None
+        if left_packets == 0 or left_budget < left_packets:
+            return EXHAUSTED, None
+        cents = split_packet(left_budget, left_packets, self.rng)
+        self.db.execute("UPDATE rains SET left_budget = left_budget - ?, left_packets = left_packets - 1 "
+                        "WHERE rain = ?", (cents, rain))
+        self.db.execute("INSERT INTO grabs VALUES (?, ?, ?)", (rain, user, cents))
+        return "ok", cents / 100
+
+    def stats(self) -> dict:
+        """Stock by state per SKU, orders by state, and each rain's packets and money given out."""
+        skus = {}
+        for sku, stock, available in self.db.execute("SELECT sku, stock, available FROM skus"):
+            counts = dict(self.db.execute("SELECT state, COUNT(*) FROM orders WHERE sku = ? GROUP BY state", (sku,)))
+            skus[sku] = {"stock": stock, "available": available, "reserved": counts.get(RESERVED, 0),
+                         "paid": counts.get(PAID, 0), "expired": counts.get(EXPIRED, 0)}
+        orders = dict(self.db.execute("SELECT state, COUNT(*) FROM orders GROUP BY state"))
+        rains = {}
+        for rain, budget, packets, left_budget, left_packets in self.db.execute(
+                "SELECT rain, budget, packets, left_budget, left_packets FROM rains"):
+            rains[rain] = {"budget": budget / 100, "packets": packets, "grabbed": packets - left_packets,
+                           "amount": (budget - left_budget) / 100}
+        return {"skus": skus, "orders": {s: orders.get(s, 0) for s in (RESERVED, PAID, EXPIRED)}, "rains": rains}
+
+
+def _order(row: tuple) -> dict:
+    return {"order_id": row[0], "sku": row[1], "user": row[2], "state": row[3], "expires_at": row[4]}
