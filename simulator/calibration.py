@@ -4,9 +4,10 @@ A load test directory (flashsim loadtest) holds every request the shoppers made:
 when it was sent, the client's response time and, where the target sends `Server-Timing`, the time
 it waited for a worker (`wait`) and the time a worker spent on it (`app`).
 
-- calibrate: each endpoint's service time is what the client saw less the server-side wait (so
-  network and HTTP overhead count as service, as the model has no other place for them), fitted as a
-  lognormal or gamma by moments, whichever is closer (Kolmogorov-Smirnov). A pool's workers are
+- calibrate: each endpoint's service time is the time a worker spent on it (`app`), or where the
+  target sends no timing, what the client saw less any server-side wait (network and HTTP overhead
+  then count as service), fitted as a lognormal or gamma by moments, whichever is closer
+  (Kolmogorov-Smirnov). A pool's workers are
   read where the pool was saturated (requests waited): busy workers = throughput x time on a worker.
 - validate: the model runs the replayed scenario at the arrivals that were measured, and each
   endpoint's throughput and response-time percentiles are compared with the measurement.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.demand import curves
 from simulator.distributions import Distribution
 from simulator.loadtest import LoadTest, read_meta
 from simulator.metrics import N_BUCKETS, bucket_bounds, percentile
@@ -103,23 +105,28 @@ def fit_service(samples: np.ndarray, rng: np.random.Generator) -> tuple[Distribu
     return best
 
 
-def fit_workers(requests: dict[str, Requests], steps: list[str], window: float = 1.0) -> tuple[int | None, int]:
-    """Workers of a pool serving `steps`: (estimate where it was saturated or None, lower bound seen)."""
+def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | None, int]:
+    """Workers of a pool serving `steps`: (estimate, or None if nothing ever queued; most seen busy at once).
+
+    A request that waited got its worker the moment another left, so when it starts every worker is
+    busy: the requests on a worker at those moments count the workers. On a worker means from
+    `sent + wait` for `app` seconds (client send times stand in for arrivals at the server).
+    """
     sent = np.concatenate([requests[s].sent for s in steps])
     wait = np.concatenate([requests[s].wait for s in steps])
     app = np.concatenate([requests[s].app for s in steps])
     known = np.isfinite(app) & np.isfinite(wait)
     if not known.any():
         return None, 0
-    cell = (sent[known] // window).astype(int)
-    busy = np.bincount(cell, weights=app[known]) / window  # mean workers busy per window
-    waited = np.bincount(cell, weights=(wait[known] > 0.1 * np.median(app[known])).astype(float))
-    count = np.bincount(cell)
-    saturated = (count >= 5) & (waited / np.maximum(count, 1) >= 0.5)
-    lower = int(math.ceil(np.quantile(busy, 0.99))) if len(busy) else 0
-    if saturated.sum() < 3:
+    start, end, waited = sent[known] + wait[known], sent[known] + wait[known] + app[known], wait[known]
+    ends = np.sort(end)
+    starts = np.sort(start)
+    busy = np.searchsorted(starts, start, side="right") - np.searchsorted(ends, start, side="right")
+    lower = int(busy.max())
+    queued = waited > max(0.001, 0.05 * float(np.median(app[known])))
+    if queued.sum() < 10:
         return None, lower
-    return max(1, int(round(float(np.median(busy[saturated]))))), lower
+    return int(round(float(np.median(busy[queued])))), lower
 
 
 def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[str, str | int], list[str]]:
@@ -133,14 +140,16 @@ def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[
         if r is None or not r.answered.any():
             notes.append(f"{step}: no answered requests measured; service time left as it is")
             continue
-        service = r.client[r.answered] - np.nan_to_num(r.wait[r.answered], nan=0.0)
+        app, client = r.app[r.answered], r.client[r.answered] - np.nan_to_num(r.wait[r.answered], nan=0.0)
+        service = np.where(np.isfinite(app), app, client)
         try:
             dist, ks = fit_service(service, rng)
         except ValueError as exc:
             notes.append(f"{step}: {exc}; service time left as it is")
             continue
-        overlay[f"system.endpoints.{step}.service"] = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
-        notes.append(f"{step}: service {dist} from {len(service):,} requests (KS distance {ks:.3f})")
+        text = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
+        overlay[f"system.endpoints.{step}.service"] = text
+        notes.append(f"{step}: service {text} from {len(service):,} requests (KS distance {ks:.3f})")
     for pool, spec in scenario.system.pools.items():
         steps = [s for s, e in scenario.system.endpoints.items() if e.pool == pool and s in requests]
         if not steps:
@@ -204,11 +213,10 @@ def measured_scenario(scenario_path: Path, directory: Path,
     seen, expected = _arrivals(directory)
     if expected <= 0 or seen == 0:
         raise ValueError(f"{directory}: no shoppers arrived during the load test; nothing to compare")
-    size = max(1, round(base.audience.size * seen / expected))
-    scenario = base.model_copy(update={
-        "clock": base.clock.model_copy(update={"horizon": horizon}),
-        "audience": base.audience.model_copy(update={"size": size}),
-    })
+    cut = base.model_copy(update={"clock": base.clock.model_copy(update={"horizon": horizon})})
+    in_run = sum(c.expected_between(0.0, horizon) for c in curves(cut))  # a flat curve spreads over the horizon
+    size = max(1, round(base.audience.size * seen / in_run))
+    scenario = cut.model_copy(update={"audience": base.audience.model_copy(update={"size": size})})
     return scenario, meta, seen, expected
 
 

@@ -21,6 +21,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="Sell the SKUs of this scenario file (replayed with --scale/--speedup).")
     p.add_argument("--scale", type=float, default=1.0, help="With --scenario: share of its stock.")
     p.add_argument("--speedup", type=float, default=1.0, help="With --scenario: payment windows this much shorter.")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="With --scenario: override a field, as flashsim's --set.")
     p.add_argument("--stock", type=int, help="Units of the default SKU 'phone' (without --scenario).")
     p.add_argument("--payment-window", help="Payment window of the default SKU, e.g. 15m (without --scenario).")
     p.add_argument("--fresh", action="store_true", help="Reset stock, orders and rains in the store.")
@@ -51,7 +53,7 @@ def config(args: argparse.Namespace, p: argparse.ArgumentParser) -> ShopConfig:
         from simulator.scenario import ScenarioError, load_scenario
 
         try:
-            skus = skus_from_scenario(replayed(load_scenario(args.scenario), args.scale, args.speedup))
+            skus = skus_from_scenario(replayed(load_scenario(args.scenario, args.overrides), args.scale, args.speedup))
         except ScenarioError as exc:
             p.error("; ".join(map(str, exc.problems)))
         except ValueError as exc:

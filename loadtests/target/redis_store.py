@@ -112,7 +112,8 @@ class RedisStore:
     """The store's operations over one asyncio Redis connection pool."""
 
     def __init__(self, url: str):
-        self.client = aredis.Redis.from_url(url, decode_responses=True)
+        self.pool = aredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=30, decode_responses=True)
+        self.client = aredis.Redis(connection_pool=self.pool)  # a burst waits for a connection instead of failing
         self._reserve = self.client.register_script(RESERVE)
         self._pay = self.client.register_script(PAY)
         self._grab = self.client.register_script(GRAB)
@@ -121,6 +122,7 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.pool.disconnect()
 
     async def expire(self) -> int:
         return await self._expire(args=[time.time()])

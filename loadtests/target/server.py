@@ -7,6 +7,8 @@ store, and every committed change is kept (SQLite's WAL file, or the Redis serve
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -38,5 +40,7 @@ def run_target(config: ShopConfig, host: str = "127.0.0.1", port: int = 8000, wo
     os.environ[ENV] = config.to_env()
     print(f"reference shop on http://{host}:{port} ({workers} process(es), "
           f"{config.slots or 'unlimited'} slot(s) each), store {config.store}", flush=True)
+    for stop in (signal.SIGINT, signal.SIGTERM):  # uvicorn re-raises the stop signal once it has shut down
+        signal.signal(stop, lambda *_: sys.exit(0))
     uvicorn.run("loadtests.target.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, timeout_graceful_shutdown=10)

@@ -1,0 +1,110 @@
+"""Fixtures that start real servers on 127.0.0.1: the reference shop and, where installed, Redis."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body: dict | None = None, headers: dict | None = None,
+         timeout: float = 10) -> tuple[int, dict, dict]:
+    """(status, JSON body, headers) of one request; error statuses are answers, not exceptions."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}"), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}"), dict(exc.headers)
+
+
+class Shop:
+    """The reference shop running as a real server process."""
+
+    def __init__(self, store: str, *args: str, workers: int = 1):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "loadtests.target", "--port", str(self.port), "--store", store, "--fresh",
+             "--workers", str(workers), *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the shop exited: {self.process.stdout.read()}")
+            try:
+                if http("GET", f"{self.url}/health", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the shop did not answer /health within 30 s")
+
+    def stats(self) -> dict:
+        return http("GET", f"{self.url}/admin/stats")[1]
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator or a supervisor would stop it; its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_shop():
+    """Start shops (stopped after the test): start_shop(store_url, *args, workers=N)."""
+    shops: list[Shop] = []
+
+    def start(store: str, *args: str, workers: int = 1) -> Shop:
+        shops.append(Shop(store, *args, workers=workers))
+        return shops[-1]
+
+    yield start
+    for shop in shops:
+        shop.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server on 127.0.0.1 for the session; the tests that need it skip, saying why, without it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed (apt-get install redis-server; .ci/run does it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    client.close()
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
