@@ -14,11 +14,8 @@ and shopper outcomes (outcomes.json): what `flashsim validate` and `calibrate` r
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 import uuid
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -30,55 +27,10 @@ from locust.runners import WorkerRunner
 from loadtests.shapes import ScenarioShape
 from simulator.demand import curves
 from simulator.http_api import HttpStep, fill
+from simulator.loadtest import Recorder, collect
 from simulator.replay import load_replay
 
-MAX_ROWS = 500_000
-"""Requests recorded one by one in requests.csv; Locust's own statistics count them all."""
-
 GAVE_UP = "gave_up"
-
-
-class Recorder:
-    """What this process saw, beyond Locust's statistics; workers send theirs to the master."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple] = []
-        self.arrivals: Counter[int] = Counter()
-        self.outcomes: Counter[str] = Counter()
-        self.dropped = 0
-
-    def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
-        if len(self.rows) < MAX_ROWS:
-            self.rows.append((step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"),
-                              status))
-        else:
-            self.dropped += 1
-
-    def take(self) -> dict:
-        data = {"rows": self.rows, "arrivals": dict(self.arrivals), "outcomes": dict(self.outcomes),
-                "dropped": self.dropped}
-        self.rows, self.arrivals, self.outcomes, self.dropped = [], Counter(), Counter(), 0
-        return data
-
-    def merge(self, data: dict) -> None:
-        self.rows.extend(data["rows"])
-        self.arrivals.update({int(k): v for k, v in data["arrivals"].items()})
-        self.outcomes.update(data["outcomes"])
-        self.dropped += data["dropped"]
-
-    def write(self, out: Path, scheduled: list[int], expected: list[float]) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        with open(out / "requests.csv", "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"])
-            w.writerows(sorted(self.rows, key=lambda r: r[1]))
-        with open(out / "arrivals.csv", "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["second", "arrivals", "scheduled", "expected"])
-            for s, (n, e) in enumerate(zip(scheduled, expected)):
-                w.writerow([s, self.arrivals.get(s, 0), n, round(e, 3)])
-        (out / "outcomes.json").write_text(json.dumps(
-            {"outcomes": dict(self.outcomes), "requests_not_recorded": self.dropped}, indent=2) + "\n")
 
 
 @events.init_command_line_parser.add_listener
@@ -112,28 +64,26 @@ def _start(environment: Environment, **_: Any) -> None:
         replay.share = (environment.runner.worker_index, max(1, environment.parsed_options.flashsim_workers))
 
 
-@events.report_to_master.add_listener
-def _report(data: dict, environment: Environment = None, **_: Any) -> None:
-    data["flashsim"] = environment.recorder.take() if environment is not None else None
-
-
-@events.worker_report.add_listener
-def _collect(data: dict, environment: Environment = None, **_: Any) -> None:
-    if environment is not None and data.get("flashsim"):
-        environment.recorder.merge(data["flashsim"])
-
-
 @events.quitting.add_listener
 def _write(environment: Environment, **_: Any) -> None:
+    """Every process saves its part; the master (or the only process) also merges what is there."""
     out = environment.parsed_options.flashsim_out
-    if not out or isinstance(environment.runner, WorkerRunner):
+    if not out:
         return
-    replay = environment.replay
-    horizon = int(replay.run_time) + 1
-    sale_curves = curves(replay.scenario)
-    expected = [sum(c.expected_between(s, min(s + 1, replay.run_time)) for c in sale_curves) for s in range(horizon)]
-    scheduled = [replay.due(s + 1) - replay.due(s) for s in range(horizon)]
-    environment.recorder.write(Path(out), scheduled, expected)
+    worker = isinstance(environment.runner, WorkerRunner)
+    schedule = None
+    if not worker:
+        replay = environment.replay
+        horizon = int(replay.run_time) + 1
+        sale_curves = curves(replay.scenario)
+        schedule = {
+            "scheduled": [replay.due(s + 1) - replay.due(s) for s in range(horizon)],
+            "expected": [sum(c.expected_between(s, min(s + 1, replay.run_time)) for c in sale_curves)
+                         for s in range(horizon)],
+        }
+    environment.recorder.save_part(Path(out), schedule)
+    if not worker:
+        collect(Path(out))
 
 
 class Shopper(FastHttpUser):

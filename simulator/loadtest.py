@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +27,56 @@ from simulator.replay import load_replay
 
 LOCUSTFILE = Path(loadtests.__file__).parent / "locustfile.py"
 META = "loadtest.json"
+PARTS = "parts"
+MAX_ROWS = 500_000
+"""Requests one process records one by one for requests.csv; Locust's own statistics count them all."""
+
+
+class Recorder:
+    """What one Locust process saw beyond Locust's statistics: each request, arrivals, outcomes."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.arrivals: Counter[int] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.dropped = 0
+
+    def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
+        if len(self.rows) < MAX_ROWS:
+            self.rows.append((step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"),
+                              status))
+        else:
+            self.dropped += 1
+
+    def save_part(self, out: Path, schedule: dict | None) -> None:
+        """This process's records as parts/<pid>.json; `schedule` (scheduled and expected arrivals) from one."""
+        (out / PARTS).mkdir(parents=True, exist_ok=True)
+        part = {"rows": self.rows, "arrivals": self.arrivals, "outcomes": self.outcomes, "dropped": self.dropped}
+        (out / PARTS / f"{os.getpid()}.json").write_text(json.dumps({**part, **(schedule or {})}))
+
+
+def collect(out: Path) -> None:
+    """Merge the processes' parts into requests.csv, arrivals.csv and outcomes.json."""
+    rows, arrivals, outcomes, dropped, schedule = [], Counter(), Counter(), 0, {"scheduled": [], "expected": []}
+    for path in sorted((out / PARTS).glob("*.json")):
+        part = json.loads(path.read_text())
+        rows += part["rows"]
+        arrivals.update({int(k): v for k, v in part["arrivals"].items()})
+        outcomes.update(part["outcomes"])
+        dropped += part["dropped"]
+        if "scheduled" in part:
+            schedule = part
+    with open(out / "requests.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"])
+        w.writerows(sorted(rows, key=lambda r: r[1]))
+    with open(out / "arrivals.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["second", "arrivals", "scheduled", "expected"])
+        for s, (n, e) in enumerate(zip(schedule["scheduled"], schedule["expected"])):
+            w.writerow([s, arrivals.get(s, 0), n, round(e, 3)])
+    (out / "outcomes.json").write_text(json.dumps({"outcomes": dict(outcomes), "requests_not_recorded": dropped},
+                                                  indent=2) + "\n")
 
 
 @dataclass(frozen=True)
@@ -80,10 +133,20 @@ def run(test: LoadTest, out: Path) -> int:
     with open(out / "locust.log", "w") as log:
         process = subprocess.Popen(test.command(out), stdout=log, stderr=subprocess.STDOUT)
         try:
-            return process.wait()
+            code = process.wait()
         except KeyboardInterrupt:  # Locust got the same SIGINT: let it write its files and quit
-            process.send_signal(signal.SIGINT)
-            return process.wait()
+            try:
+                code = process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGINT)
+                code = process.wait()
+    expected = test.workers + 1 if test.workers > 1 else 1  # the master's part and each worker's
+    deadline = time.monotonic() + 15
+    while len(list((out / PARTS).glob("*.json"))) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)  # forked workers may still be saving theirs as the master exits
+    if (out / PARTS).exists():
+        collect(out)
+    return code
 
 
 def read_meta(directory: Path) -> LoadTest:
