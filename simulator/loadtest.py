@@ -131,15 +131,17 @@ def run(test: LoadTest, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / META).write_text(json.dumps(test.__dict__, indent=2, default=list) + "\n")
     with open(out / "locust.log", "w") as log:
-        process = subprocess.Popen(test.command(out), stdout=log, stderr=subprocess.STDOUT)
+        # Its own session: Ctrl-C (or SIGTERM) reaches flashsim only, which passes Locust the SIGINT it stops
+        # cleanly on (stop the users, write the statistics, quit its workers).
+        process = subprocess.Popen(test.command(out), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             code = process.wait()
-        except KeyboardInterrupt:  # Locust got the same SIGINT: let it write its files and quit
-            try:
-                code = process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGINT)
-                code = process.wait()
+        except KeyboardInterrupt:
+            code = _stop(process)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     expected = test.workers + 1 if test.workers > 1 else 1  # the master's part and each worker's
     deadline = time.monotonic() + 15
     while len(list((out / PARTS).glob("*.json"))) < expected and time.monotonic() < deadline:
@@ -147,6 +149,22 @@ def run(test: LoadTest, out: Path) -> int:
     if (out / PARTS).exists():
         collect(out)
     return code
+
+
+def _stop(process: subprocess.Popen) -> int:
+    """Interrupt Locust (again if a first interrupt lands where Locust swallows it), then kill it."""
+    for _ in range(3):
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    return process.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops a load test as Ctrl-C does
 
 
 def read_meta(directory: Path) -> LoadTest:

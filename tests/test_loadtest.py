@@ -114,3 +114,27 @@ def test_loadtest_guards(tmp_path):
                                     "--out", str(tmp_path / "b")])
     assert too_many.exit_code == 2 and "--max-users" in too_many.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing started, nothing written
+
+
+def test_ctrl_c_stops_the_load_test_cleanly_and_keeps_what_was_written(start_shop, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--scenario", REFERENCE)
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from simulator.cli import main; main()", "loadtest", REFERENCE, "--host", shop.url,
+         "--scale", "1", "--speedup", "1", "--run-time", "120s", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    time.sleep(12)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=90)
+    assert process.returncode == 0, output
+    directory = out / "loadtest"
+    for name in ("locust_stats.csv", "locust_stats_history.csv", "report.html", "requests.csv", "arrivals.csv"):
+        assert (directory / name).exists(), name
+    requests = rows(directory / "requests.csv")
+    assert requests and max(float(r["sent_s"]) for r in requests) < 60  # it stopped long before its run time
