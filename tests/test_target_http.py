@@ -1,52 +1,125 @@
-"""The reference shop as a real server: the journey over HTTP, Server-Timing, several processes, SIGTERM."""
+"""The reference shop as a real server on 127.0.0.1: the journey over HTTP, Server-Timing, slots, expiry,
+several server processes, and a clean stop on SIGTERM that keeps what was committed."""
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import http
 
 
 def timing(headers: dict) -> dict[str, float]:
+    """Server-Timing's metrics in milliseconds, e.g. {"wait": 0.01, "app": 20.3}."""
     header = next(v for k, v in headers.items() if k.lower() == "server-timing")
-    return {part.split(";")[0].strip(): float(part.split("dur=")[1]) for part in header.split(",")}
+    out = {}
+    for metric in header.split(","):
+        name, _, param = metric.strip().partition(";")
+        key, _, value = param.partition("=")
+        assert key == "dur", header
+        out[name] = float(value)
+    return out
 
 
 def test_the_journey_over_http_and_a_clean_stop(start_shop, tmp_path):
     db = tmp_path / "shop.sqlite"
     shop = start_shop(f"sqlite:///{db}", "--stock", "2", "--service", "buy=20ms", "--slots", "2")
     url = shop.url
-    status, body, headers = http("POST", f"{url}/queue/token")
+    answers = []  # every answer's headers, to check Server-Timing on all of them
+
+    def call(method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
+        status, data, head = http(method, f"{url}{path}", body, headers)
+        answers.append((path, head))
+        return status, data
+
+    assert call("GET", "/health") == (200, {"ok": True})
+    status, body = call("POST", "/queue/token")
     assert status == 200 and len(body["token"]) >= 16
-    status, body, headers = http("GET", f"{url}/products/phone")
-    assert status == 200 and body["available"] == 2 and timing(headers)["app"] >= 0
-    status, _, headers = http("GET", f"{url}/products/phone/stock")
-    assert status == 200 and timing(headers)["app"] >= 20  # the added service time is spent in the app
-    assert http("GET", f"{url}/products/nothing")[0] == 404
-    assert http("POST", f"{url}/orders", {"sku": "phone", "user": "ann"})[0] == 400  # no idempotency key
-    status, order, _ = http("POST", f"{url}/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a1"})
-    assert status == 201 and order["state"] == "reserved"
-    status, again, _ = http("POST", f"{url}/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a1"})
-    assert status == 200 and again["order_id"] == order["order_id"]
-    assert http("POST", f"{url}/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a2"})[0] == 429
-    assert http("POST", f"{url}/orders/{order['order_id']}/pay", {"accept": False})[0] == 402
-    assert http("POST", f"{url}/orders/{order['order_id']}/pay", {"accept": True})[:2] == (200, {"state": "paid"})
-    assert http("POST", f"{url}/orders/nope/pay", {"accept": True})[0] == 404
-    assert http("POST", f"{url}/orders", {"sku": "phone", "user": "bob"}, {"Idempotency-Key": "b1"})[0] == 201
-    assert http("POST", f"{url}/orders", {"sku": "phone", "user": "cy"}, {"Idempotency-Key": "c1"})[0] == 409
-    assert http("GET", f"{url}/products/phone/stock")[0] == 409
-    assert http("POST", f"{url}/redpackets/rain/grab", {"user": "ann"})[0] == 200
-    assert http("POST", f"{url}/redpackets/rain/grab", {"user": "ann"})[0] == 429
-    assert shop.stats()["skus"]["phone"] == {"stock": 2, "available": 0, "reserved": 1, "paid": 1, "expired": 0}
+    assert call("GET", "/products/phone") == (200, {"sku": "phone", "price": 1699.0, "available": 2})
+    assert call("GET", "/products/nothing") == (404, {"error": "unknown sku"})
+    assert call("GET", "/products/phone/stock") == (200, {"available": 2})
+    assert timing(answers[-1][1])["app"] >= 20  # the added service time is spent in the app
+    assert call("GET", "/products/nothing/stock")[0] == 404
+
+    assert call("POST", "/orders", {"sku": "phone", "user": "ann"})[0] == 400  # no Idempotency-Key
+    assert call("POST", "/orders", ["phone"], {"Idempotency-Key": "a0"})[0] == 400  # not a JSON object
+    assert call("POST", "/orders", {"sku": "phone"}, {"Idempotency-Key": "a0"})[0] == 400  # no user
+    status, order = call("POST", "/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a1"})
+    assert status == 201 and order["state"] == "reserved" and order["expires_at"] > time.time() + 800
+    assert {"order_id", "sku", "user", "state", "expires_at"} == set(order)
+    assert call("POST", "/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a1"}) == (200, order)
+    limited = (429, {"error": "limit"})
+    assert call("POST", "/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a2"}) == limited
+    pay = f"/orders/{order['order_id']}/pay"
+    assert call("POST", pay, {})[0] == 400
+    assert call("POST", pay, {"accept": False}) == (402, {"state": "declined"})
+    assert call("POST", pay, {"accept": True}) == (200, {"state": "paid"})
+    assert call("POST", pay, {"accept": True}) == (200, {"state": "paid"})  # paying twice charges once
+    assert call("POST", "/orders/nope/pay", {"accept": True})[0] == 404
+    assert call("POST", "/orders", {"sku": "phone", "user": "bob"}, {"Idempotency-Key": "b1"})[0] == 201
+    sold_out = (409, {"error": "sold_out"})
+    assert call("POST", "/orders", {"sku": "phone", "user": "cy"}, {"Idempotency-Key": "c1"}) == sold_out
+    assert call("GET", "/products/phone/stock") == sold_out
+
+    status, body = call("POST", "/redpackets/rain/grab", {"user": "ann"})
+    assert status == 200 and 0.01 <= body["amount"] <= 10_000 and round(body["amount"], 2) == body["amount"]
+    assert call("POST", "/redpackets/rain/grab", {"user": "ann"}) == (429, {"error": "cap"})
+    assert call("POST", "/redpackets/drizzle/grab", {"user": "ann"})[0] == 404
+    assert call("POST", "/redpackets/rain/grab", {})[0] == 400
+    assert call("GET", "/no/such/page")[0] == 404
+    assert call("DELETE", "/orders")[0] == 405
+
+    status, stats = call("GET", "/admin/stats")
+    assert stats["skus"] == {"phone": {"stock": 2, "available": 0, "reserved": 1, "paid": 1, "expired": 0}}
+    assert stats["orders"] == {"reserved": 1, "paid": 1, "expired": 0}
+    assert stats["rains"]["rain"]["grabbed"] == 1 and stats["rains"]["rain"]["amount"] == body["amount"]
+    for path, headers in answers:
+        metrics = timing(headers)
+        assert metrics.keys() == {"wait", "app"} and min(metrics.values()) >= 0, path
 
     assert shop.stop() == 0  # SIGTERM: a graceful stop
-    with sqlite3.connect(db) as kept:  # and what was committed is there
+    with sqlite3.connect(db) as kept:  # and what was committed is in the file
         assert dict(kept.execute("SELECT state, COUNT(*) FROM orders GROUP BY state")) == {"paid": 1, "reserved": 1}
+        assert kept.execute("SELECT available FROM skus WHERE sku = 'phone'").fetchone() == (0,)
 
 
-def test_two_server_processes_sell_exactly_the_stock(start_shop, tmp_path):
-    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--stock", "25", workers=2)
+def test_an_unpaid_order_expires_and_its_unit_is_sold_again(start_shop, tmp_path):
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--stock", "1", "--payment-window", "300ms")
+    status, order, _ = http("POST", f"{shop.url}/orders", {"sku": "phone", "user": "ann"}, {"Idempotency-Key": "a"})
+    assert status == 201
+    assert http("POST", f"{shop.url}/orders", {"sku": "phone", "user": "bob"}, {"Idempotency-Key": "b"})[0] == 409
+    time.sleep(0.5)
+    assert http("POST", f"{shop.url}/orders", {"sku": "phone", "user": "bob"}, {"Idempotency-Key": "b2"})[0] == 201
+    paid = http("POST", f"{shop.url}/orders/{order['order_id']}/pay", {"accept": True})
+    assert paid[:2] == (410, {"state": "expired"})
+    assert shop.stats()["skus"]["phone"] == {"stock": 1, "available": 0, "reserved": 1, "paid": 0, "expired": 1}
+
+
+def test_requests_beyond_the_slots_wait_their_turn(start_shop, tmp_path):
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--slots", "2", "--service", "buy=100ms")
+
+    def check(_: int) -> dict[str, float]:
+        status, _, headers = http("GET", f"{shop.url}/products/phone/stock")
+        assert status == 200
+        return timing(headers)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        metrics = list(pool.map(check, range(6)))
+    elapsed = time.perf_counter() - started
+    # 6 requests on 2 slots of 100 ms: three rounds, waits of about 0, 0, 100, 100, 200, 200 ms
+    assert elapsed >= 0.29
+    assert all(100 <= m["app"] < 1000 for m in metrics)
+    waits = sorted(m["wait"] for m in metrics)
+    assert waits[-1] >= 150 and sum(waits) >= 400
+
+
+def test_two_server_processes_sell_exactly_the_stock_and_stop_cleanly(start_shop, tmp_path):
+    db = tmp_path / "shop.sqlite"
+    shop = start_shop(f"sqlite:///{db}", "--stock", "25", workers=2)
 
     def buy(i: int) -> int:
         return http("POST", f"{shop.url}/orders", {"sku": "phone", "user": f"u{i}"}, {"Idempotency-Key": f"k{i}"},
@@ -55,13 +128,13 @@ def test_two_server_processes_sell_exactly_the_stock(start_shop, tmp_path):
     with ThreadPoolExecutor(max_workers=40) as pool:
         statuses = list(pool.map(buy, range(200)))
     assert statuses.count(201) == 25 and statuses.count(409) == 175
-    assert shop.stats()["skus"]["phone"]["available"] == 0
+    assert shop.stats()["skus"]["phone"] == {"stock": 25, "available": 0, "reserved": 25, "paid": 0, "expired": 0}
+    assert shop.stop() == 0
+    with sqlite3.connect(db) as kept:
+        assert kept.execute("SELECT COUNT(*), COUNT(DISTINCT user) FROM orders").fetchone() == (25, 25)
 
 
-def test_bad_options_exit_2_with_a_message(tmp_path):
-    import subprocess
-    import sys
-
+def test_bad_options_exit_2_with_a_message():
     out = subprocess.run([sys.executable, "-m", "loadtests.target", "--service", "buy=fast"],
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "--service 'buy=fast'" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "buy=fast" in out.stderr and "Traceback" not in out.stderr

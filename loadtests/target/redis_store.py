@@ -2,7 +2,10 @@
 
 A script runs alone on the server, so the check and the decrement of a reservation cannot be
 interleaved by another client: no oversell, whatever the number of server processes. Overdue orders
-are expired at the start of every reserve and pay, as in SQLite. Keys live under `shop:`.
+are expired at the start of every reserve and pay, as in SQLite. Scripts compute the keys they touch, so
+this is for a single Redis server, not Redis Cluster. Keys live under `shop:`; besides the SKU,
+order and rain hashes, per-SKU counters of orders by state and of each user's holdings spare every
+operation a scan.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from loadtests.target.store import EXPIRED, PAID, RESERVED
 
 _EXPIRE = """
 local now = tonumber(ARGV[1])
-for _, oid in ipairs(redis.call('ZRANGEBYSCORE', 'shop:pending', '-inf', now)) do
+local due = redis.call('ZRANGEBYSCORE', 'shop:pending', '-inf', now)
+for _, oid in ipairs(due) do
   local o = 'shop:order:' .. oid
   local sku = redis.call('HGET', o, 'sku')
   redis.call('HSET', o, 'state', 'expired')
@@ -109,7 +113,7 @@ def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fr
 
 
 class RedisStore:
-    """The store's operations over one asyncio Redis connection pool."""
+    """The store (see store.Store) over one asyncio Redis connection pool, for one server process."""
 
     def __init__(self, url: str):
         self.pool = aredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=30, decode_responses=True)
@@ -117,7 +121,7 @@ class RedisStore:
         self._reserve = self.client.register_script(RESERVE)
         self._pay = self.client.register_script(PAY)
         self._grab = self.client.register_script(GRAB)
-        self._expire = self.client.register_script(_EXPIRE + "return 0")
+        self._expire = self.client.register_script(_EXPIRE + "return #due")
         self.rng = random.Random()
 
     async def close(self) -> None:
@@ -147,20 +151,24 @@ class RedisStore:
         return (result[0], int(result[1]) / 100) if len(result) == 2 else (result[0], None)
 
     async def stats(self) -> dict:
-        skus, totals = {}, dict.fromkeys((RESERVED, PAID, EXPIRED), 0)
-        async for key in self.client.scan_iter("shop:sku:*"):
-            name = key.removeprefix("shop:sku:")
-            s = await self.client.hgetall(key)
-            counts = await self.client.hgetall(f"shop:count:{name}")
-            skus[name] = {"stock": int(s["stock"]), "available": int(s["available"]),
-                          **{state: int(counts.get(state, 0)) for state in totals}}
-            for state in totals:
-                totals[state] += skus[name][state]
-        rains = {}
-        async for key in self.client.scan_iter("shop:rain:*"):
-            r = await self.client.hgetall(key)
-            rains[key.removeprefix("shop:rain:")] = {
-                "budget": int(r["budget"]) / 100, "packets": int(r["packets"]),
-                "grabbed": int(r["packets"]) - int(r["left_packets"]),
-                "amount": (int(r["budget"]) - int(r["left_budget"])) / 100}
-        return {"skus": skus, "orders": totals, "rains": rains}
+        """One consistent snapshot (a MULTI transaction reads every hash at once)."""
+        skus = [key.removeprefix("shop:sku:") async for key in self.client.scan_iter("shop:sku:*")]
+        rains = [key.removeprefix("shop:rain:") async for key in self.client.scan_iter("shop:rain:*")]
+        async with self.client.pipeline(transaction=True) as pipe:
+            for name in skus:
+                pipe.hgetall(f"shop:sku:{name}").hgetall(f"shop:count:{name}")
+            for name in rains:
+                pipe.hgetall(f"shop:rain:{name}")
+            replies = await pipe.execute()
+        out: dict = {"skus": {}, "orders": dict.fromkeys((RESERVED, PAID, EXPIRED), 0), "rains": {}}
+        for k, name in enumerate(skus):
+            s, counts = replies[2 * k], replies[2 * k + 1]
+            out["skus"][name] = {"stock": int(s["stock"]), "available": int(s["available"]),
+                                 **{state: int(counts.get(state, 0)) for state in out["orders"]}}
+            for state in out["orders"]:
+                out["orders"][state] += out["skus"][name][state]
+        for name, r in zip(rains, replies[2 * len(skus):]):
+            out["rains"][name] = {"budget": int(r["budget"]) / 100, "packets": int(r["packets"]),
+                                  "grabbed": int(r["packets"]) - int(r["left_packets"]),
+                                  "amount": (int(r["budget"]) - int(r["left_budget"])) / 100}
+        return out

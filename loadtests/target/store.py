@@ -1,24 +1,63 @@
-"""The shop's state in SQLite: stock that never oversells, idempotent orders that expire, red packets.
+"""The shop's state: stock that never oversells, idempotent orders that expire, red packets.
 
-Every change is one `BEGIN IMMEDIATE` transaction, so several server processes sharing the file
-serialise on SQLite's write lock (WAL mode lets readers go on). A unit is taken by a conditional
-decrement (`available = available - 1 WHERE available > 0`), so no interleaving can oversell.
-Overdue orders are expired inside every reserve and pay before anything else, so correctness never
-waits for the background sweep. Amounts of money are kept in cents.
+`Store` is what the app sees; `SqliteStore` keeps the state in one SQLite file (the default) and
+`redis_store.RedisStore` in Redis. In SQLite every change is one `BEGIN IMMEDIATE` transaction, so
+several server processes sharing the file serialise on its write lock (WAL mode lets readers go on),
+and a unit is taken by a conditional decrement (`available = available - 1 WHERE available > 0`), so
+no interleaving can oversell. Overdue orders are expired inside every reserve and pay before anything
+else, so correctness never waits for the background sweep. Money is kept in cents; time is wall-clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
-from loadtests.target.config import RainConfig, SkuConfig
+from loadtests.target.config import RainConfig, ShopConfig, SkuConfig
 
-RESERVED, PAID, EXPIRED, DECLINED = "reserved", "paid", "expired", "declined"
-SOLD_OUT, LIMIT, NOT_FOUND, EXHAUSTED, CAP = "sold_out", "limit", "not_found", "exhausted", "cap"
+# Outcomes of the store's operations (order states among them).
+RESERVED, PAID, EXPIRED, DECLINED, EXISTING = "reserved", "paid", "expired", "declined", "existing"
+OK, SOLD_OUT, LIMIT, NOT_FOUND, EXHAUSTED, CAP = "ok", "sold_out", "limit", "not_found", "exhausted", "cap"
+
+
+class Store(Protocol):
+    """The shop's state as the app uses it, whatever keeps it."""
+
+    async def product(self, sku: str) -> dict | None:
+        """{"sku", "price", "available"}, or None for an unknown SKU."""
+
+    async def reserve(self, sku: str, user: str, key: str) -> tuple[str, dict | None]:
+        """(RESERVED, order) for a new order, (EXISTING, order) for a repeated key, else (why not, None)."""
+
+    async def pay(self, order_id: str, accept: bool) -> str:
+        """PAID, DECLINED (the order stays reserved), EXPIRED or NOT_FOUND."""
+
+    async def grab(self, rain: str, user: str) -> tuple[str, float | None]:
+        """(OK, yuan), or (NOT_FOUND | EXHAUSTED | CAP, None)."""
+
+    async def expire(self) -> int:
+        """Return the units of orders past their payment window; how many."""
+
+    async def stats(self) -> dict:
+        """One consistent snapshot: stock by state per SKU, orders by state, each rain's packets and money."""
+
+    async def close(self) -> None: ...
+
+
+def split_packet(left_budget: int, left_packets: int, rng: random.Random) -> int:
+    """Cents of the next packet: the last takes the rest; others uniform in [1, 2 x mean], leaving >= 1 each."""
+    if left_packets == 1:
+        return left_budget
+    most = min(2 * left_budget // left_packets, left_budget - (left_packets - 1))
+    return rng.randint(1, max(1, most))
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS skus (sku TEXT PRIMARY KEY, stock INTEGER, available INTEGER CHECK (available >= 0),
@@ -34,30 +73,22 @@ CREATE INDEX IF NOT EXISTS grabs_user ON grabs (rain, user);
 """
 
 
-def split_packet(left_budget: int, left_packets: int, rng: random.Random) -> int:
-    """Cents of the next packet: the last takes the rest; others uniform in [1, 2 x mean], leaving >= 1 each."""
-    if left_packets == 1:
-        return left_budget
-    most = min(2 * left_budget // left_packets, left_budget - (left_packets - 1))
-    return rng.randint(1, max(1, most))
-
-
 class SqliteStore:
-    """One connection per instance: give each thread or process its own."""
+    """The state in one SQLite file, over one connection: give each thread or process its own instance."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # used by its creating thread only
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # in WAL: a commit survives a crash of the process, not of power
         self.db.execute("PRAGMA busy_timeout=30000")
         self.rng = random.Random()
 
     def close(self) -> None:
         self.db.close()
 
-    def _write(self, fn, *args):
-        self.db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, fn, *args, begin: str = "BEGIN IMMEDIATE"):
+        self.db.execute(begin)
         try:
             result = fn(*args)
         except BaseException:
@@ -67,7 +98,7 @@ class SqliteStore:
         return result
 
     def setup(self, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> None:
-        """Create the tables; stock and rains are set when new (or always, when fresh)."""
+        """Create the tables; stock and rains are set when absent (or always, when fresh)."""
         self.db.executescript(SCHEMA)
 
         def init():
@@ -82,7 +113,7 @@ class SqliteStore:
                 self.db.execute("INSERT OR IGNORE INTO rains VALUES (?, ?, ?, ?, ?, ?)",
                                 (name, cents, r.packets, cents, r.packets, r.per_user_cap))
 
-        self._write(init)
+        self._transaction(init)
 
     def _expire(self, now: float) -> int:
         due = self.db.execute("UPDATE orders SET state = ? WHERE state = ? AND expires_at <= ? RETURNING sku",
@@ -92,22 +123,26 @@ class SqliteStore:
         return len(due)
 
     def expire(self) -> int:
-        """Return the units of orders whose payment window has passed; how many."""
-        return self._write(self._expire, time.time())
+        """Return the units of orders past their payment window; how many."""
+        now = time.time()
+        if self.db.execute("SELECT 1 FROM orders WHERE state = ? AND expires_at <= ? LIMIT 1",
+                           (RESERVED, now)).fetchone() is None:
+            return 0  # nothing due: leave the write lock to the buyers
+        return self._transaction(self._expire, now)
 
     def product(self, sku: str) -> dict | None:
         row = self.db.execute("SELECT price, available FROM skus WHERE sku = ?", (sku,)).fetchone()
         return None if row is None else {"sku": sku, "price": row[0], "available": row[1]}
 
     def reserve(self, sku: str, user: str, key: str) -> tuple[str, dict | None]:
-        """(RESERVED, order) for a new order, ("existing", order) for a repeated key, or (why not, None)."""
-        return self._write(self._reserve, sku, user, key, time.time())
+        """(RESERVED, order) for a new order, (EXISTING, order) for a repeated key, else (why not, None)."""
+        return self._transaction(self._reserve, sku, user, key, time.time())
 
     def _reserve(self, sku: str, user: str, key: str, now: float) -> tuple[str, dict | None]:
         self._expire(now)
         row = self.db.execute("SELECT id, sku, user, state, expires_at FROM orders WHERE key = ?", (key,)).fetchone()
         if row is not None:
-            return "existing", _order(row)
+            return EXISTING, _order(row)
         item = self.db.execute("SELECT per_user_limit, payment_window FROM skus WHERE sku = ?", (sku,)).fetchone()
         if item is None:
             return NOT_FOUND, None
@@ -125,7 +160,7 @@ class SqliteStore:
 
     def pay(self, order_id: str, accept: bool) -> str:
         """PAID, DECLINED (the order stays reserved), EXPIRED or NOT_FOUND."""
-        return self._write(self._pay, order_id, accept, time.time())
+        return self._transaction(self._pay, order_id, accept, time.time())
 
     def _pay(self, order_id: str, accept: bool, now: float) -> str:
         self._expire(now)
@@ -133,15 +168,15 @@ class SqliteStore:
         if row is None:
             return NOT_FOUND
         if row[0] != RESERVED:
-            return row[0]
+            return row[0]  # paid stays paid (paying twice charges once); expired stays expired
         if not accept:
             return DECLINED
         self.db.execute("UPDATE orders SET state = ? WHERE id = ?", (PAID, order_id))
         return PAID
 
     def grab(self, rain: str, user: str) -> tuple[str, float | None]:
-        """("ok", yuan), or (NOT_FOUND | EXHAUSTED | CAP, None)."""
-        return self._write(self._grab, rain, user)
+        """(OK, yuan), or (NOT_FOUND | EXHAUSTED | CAP, None)."""
+        return self._transaction(self._grab, rain, user)
 
     def _grab(self, rain: str, user: str) -> tuple[str, float | None]:
         row = self.db.execute("SELECT left_budget, left_packets, per_user_cap FROM rains WHERE rain = ?",
@@ -157,12 +192,15 @@ class SqliteStore:
         self.db.execute("UPDATE rains SET left_budget = left_budget - ?, left_packets = left_packets - 1 "
                         "WHERE rain = ?", (cents, rain))
         self.db.execute("INSERT INTO grabs VALUES (?, ?, ?)", (rain, user, cents))
-        return "ok", cents / 100
+        return OK, cents / 100
 
     def stats(self) -> dict:
-        """Stock by state per SKU, orders by state, and each rain's packets and money given out."""
+        """One consistent snapshot (a read transaction): stock by state per SKU, orders, rains."""
+        return self._transaction(self._stats, begin="BEGIN DEFERRED")
+
+    def _stats(self) -> dict:
         skus = {}
-        for sku, stock, available in self.db.execute("SELECT sku, stock, available FROM skus"):
+        for sku, stock, available in self.db.execute("SELECT sku, stock, available FROM skus").fetchall():
             counts = dict(self.db.execute("SELECT state, COUNT(*) FROM orders WHERE sku = ? GROUP BY state", (sku,)))
             skus[sku] = {"stock": stock, "available": available, "reserved": counts.get(RESERVED, 0),
                          "paid": counts.get(PAID, 0), "expired": counts.get(EXPIRED, 0)}
@@ -177,3 +215,70 @@ class SqliteStore:
 
 def _order(row: tuple) -> dict:
     return {"order_id": row[0], "sku": row[1], "user": row[2], "state": row[3], "expires_at": row[4]}
+
+
+class ThreadedSqliteStore:
+    """A SqliteStore made awaitable: its connection lives on one thread of its own, where its calls queue.
+
+    SQLite calls block; running them there keeps the event loop serving while a transaction waits
+    for the write lock, and the connection is only ever used by that one thread.
+    """
+
+    def __init__(self, path: str | Path):
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._store: SqliteStore = self._thread.submit(SqliteStore, path).result()
+
+    async def _call(self, method, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._thread, partial(method, *args))
+
+    async def product(self, sku: str) -> dict | None:
+        return await self._call(self._store.product, sku)
+
+    async def reserve(self, sku: str, user: str, key: str) -> tuple[str, dict | None]:
+        return await self._call(self._store.reserve, sku, user, key)
+
+    async def pay(self, order_id: str, accept: bool) -> str:
+        return await self._call(self._store.pay, order_id, accept)
+
+    async def grab(self, rain: str, user: str) -> tuple[str, float | None]:
+        return await self._call(self._store.grab, rain, user)
+
+    async def expire(self) -> int:
+        return await self._call(self._store.expire)
+
+    async def stats(self) -> dict:
+        return await self._call(self._store.stats)
+
+    async def close(self) -> None:
+        await self._call(self._store.close)  # after every call queued before it
+        self._thread.shutdown()
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a sqlite:///PATH store."""
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def prepare_store(config: ShopConfig) -> None:
+    """Tables, stock and rains, once before the server processes start (parent directories too)."""
+    if config.store.startswith("redis://"):
+        from loadtests.target import redis_store
+
+        redis_store.setup(config.store, config.skus, config.rains, config.fresh)
+        return
+    path = sqlite_path(config.store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = SqliteStore(path)
+    try:
+        store.setup(config.skus, config.rains, config.fresh)
+    finally:
+        store.close()
+
+
+def open_store(url: str) -> Store:
+    """The store behind a URL, for one server process: sqlite:///PATH or redis://HOST:PORT/DB."""
+    if url.startswith("redis://"):
+        from loadtests.target.redis_store import RedisStore
+
+        return RedisStore(url)
+    return ThreadedSqliteStore(sqlite_path(url))
