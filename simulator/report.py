@@ -249,7 +249,9 @@ def summary_table(summary: dict) -> Group:
     targets = Table(title="Targets", title_justify="left")
     for i, column in enumerate(["target", "bound", "value", ""]):
         targets.add_column(column, justify="left" if i == 0 else "right")
-    for t, b, v, met in _target_rows(summary):
+    rows = _target_rows(summary)
+    for t, b, v, met in rows:
         targets.add_row(Text(t), b, v, Text("met", "green") if met else Text("missed", "bold red"))
-    tables.append(targets)
+    if rows:  # a scenario without targets gets no empty table
+        tables.append(targets)
     return Group(*tables)
