@@ -71,10 +71,10 @@ def test_validation_holds_against_a_shop_of_known_capacity(start_shop, tmp_path,
     shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--scenario", REFERENCE, "--slots", "8",
                       "--service", "all=exp(40ms)")
     directory = loadtest(REFERENCE, shop.url, tmp_path / "run", "--scale", "1", "--speedup", "1",
-                         "--run-time", "40s", "--set", f"audience.size={audience}")
+                         "--run-time", "60s", "--set", f"audience.size={audience}")
 
     arrivals = rows(directory / "arrivals.csv")
-    for w in range(0, 40, 10):  # Locust starts each shopper in the second the schedule says
+    for w in range(0, 60, 10):  # Locust starts each shopper in the second the schedule says
         window = arrivals[w:w + 10]
         seen, scheduled = (sum(int(r[k]) for r in window) for k in ("arrivals", "scheduled"))
         expected = sum(float(r["expected"]) for r in window)
