@@ -176,11 +176,11 @@ class Shopper(FastHttpUser):
                 return kind, body
             if attempt == habits.max_retries:
                 break
-            pause = wait * (1.0 - habits.jitter + habits.jitter * habits.jitter_draw())
+            pause = habits.pause(wait)
             if self.clock() + pause > self.give_up_at:
                 break
             gevent.sleep(pause)
-            wait = min(wait * habits.multiplier, habits.max_backoff)
+            wait = habits.next_backoff(wait)
         return GAVE_UP, {}
 
     def request(self, step: str, http: HttpStep, timeout: float | None) -> tuple[str | None, dict]:

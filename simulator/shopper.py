@@ -42,6 +42,13 @@ class Habits:
         self.jitter = retry.jitter
         self.keep_trying_for = sold_out.keep_trying_for
 
+    def pause(self, wait: float) -> float:
+        """The pause before a retry whose backoff is `wait`: its jittered share drawn at random."""
+        return wait * (1.0 - self.jitter + self.jitter * self.jitter_draw())
+
+    def next_backoff(self, wait: float) -> float:
+        return min(wait * self.multiplier, self.max_backoff)
+
 
 def shopper(world: World, me: int, sale: int, habits: Habits, intent: tuple) -> Generator:
     """One shopper's visit to one sale, ending in exactly one outcome."""
@@ -110,9 +117,9 @@ def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habi
             return result
         if attempt == habits.max_retries:
             break
-        pause = wait * (1.0 - habits.jitter + habits.jitter * habits.jitter_draw())
+        pause = habits.pause(wait)
         if env.now + pause > give_up_at:
             break
         yield pause
-        wait = min(wait * habits.multiplier, habits.max_backoff)
+        wait = habits.next_backoff(wait)
     return GAVE_UP
