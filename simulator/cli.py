@@ -121,6 +121,41 @@ def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, p
     click.echo(f"results: {directory}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--plan", "plans", multiple=True, help="A plan to compare with the baseline (repeat; default: all).")
+@click.option("--seed", type=int, help="Root seed, the same for every plan (default: the scenario's).")
+@click.option("--replications", "-r", type=click.IntRange(min=1),
+              help="Replications per plan (default: the scenario's).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Replications run at once in separate processes; results do not depend on it.")
+@overlay_option
+@set_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory (default results/<scenario>-compare/<run-id>/); never overwritten.")
+@click.option("--no-figures", is_flag=True, help="Write data only (compare.csv, compare.json, each plan's data).")
+@guarded
+def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replications: int | None, jobs: int,
+            overlays: tuple[Path, ...], overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
+    """Run the baseline and the scenario's plans on common random numbers; show them side by side."""
+    from simulator import report_compare
+    from simulator.compare import BASELINE, load_plans, run_plans, write_data
+
+    scenarios = load_plans(scenario, plans, overrides, overlays)  # every plan checked before any run
+    baseline = scenarios[BASELINE]
+    directory = claim_directory(out, f"{baseline.name}-compare", seed if seed is not None else baseline.seed)
+    count = replications or baseline.replications
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"simulating {baseline.name}: {len(scenarios)} runs", total=count * len(scenarios))
+        result = run_plans(scenarios, seed, count, jobs, progress=lambda: bar.advance(task))
+    write_data(directory, result)
+    if not no_figures:
+        report_compare.write_report(directory, result)
+    Console(highlight=False).print(report_compare.comparison_table(result))
+    click.echo(f"results: {directory}")
+
+
 def claim_directory(out: Path | None, name: str, seed: int) -> Path:
     """A new, empty run directory; an existing run is never overwritten."""
     if out is not None:

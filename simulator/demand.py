@@ -51,8 +51,12 @@ class _Part:
 class ArrivalCurve:
     """The arrival rate of one sale's shoppers over the scenario's horizon."""
 
-    def __init__(self, arrivals: Arrivals, open_at: float, expected: float, horizon: float):
+    def __init__(self, arrivals: Arrivals, open_at: float, expected: float, horizon: float, sale: int = 0,
+                 segments: list[int] | None = None):
         self.horizon = horizon
+        self.sale = sale
+        self.segments = segments
+        """Indices of the segments this curve's shoppers come from (members with early access); None: all."""
         if arrivals.shape == "flat":
             self.parts = [_Part("flat", open_at, horizon - open_at, expected)]
         else:
@@ -88,12 +92,23 @@ class ArrivalCurve:
 
 
 def curves(scenario: Scenario) -> list[ArrivalCurve]:
-    """One arrival curve per sale, in the scenario's order."""
+    """The arrival curves, in sale order: one per sale, two for a sale whose members have early access."""
     horizon = scenario.clock.horizon
-    return [
-        ArrivalCurve(scenario.arrivals_of(sale), sale.open, scenario.audience.size * sale.audience_share, horizon)
-        for sale in scenario.sales
-    ]
+    names = list(scenario.audience.segments)
+    out = []
+    for i, sale in enumerate(scenario.sales):
+        arrivals, expected = scenario.arrivals_of(sale), scenario.audience.size * sale.audience_share
+        m = sale.members
+        if m is None or m.early_access == 0:
+            out.append(ArrivalCurve(arrivals, sale.open, expected, horizon, i))
+            continue
+        members = [k for k, name in enumerate(names) if name in m.segments]
+        others = [k for k in range(len(names)) if k not in members]
+        share = sum(scenario.audience.segments[names[k]].share for k in members)
+        out.append(ArrivalCurve(arrivals, sale.open - m.early_access, expected * share, horizon, i, members))
+        if others:
+            out.append(ArrivalCurve(arrivals, sale.open, expected * (1 - share), horizon, i, others))
+    return out
 
 
 @dataclass
@@ -112,24 +127,26 @@ class Shoppers:
     accepted: list[bool]
     keeps_trying: list[bool]
     patience: list[float]
+    luck: list[float]
+    """A uniform draw per shopper, for chances the system decides later (e.g. being steered elsewhere)."""
 
 
 def draw_shoppers(
     rng: np.random.Generator, scenario: Scenario, sale_curves: list[ArrivalCurve], a: float, b: float,
-    segment_behaviour: list,
+    segment_behaviour: list, luck: np.random.Generator | None = None,
 ) -> Shoppers:
     """Every shopper arriving in [a, b), with their segment and intentions."""
-    times, sales = [], []
+    times, owners = [], []
     for i, curve in enumerate(sale_curves):
         t = curve.sample(rng, a, b)
         times.append(t)
-        sales.append(np.full(len(t), i))
+        owners.append(np.full(len(t), i))
     t = np.concatenate(times)
     order = np.argsort(t, kind="stable")
-    t, sale = t[order], np.concatenate(sales)[order]
+    t, owner = t[order], np.concatenate(owners)[order]
+    sale = np.array([c.sale for c in sale_curves], dtype=int)[owner]
     n = len(t)
-    shares = np.array([s.share for s in scenario.audience.segments.values()])
-    segment = rng.choice(len(shares), size=n, p=shares / shares.sum()) if len(shares) > 1 else np.zeros(n, int)
+    segment = _segments(rng, scenario, sale_curves, owner)
     u = rng.random((n, 4))
     funnel = np.array([[b.funnel.buy, b.funnel.pay, b.funnel.pay_success, b.sold_out.keep_trying]
                        for b in segment_behaviour])[segment] if n else np.empty((0, 4))
@@ -142,5 +159,22 @@ def draw_shoppers(
     return Shoppers(
         time=t.tolist(), sale=sale.tolist(), segment=segment.tolist(), buys=decided[:, 0].tolist(),
         pays=decided[:, 1].tolist(), accepted=decided[:, 2].tolist(), keeps_trying=decided[:, 3].tolist(),
-        patience=patience.tolist(),
+        patience=patience.tolist(), luck=(luck.random(n) if luck is not None else np.ones(n)).tolist(),
     )
+
+
+def _segments(rng: np.random.Generator, scenario: Scenario, sale_curves: list[ArrivalCurve],
+              owner: np.ndarray) -> np.ndarray:
+    """Each shopper's segment, drawn by share among the segments their arrival curve comes from."""
+    shares = np.array([s.share for s in scenario.audience.segments.values()])
+    n = len(owner)
+    if len(shares) == 1:
+        return np.zeros(n, int)
+    u = rng.random(n)
+    segment = np.empty(n, int)
+    for i, curve in enumerate(sale_curves):
+        allowed = np.arange(len(shares)) if curve.segments is None else np.asarray(curve.segments)
+        cdf = shares[allowed].cumsum()
+        mask = owner == i
+        segment[mask] = allowed[np.minimum(cdf.searchsorted(u[mask] * cdf[-1], side="right"), len(allowed) - 1)]
+    return segment

@@ -1,8 +1,12 @@
 """Stock: units reserved atomically by orders, sold when paid, returned when the payment window expires.
 
-At every instant, for each SKU: sold + reserved + available == initial. Order creation is
-idempotent per shopper (a retried request finds the order its timed-out attempt created), and a
-shopper never holds more than the SKU's per-user limit.
+At every instant, for each SKU: sold + reserved + available == initial + replenished. Order
+creation is idempotent per shopper (a retried request finds the order its timed-out attempt
+created), and a shopper never holds more than the SKU's per-user limit.
+
+Units sit in three buckets: on general sale, kept for members (the member quota) and set aside for
+a top tier (guaranteed purchase). A shopper's tier says which buckets they may take from: a top-tier
+shopper takes a set-aside unit first, a member a quota unit first, anyone a general unit.
 """
 
 from __future__ import annotations
@@ -14,33 +18,40 @@ from simulator.metrics import series
 from simulator.scenario import Sku
 
 PENDING, PAID, EXPIRED = "pending", "paid", "expired"
+GENERAL, MEMBER, TOP = 0, 1, 2
+"""Shopper tiers, and the buckets of units kept for each."""
 SOLD_OUT, LIMIT, DECLINED = "sold out", "limit reached", "declined"
 
 
 class Order:
     """One unit held for one shopper until paid or expired."""
 
-    __slots__ = ("stock", "holder", "price", "state", "created")
+    __slots__ = ("stock", "holder", "price", "state", "created", "bucket")
 
-    def __init__(self, stock: Stock, holder: int, price: float, created: float):
+    def __init__(self, stock: Stock, holder: int, price: float, created: float, bucket: int):
         self.stock = stock
         self.holder = holder
         self.price = price
         self.state = PENDING
         self.created = created
+        self.bucket = bucket
 
 
 class Stock:
     """The units of one SKU and the orders holding them."""
 
-    def __init__(self, env: Environment, name: str, sku: Sku, horizon: float):
+    def __init__(self, env: Environment, name: str, sku: Sku, horizon: float, quota: int = 0, guaranteed: int = 0):
         self.env = env
         self.name = name
         self.initial = sku.stock
         self.per_user_limit = sku.per_user_limit
         self.payment_window = sku.payment_window
         self.available = sku.stock
-        self.reserved = self.sold = self.expired = self.declined = 0
+        self.buckets = [sku.stock - quota - guaranteed, quota, guaranteed]
+        self.released = [True, False, False]  # a released bucket's returns go to general sale
+        self.taken = [[0] * 3 for _ in range(3)]  # taken[bucket][tier]: orders from each bucket by each tier
+        self.reserved = self.sold = self.expired = self.declined = self.replenished = 0
+        self.restock_reservations = 0
         self.revenue = 0.0
         self.sold_out_at: float | None = None
         self.all_sold_at: float | None = None
@@ -53,26 +64,31 @@ class Stock:
         self.s_paid = series(horizon)
         self.s_expired = series(horizon)
 
-    def in_stock(self) -> bool:
-        """What a stock check answers."""
-        return self.available > 0
+    def in_stock(self, tier: int = GENERAL) -> bool:
+        """What a stock check answers a shopper of this tier (hot path)."""
+        b = self.buckets
+        return b[0] > 0 or (tier > GENERAL and (b[1] > 0 or (tier == TOP and b[2] > 0)))
 
-    def reserve(self, holder: int, price: float) -> Order | str:
+    def reserve(self, holder: int, price: float, tier: int = GENERAL) -> Order | str:
         """Create an order holding one unit, atomically; or say why not (SOLD_OUT, LIMIT)."""
         existing = self._pending.get(holder)
         if existing is not None:
             return existing
         if self._held.get(holder, 0) >= self.per_user_limit:
             return LIMIT
-        if self.available <= 0:
+        buckets = self.buckets
+        bucket = next((k for k in range(tier, -1, -1) if buckets[k] > 0), None)
+        if bucket is None:
             return SOLD_OUT
         now = self.env._now
+        buckets[bucket] -= 1
+        self.taken[bucket][tier] += 1
         self.available -= 1
         self.reserved += 1
         self._held[holder] = self._held.get(holder, 0) + 1
         if self.available == 0 and self.sold_out_at is None:
             self.sold_out_at = now
-        order = self._pending[holder] = Order(self, holder, price, now)
+        order = self._pending[holder] = Order(self, holder, price, now, bucket)
         self.s_orders[int(now)] += 1
         expiry = Event(self.env)
         expiry._ok = True
@@ -94,7 +110,7 @@ class Stock:
         self.sold += 1
         self.revenue += order.price
         self.s_paid[int(now)] += 1
-        if self.sold == self.initial:
+        if self.sold == self.initial + self.replenished:
             self.all_sold_at = now
         return PAID
 
@@ -107,8 +123,23 @@ class Stock:
         self._held[order.holder] -= 1
         self.reserved -= 1
         self.available += 1
+        self.buckets[0 if self.released[order.bucket] else order.bucket] += 1
         self.expired += 1
         self.s_expired[int(self.env._now)] += 1
+
+    def release(self, bucket: int) -> None:
+        """Units kept in a bucket (member quota, set aside) go on general sale, now and when returned."""
+        self.buckets[GENERAL] += self.buckets[bucket]
+        self.buckets[bucket] = 0
+        self.released[bucket] = True
+
+    def add(self, units: int) -> None:
+        """Units arrive (a transfer from a backup warehouse or another channel) and go on general sale."""
+        self.buckets[GENERAL] += units
+        self.available += units
+        self.replenished += units
+        if self.available > 0:
+            self.all_sold_at = None
 
     def sample(self, second: int) -> None:
         """Record the stock levels at a second boundary."""
@@ -124,6 +155,10 @@ class Stock:
             "sold": self.sold,
             "expired": self.expired,
             "declined": self.declined,
+            "replenished": self.replenished,
+            "restock_reservations": self.restock_reservations,
+            "kept": self.buckets[1:],
+            "taken": self.taken,
             "revenue": self.revenue,
             "sold_out_at": self.sold_out_at,
             "all_sold_at": self.all_sold_at,

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-OUTCOMES = ("bought", "sold_out", "gave_up", "left_funnel")
+OUTCOMES = ("bought", "sold_out", "gave_up", "left_funnel", "abandoned_queue", "diverted")
 """How a shopper's visit ends; a shopper still in the journey at the horizon has none yet."""
 
 # Latency buckets: 40 per decade from 10 us to 10^4 s (each ~6% wide, so percentiles are read to ~3%).
@@ -49,41 +49,38 @@ def series(horizon: float) -> list[int]:
     return [0] * (int(math.ceil(horizon)) + 1)
 
 
-class EndpointStats:
-    """What clients saw of one endpoint: requests and how each ended, and response times."""
+class Latencies:
+    """Durations recorded as log-bucket histograms, overall and per window, and a per-second count.
 
-    __slots__ = (
-        "requests", "served", "rejected", "timed_out", "retries", "in_flight", "wasted", "shed",
-        "latency_sum", "hist", "windows", "s_requests", "s_served", "s_rejected", "s_timed_out",
-        "s_retries", "s_in_flight", "_answered", "_latencies",
-    )
+    `slow` maps a bound to a per-second count of durations above it: a watched p99 reads it.
+    """
+
+    __slots__ = ("count", "latency_sum", "hist", "windows", "s_served", "slow", "_answered", "_latencies")
 
     def __init__(self, horizon: float):
-        self.requests = self.served = self.rejected = self.timed_out = self.retries = self.in_flight = 0
-        self.wasted = self.shed = 0
+        self.count = 0
         self.latency_sum = 0.0
         self.hist = np.zeros(N_BUCKETS, dtype=np.int64)
         self.windows = np.zeros((int(horizon // WINDOW) + 1) * N_BUCKETS, dtype=np.int64)
-        self.s_requests = series(horizon)
-        self.s_served = np.zeros(len(self.s_requests), dtype=np.int64)
-        self.s_rejected = series(horizon)
-        self.s_timed_out = series(horizon)
-        self.s_retries = series(horizon)
-        self.s_in_flight = series(horizon)
+        self.s_served = np.zeros(len(series(horizon)), dtype=np.int64)
+        self.slow: dict[float, np.ndarray] = {}
         self._answered: list[float] = []
         self._latencies: list[float] = []
 
-    def record_served(self, now: float, latency: float) -> None:
-        """A response reached its client in time (hot path: two appends, binned a buffer at a time)."""
-        self.served += 1
-        self.in_flight -= 1
+    def record(self, now: float, latency: float) -> None:
+        """One duration ending now (two appends; binned a buffer at a time)."""
+        self.count += 1
         self._answered.append(now)
         self._latencies.append(latency)
         if len(self._latencies) >= _FLUSH:
             self.flush()
 
+    def watch(self, bound: float) -> np.ndarray:
+        """The per-second count of durations above `bound`, kept from now on."""
+        return self.slow.setdefault(bound, np.zeros_like(self.s_served))
+
     def flush(self) -> None:
-        """Bin the buffered responses into the histograms and the served series."""
+        """Bin the buffered durations into the histograms and the per-second series."""
         if not self._latencies:
             return
         now = np.array(self._answered)
@@ -94,12 +91,45 @@ class EndpointStats:
         b = ((np.log(np.maximum(latency, 1e-5)) - _LOG_MIN) * _SCALE).astype(np.int64)
         np.clip(b, 0, N_BUCKETS - 1, out=b)
         self.hist += np.bincount(b, minlength=N_BUCKETS)
+        seconds = now.astype(np.int64)
         np.add.at(self.windows, (now // WINDOW).astype(np.int64) * N_BUCKETS + b, 1)  # no horizon-long temporary
-        np.add.at(self.s_served, now.astype(np.int64), 1)
+        np.add.at(self.s_served, seconds, 1)
+        for bound, counts in self.slow.items():
+            np.add.at(counts, seconds[latency > bound], 1)
 
-    def snapshot(self) -> dict:
+    def histograms(self) -> dict:
         self.flush()
         windows = self.windows.reshape(-1, N_BUCKETS).tolist()
+        return {"latency_sum": self.latency_sum, "hist": self.hist.tolist(),
+                "windows": {i: w for i, w in enumerate(windows) if any(w)}}
+
+
+class EndpointStats(Latencies):
+    """What clients saw of one endpoint: requests and how each ended, and response times."""
+
+    __slots__ = ("requests", "served", "rejected", "timed_out", "retries", "in_flight", "wasted", "shed",
+                 "s_requests", "s_rejected", "s_timed_out", "s_retries", "s_in_flight")
+
+    def __init__(self, horizon: float):
+        super().__init__(horizon)
+        self.requests = self.served = self.rejected = self.timed_out = self.retries = self.in_flight = 0
+        self.wasted = self.shed = 0
+        self.s_requests = series(horizon)
+        self.s_rejected = series(horizon)
+        self.s_timed_out = series(horizon)
+        self.s_retries = series(horizon)
+        self.s_in_flight = series(horizon)
+
+    def record_served(self, now: float, latency: float) -> None:
+        """A response reached its client in time (hot path: Latencies.record inlined)."""
+        self.served += 1
+        self.in_flight -= 1
+        self._answered.append(now)
+        self._latencies.append(latency)
+        if len(self._latencies) >= _FLUSH:
+            self.flush()
+
+    def snapshot(self) -> dict:
         return {
             "requests": self.requests,
             "served": self.served,
@@ -109,9 +139,7 @@ class EndpointStats:
             "in_flight": self.in_flight,
             "wasted": self.wasted,
             "shed": self.shed,
-            "latency_sum": self.latency_sum,
-            "hist": self.hist.tolist(),
-            "windows": {i: w for i, w in enumerate(windows) if any(w)},
+            **self.histograms(),
             "series": {
                 "requests": self.s_requests,
                 "served": self.s_served.tolist(),
@@ -132,19 +160,32 @@ class PoolStats:
     """
 
     __slots__ = ("workers", "admitted", "waited", "started", "completed", "shed", "peak_queue", "work",
-                 "end_sum", "wait_sum", "sojourn_sum", "sent_sum", "s_queue", "s_busy")
+                 "end_sum", "wait_sum", "sojourn_sum", "sent_sum", "s_queue", "s_busy", "s_workers",
+                 "peak_workers", "_resized", "_worker_area")
 
     def __init__(self, horizon: float, workers: int):
-        self.workers = workers
+        self.workers = self.peak_workers = workers
         self.admitted = self.waited = self.started = self.completed = self.shed = self.peak_queue = 0
         self.work = self.end_sum = self.wait_sum = self.sojourn_sum = self.sent_sum = 0.0
         self.s_queue = series(horizon)
         self.s_busy = series(horizon)
+        self.s_workers = series(horizon)
+        self._resized = 0.0
+        self._worker_area = 0.0
+
+    def resize(self, now: float, workers: int) -> None:
+        """The pool has `workers` from now on: worker-seconds are integrated piecewise."""
+        self._worker_area += self.workers * (now - self._resized)
+        self._resized = now
+        self.workers = workers
+        self.peak_workers = max(self.peak_workers, workers)
 
     def snapshot(self, horizon: float, busy: int, in_pool: int) -> dict:
         """Figures at the horizon, given the workers busy and requests inside at that moment."""
         return {
             "workers": self.workers,
+            "peak_workers": self.peak_workers,
+            "worker_seconds": self._worker_area + self.workers * (horizon - self._resized),
             "admitted": self.admitted,
             "waited": self.waited,
             "started": self.started,
@@ -155,7 +196,7 @@ class PoolStats:
             "in_pool_area": self.sojourn_sum + (in_pool * horizon - self.sent_sum),
             "sojourn_sum": self.sojourn_sum,
             "peak_queue": self.peak_queue,
-            "series": {"queue": self.s_queue, "busy": self.s_busy},
+            "series": {"queue": self.s_queue, "busy": self.s_busy, "workers": self.s_workers},
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Callable, Generator
@@ -11,13 +12,16 @@ import numpy as np
 from simpy import Environment, Event
 from simpy.core import NORMAL
 
+from simulator.contingency import Playbook, Substitution
 from simulator.demand import curves, draw_shoppers
 from simulator.distributions import Sampler
-from simulator.inventory import PAID, Order, Stock
+from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
 from simulator.scenario import Scenario
 from simulator.servers import Endpoint, Pool
 from simulator.shopper import Habits, shopper
+from simulator.units import format_clock
+from simulator.waiting_room import Room
 
 SAMPLE_PRIORITY = -1
 """Per-second samples are taken before any other event of that instant: level[k] is the state after [0, k)."""
@@ -38,6 +42,7 @@ class World:
 
     def __init__(self, scenario: Scenario, rng: Callable[[str], np.random.Generator]):
         self.env = env = Environment()
+        self.scenario = scenario
         horizon = scenario.clock.horizon
         self.pools = {
             name: Pool(env, name, p.workers, p.queue_limit, p.shed_expired, horizon)
@@ -48,16 +53,79 @@ class World:
                            horizon)
             for step, ep in scenario.system.endpoints.items()
         }
-        self.stocks = {name: Stock(env, name, sku, horizon) for name, sku in scenario.inventory.skus.items()}
+        self.calls = dict(self.endpoints)
+        """The steps that are requests right now (a simplified checkout skips some)."""
+        self.stocks = {name: Stock(env, name, sku, horizon, *_kept(scenario, name))
+                       for name, sku in scenario.inventory.skus.items()}
         self.stock_of = [self.stocks[sale.sku] for sale in scenario.sales]
-        self.price = [sale.sale_price for sale in scenario.sales]
-        self.opens = [sale.open for sale in scenario.sales]
+        segments = list(scenario.audience.segments)
+        self.tiers = [[_tier(sale, segment) for segment in segments] for sale in scenario.sales]
+        """tiers[sale][segment]: GENERAL, MEMBER or TOP."""
+        self.opens = [[sale.open - (sale.members.early_access if tier and sale.members else 0.0)
+                       for tier in (GENERAL, MEMBER, TOP)] for sale in scenario.sales]
+        self.prices = [[sale.sale_price * (1 - (sale.members.discount if tier and sale.members else 0.0))
+                        for tier in (GENERAL, MEMBER, TOP)] for sale in scenario.sales]
+        self.checks = [[functools.partial(self.stock_of[i].in_stock, tier) for tier in (GENERAL, MEMBER, TOP)]
+                       for i in range(len(scenario.sales))]
         self.shoppers = ShopperStats(horizon)
         self.unanswered_orders: list[Order] = []
+        self.room = (Room(env, scenario.waiting_room, rng, {t for opens in self.opens for t in opens}, horizon)
+                     if scenario.waiting_room is not None else None)
+        self.divert = 0.0
+        """Share of arriving shoppers steered to other channels."""
+        self.substitutes: dict[str, Substitution] = {}
+        self.playbook = Playbook(self, scenario.contingency, rng)
+        self._release_kept(scenario)
 
     def finish(self, outcome: str) -> None:
         """The shopper in hand leaves with this outcome."""
         self.shoppers.finish(self.env._now, outcome)
+
+    def clock(self, t: float) -> str:
+        return format_clock(self.scenario.clock.start_time, t)
+
+    def degrade(self, skip: list[str], service: dict[str, float]) -> None:
+        """Simplified checkout: skipped steps stop being requests; others cost `factor` times their service."""
+        for step in skip:
+            self.calls.pop(step, None)
+        for step, factor in service.items():
+            endpoint = self.endpoints[step]
+            endpoint.service = functools.partial(_scaled, endpoint.service, factor)
+
+    def _release_kept(self, scenario: Scenario) -> None:
+        """Member quota and set-aside units still unsold after their hold go on general sale."""
+        for i, sale in enumerate(scenario.sales):
+            m = sale.members
+            if m is None:
+                continue
+            stock, member_open = self.stock_of[i], self.opens[i][MEMBER]
+            for bucket, hold in ((MEMBER, m.quota_hold_for), (TOP, m.guaranteed.hold_for if m.guaranteed else None)):
+                if hold is not None:
+                    event = Event(self.env)
+                    event._ok = True
+                    event.callbacks.append(lambda _, s=stock, b=bucket: s.release(b))
+                    self.env.schedule(event, NORMAL, member_open + hold)
+
+
+def _scaled(service: Callable[[], float], factor: float) -> float:
+    return service() * factor
+
+
+def _tier(sale, segment: str) -> int:
+    m = sale.members
+    if m is None or segment not in m.segments:
+        return GENERAL
+    return TOP if m.guaranteed is not None and m.guaranteed.segment == segment else MEMBER
+
+
+def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
+    """Units of a SKU kept for members (quota) and set aside for the top tier."""
+    for sale in scenario.sales:
+        if sale.sku == sku and sale.members is not None:
+            stock = scenario.inventory.skus[sku].stock
+            m = sale.members
+            return round(m.quota * stock), (m.guaranteed.units if m.guaranteed else 0)
+    return 0, 0
 
 
 def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
@@ -69,7 +137,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     segments = list(scenario.audience.segments)
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
     habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
-    env.process(_arrivals(world, scenario, rng("arrivals"), habits, behaviours))
+    env.process(_arrivals(world, scenario, rng, habits, behaviours))
     _sample_every_second(world, 0)
     _run(env, horizon)
     _sample(world, int(math.ceil(horizon)))
@@ -81,6 +149,8 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         "pool_of": {name: ep.pool.name for name, ep in world.endpoints.items()},
         "stock": {name: stock.snapshot() for name, stock in world.stocks.items()},
         "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
+        **({"waiting_room": world.room.snapshot()} if world.room is not None else {}),
+        "contingency": world.playbook.log,
     }
 
 
@@ -136,10 +206,11 @@ BATCH = 2048
 """Arrivals drawn at a time: the batch's time span adapts so memory stays flat in the audience size."""
 
 
-def _arrivals(world: World, scenario: Scenario, rng: np.random.Generator, habits: list[Habits],
-              behaviours: list) -> Generator:
+def _arrivals(world: World, scenario: Scenario, streams: Callable[[str], np.random.Generator],
+              habits: list[Habits], behaviours: list) -> Generator:
     """Shoppers are drawn a batch at a time; each becomes a process only when its batch comes."""
     env = world.env
+    rng, luck = streams("arrivals"), streams("luck")
     sale_curves = curves(scenario)
     horizon = scenario.clock.horizon
     me = 0
@@ -150,12 +221,13 @@ def _arrivals(world: World, scenario: Scenario, rng: np.random.Generator, habits
         if expected > 2 * BATCH and span > 1e-3:
             span /= 2
             continue
-        batch = draw_shoppers(rng, scenario, sale_curves, start, end, behaviours)
-        intents = zip(batch.buys, batch.pays, batch.accepted, batch.keeps_trying, batch.patience)
+        batch = draw_shoppers(rng, scenario, sale_curves, start, end, behaviours, luck)
+        intents = zip(batch.buys, batch.pays, batch.accepted, batch.keeps_trying, batch.patience, batch.luck)
         now = env._now
         queue, ids = env._queue, env._eid
         for t, sale, segment, intent in zip(batch.time, batch.sale, batch.segment, intents):
-            heappush(queue, (t, NORMAL, next(ids), _Journey(shopper(world, me, sale, habits[segment], intent), env)))
+            journey = _Journey(shopper(world, me, sale, segment, habits[segment], intent), env)
+            heappush(queue, (t, NORMAL, next(ids), journey))
             me += 1
         if expected < BATCH / 2 and span < 60:
             span *= 2
@@ -170,10 +242,15 @@ def _sample(world: World, second: int) -> None:
     for pool in world.pools.values():
         pool.stats.s_queue[second] = len(pool.queue)
         pool.stats.s_busy[second] = pool.busy
+        pool.stats.s_workers[second] = pool.workers
     for endpoint in world.endpoints.values():
         endpoint.stats.s_in_flight[second] = endpoint.stats.in_flight
     for stock in world.stocks.values():
         stock.sample(second)
+    if world.room is not None:
+        world.room.sample(second)
+    if second < world.scenario.clock.horizon:
+        world.playbook.check(second)
 
 
 def _sample_every_second(world: World, second: int) -> None:

@@ -16,15 +16,16 @@ from rich.console import Group  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
-from simulator.metrics import WINDOW  # noqa: E402
+from simulator.metrics import OUTCOMES, WINDOW  # noqa: E402
 from simulator.units import ClockTime, format_clock, parse_clock  # noqa: E402
 
 if TYPE_CHECKING:
     from simulator.runner import RunResult
 
 FIGURES = {"traffic": "Traffic and queues", "latency": "Latency", "stock": "Stock and orders",
-           "outcomes": "Shopper outcomes"}
-OUTCOMES = ["bought", "sold_out", "gave_up", "left_funnel"]
+           "outcomes": "Shopper outcomes", "waiting_room": "Waiting room"}
+ROOM = "waiting_room"
+"""Name of the waiting room's rows among the latency windows (its queue waits)."""
 
 
 def _mean(leaf: Any) -> float | None:
@@ -72,7 +73,16 @@ def _prefixed(header: list[str], prefix: str, suffix: str) -> list[str]:
     return [h[len(prefix): -len(suffix)] for h in header if h.startswith(prefix) and h.endswith(suffix)]
 
 
-def plot_traffic(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path) -> None:
+def mark(ax: Any, firings: list[dict[str, Any]]) -> None:
+    """Contingency actions as vertical lines at the moment each takes effect (first replication's)."""
+    for firing in (f for f in firings if f.get("replication", 0) == 0):
+        ax.axvline(firing["effective_at"], color="crimson", ls="-.", lw=1, alpha=0.7)
+        ax.annotate(firing["rule"], (firing["effective_at"], 1), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=7, color="crimson")
+
+
+def plot_traffic(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path,
+                 firings: list[dict[str, Any]] = ()) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
     top.plot(t, cols["shoppers.arrivals"], label="shopper arrivals", color="black", ls=":", lw=1.5, zorder=5)
@@ -91,6 +101,8 @@ def plot_traffic(cols: dict[str, np.ndarray], header: list[str], start: ClockTim
     bottom.set_ylabel("requests waiting")
     bottom.set_title("Pool queue lengths")
     bottom.legend(fontsize=8)
+    for ax in (top, bottom):
+        mark(ax, firings)
     _clock_axis(bottom, start)
     _save(fig, path)
 
@@ -98,7 +110,7 @@ def plot_traffic(cols: dict[str, np.ndarray], header: list[str], start: ClockTim
 def plot_latency(latency: list[dict[str, Any]], start: ClockTime, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 5))
     styles = {"p50": ":", "p95": "--", "p99": "-"}
-    for ep in dict.fromkeys(row["endpoint"] for row in latency):
+    for ep in dict.fromkeys(row["endpoint"] for row in latency if row["endpoint"] != ROOM):
         mine = sorted((r for r in latency if r["endpoint"] == ep), key=lambda r: r["start"])
         color = None
         for q, style in styles.items():
@@ -123,7 +135,8 @@ def plot_latency(latency: list[dict[str, Any]], start: ClockTime, path: Path) ->
     _save(fig, path)
 
 
-def plot_stock(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path) -> None:
+def plot_stock(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path,
+               firings: list[dict[str, Any]] = ()) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
     for sku in _prefixed(header, "stock.", ".available"):
@@ -138,6 +151,7 @@ def plot_stock(cols: dict[str, np.ndarray], header: list[str], start: ClockTime,
     bottom.set_ylabel("per second")
     bottom.set_title("Orders created and paid per second")
     bottom.legend(fontsize=8)
+    mark(top, firings)
     _clock_axis(bottom, start)
     _save(fig, path)
 
@@ -156,16 +170,48 @@ def plot_outcomes(cols: dict[str, np.ndarray], start: ClockTime, path: Path) -> 
     _save(fig, path)
 
 
+def plot_waiting_room(cols: dict[str, np.ndarray], latency: list[dict[str, Any]], start: ClockTime, path: Path,
+                      firings: list[dict[str, Any]] = ()) -> None:
+    """Queue length and shoppers inside; admissions and abandonment per second; queue-wait percentiles."""
+    t = cols["second"]
+    fig, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(11, 9))
+    top.plot(t, cols["waiting_room.queue"], lw=1.2, label="queued")
+    top.plot(t, cols["waiting_room.active"], lw=1.2, ls="--", label="admitted, in the journey")
+    top.set_ylabel("shoppers")
+    top.set_title("Waiting room: queue length and shoppers let in")
+    middle.plot(t, cols["waiting_room.admitted"], lw=1, label="admitted")
+    middle.plot(t, cols["waiting_room.abandoned"], lw=1, label="left the queue (abandoned or balked)")
+    middle.set_ylabel("per second")
+    middle.set_title("Admissions and abandonment per second")
+    rows = sorted((r for r in latency if r["endpoint"] == ROOM), key=lambda r: r["start"])
+    for q, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
+        bottom.plot([r["start"] for r in rows], [r[q] / 60 if r[q] is not None else np.nan for r in rows],
+                    ls=style, lw=1, label=f"wait {q}")
+    bottom.set_ylabel("minutes")
+    bottom.set_title("Queue waits of shoppers let in (10 s windows)")
+    for ax in (top, middle, bottom):
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+        mark(ax, firings)
+    _clock_axis(bottom, start)
+    _save(fig, path)
+
+
 def write_report(directory: Path, result: RunResult) -> None:
-    """traffic.png, latency.png, stock.png, outcomes.png and report.html showing them."""
+    """traffic.png, latency.png, stock.png, outcomes.png (waiting_room.png) and report.html showing them."""
     directory.mkdir(parents=True, exist_ok=True)
     start = result.scenario.clock.start_time
     header, rows = result.timeseries
     cols = _columns(header, rows)
-    plot_traffic(cols, header, start, directory / "traffic.png")
+    firings = result.summary["contingency"]
+    plot_traffic(cols, header, start, directory / "traffic.png", firings)
     plot_latency(result.latency, start, directory / "latency.png")
-    plot_stock(cols, header, start, directory / "stock.png")
+    plot_stock(cols, header, start, directory / "stock.png", firings)
     plot_outcomes(cols, start, directory / "outcomes.png")
+    if "waiting_room.queue" in cols:
+        plot_waiting_room(cols, result.latency, start, directory / "waiting_room.png", firings)
     (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
 
 
@@ -187,7 +233,8 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                   fmt(e["retries"]), fmt(e["amplification"], digits=2), fmt(e["wasted"]),
                   fmt(e["latency_p50"], 1000), fmt(e["latency_p95"], 1000), fmt(e["latency_p99"], 1000)]
                  for name, e in summary["endpoints"].items()]
-    pools = [[name, fmt(p["workers"]), fmt(p["utilisation"], 100, 1, "%"), fmt(p["peak_queue"])]
+    pools = [[name, fmt(p["workers"]), fmt(p["peak_workers"]), fmt(p["worker_hours"], digits=1),
+              fmt(p["utilisation"], 100, 1, "%"), fmt(p["peak_queue"])]
              for name, p in summary["pools"].items()]
     start = parse_clock(summary["clock_start"])
     stock = []
@@ -197,13 +244,28 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                       format_clock(start, at) if at is not None else "never", fmt(s["revenue"], digits=2)])
     totals = [["requests", fmt(summary["requests"])], ["error rate", fmt(summary["error_rate"], 100, 2, "%")],
               ["orders", fmt(summary["orders"])], ["revenue", fmt(summary["revenue"], digits=2)]]
+    room = summary.get("waiting_room")
+    extra = []
+    if room is not None:
+        extra.append(("Waiting room", ["", "value"], [
+            ["admitted", fmt(room["admitted"])], ["left the queue", fmt(room["abandoned"])],
+            ["of which balked", fmt(room["balked"])], ["sessions expired", fmt(room["expired_sessions"])],
+            ["peak queue", fmt(room["peak_queue"])], ["peak admitted inside", fmt(room["peak_active"])],
+            ["wait mean (s)", fmt(room["wait_mean"], digits=1)], ["wait p95 (s)", fmt(room["wait_p95"], digits=1)],
+            ["wait p99 (s)", fmt(room["wait_p99"], digits=1)]]))
+    firings = summary.get("contingency", [])
+    if firings:
+        extra.append(("Contingency actions", ["rule", "replication", "fired", "takes effect", "why", "action"],
+                      [[f["rule"], str(f["replication"]), f["fired_clock"], f["effective_clock"], f["reason"],
+                        f["action"]] for f in firings]))
     return [
         ("Shoppers and outcomes", ["", "shoppers", "% of arrivals"], shoppers),
         ("Endpoints", ["endpoint", "requests", "served", "rejected", "timed out", "retries", "amplification",
                        "wasted", "p50 ms", "p95 ms", "p99 ms"], endpoints),
-        ("Pools", ["pool", "workers", "utilisation", "peak queue"], pools),
+        ("Pools", ["pool", "workers at end", "peak workers", "worker-hours", "utilisation", "peak queue"], pools),
         ("Stock", ["sku", "sold / initial", "expired", "sold out at", "revenue"], stock),
         ("Totals", ["", "value"], totals),
+        *extra,
     ]
 
 
@@ -231,6 +293,8 @@ def render_html(name: str, summary: dict) -> str:
                  f"{targets}</table>\n")
     parts += [_html_table(*table) for table in _tables(summary)]
     for stem, caption in FIGURES.items():
+        if stem == ROOM and "waiting_room" not in summary:
+            continue
         parts.append(f"<h2>{html.escape(caption)}</h2>\n<img src='{stem}.png' alt='{html.escape(caption)}'>")
     parts.append("</body></html>\n")
     return "\n".join(parts)

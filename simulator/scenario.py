@@ -14,75 +14,15 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from simulator import units
-from simulator.distributions import Distribution, parse_distribution
 from simulator.http_api import LoadTest
-from simulator.section import Section
-
-
-def _quantity(parse, kind: str, example: str):
-    """An annotated type: parsed from human units at the boundary, described as such in the schema."""
-    return (
-        BeforeValidator(lambda v: parse(v) if v is not None else v),
-        WithJsonSchema({"type": ["string", "number"], "description": f"{kind}, e.g. {example}"}),
-    )
-
-
-Duration = Annotated[float, *_quantity(units.parse_duration, "duration", "250ms, 2s, 15m, 1h")]
-Rate = Annotated[float, *_quantity(units.parse_rate, "rate", "2000/s, 120/min")]
-Count = Annotated[int, *_quantity(units.parse_count, "count", "1000, 300k, 2M")]
-Money = Annotated[float, *_quantity(units.parse_money, "money", "2999, ¥300")]
-Fraction = Annotated[
-    float, *_quantity(units.parse_fraction, "fraction in [0, 1]", "0.3, 30%"), Field(ge=0, le=1)
-]
-
-
-def _parse_dist(value: Any, info: ValidationInfo) -> Distribution:
-    if isinstance(value, Distribution):
-        return value
-    base = (info.context or {}).get("base_dir")
-    return parse_distribution(value, base)
-
-
-Dist = Annotated[
-    Distribution,
-    BeforeValidator(_parse_dist),
-    WithJsonSchema(
-        {
-            "type": ["string", "number"],
-            "description": "distribution: 40ms, exp(50ms), lognormal(40ms, 1.2), gamma(1s, 0.5), "
-            "uniform(1s, 3s), empirical(10ms, 20ms, 35ms) or empirical(samples.csv)",
-        }
-    ),
-]
-
-
-def _parse_instant(value: Any, info: ValidationInfo) -> float:
-    start = (info.context or {}).get("clock_start") or units.parse_clock("00:00")
-    return units.clock_offset(start, value)
-
-
-Instant = Annotated[
-    float,
-    BeforeValidator(_parse_instant),
-    WithJsonSchema(
-        {"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}
-    ),
-]
-
+from simulator.playbook import Rule
+from simulator.section import Count, Dist, Duration, Fraction, Instant, Money, Rate, Section
 
 # -- clock -------------------------------------------------------------------------------------
 
@@ -240,6 +180,33 @@ class Audience(Section):
 # -- sales, system, inventory, targets, plans --------------------------------------------------
 
 
+class Guarantee(Section):
+    """Guaranteed purchase for a top tier: units set aside that only its shoppers can buy."""
+
+    segment: str
+    """The top-tier segment (e.g. platinum)."""
+    units: Count
+    """Units set aside."""
+    hold_for: Duration | None = None
+    """Units still unclaimed this long after the members' open go on general sale. null: held to the end."""
+
+
+class Members(Section):
+    """Member privileges in one sale."""
+
+    segments: list[str] = ["member"]
+    """Audience segments that count as members."""
+    early_access: Duration = 0.0
+    """Members may buy this long before the open (their own surge comes then)."""
+    quota: Fraction = 0.0
+    """Share of the units kept for members (they may buy the others too)."""
+    quota_hold_for: Duration | None = None
+    """Quota units still unsold this long after the members' open go on general sale. null: kept."""
+    discount: Fraction = 0.0
+    """Member price: this share off the sale price."""
+    guaranteed: Guarantee | None = None
+
+
 class Sale(Section):
     name: str
     """Label of the sale in results."""
@@ -255,6 +222,8 @@ class Sale(Section):
     """Share of the audience coming for this sale; shares over all sales sum to 1."""
     arrivals: Arrivals | None = None
     """This sale's own arrival curve, if it differs from the audience's."""
+    members: Members | None = None
+    """Member privileges: early access, a quota of units, guaranteed purchase, member price."""
 
     @property
     def sale_price(self) -> float:
@@ -349,6 +318,35 @@ class Targets(Section):
     """Bound on the share of requests rejected or timed out, over all endpoints."""
 
 
+class WaitingRoom(Section):
+    """Queued entry: a virtual waiting room in front of the journey."""
+
+    enabled: bool = True
+    """false: ready, but off until a contingency rule switches it on."""
+    admit_rate: Rate | None = None
+    """Shoppers let in per second, evenly spaced. null: no rate limit (a cap must be given)."""
+    max_active: int | None = Field(None, ge=1)
+    """Cap on shoppers admitted and still in the journey; one is let in when one leaves."""
+    pre_queue: bool = True
+    """Shoppers arriving before their sale's open wait in a pre-queue put in random order at the open."""
+    patience: Dist = "exp(15m)"
+    """How long a queued shopper waits before leaving (counted from the open for the pre-queue)."""
+    balk_over: Duration | None = None
+    """Shoppers shown an estimated wait longer than this may leave at once (see balk)."""
+    balk: Fraction = 0.0
+    """Share of shoppers shown a wait over balk_over who leave at once."""
+    session_timeout: Duration | None = None
+    """An admitted shopper idle (thinking, paying) this long loses the place and queues again. null: never."""
+
+    @model_validator(mode="after")
+    def _check(self) -> WaitingRoom:
+        if self.admit_rate is None and self.max_active is None:
+            raise ValueError("give admit_rate, max_active or both: a room that admits everyone is no room")
+        if self.admit_rate is not None and self.admit_rate <= 0:
+            raise ValueError("admit_rate: must be above 0/s")
+        return self
+
+
 class Plan(Section):
     description: str = ""
     set: dict[str, Any] = {}
@@ -369,6 +367,10 @@ class Scenario(Section):
     system: System
     inventory: Inventory
     targets: Targets = Targets()
+    waiting_room: WaitingRoom | None = None
+    """Queued entry in front of the journey. null: shoppers walk straight in."""
+    contingency: dict[str, Rule] = {}
+    """Named rules of the contingency playbook: a signal, a reaction delay and an action."""
     plans: dict[str, Plan] = {}
     """Named contingency plans: overlays on this scenario, compared side by side."""
     loadtest: LoadTest = LoadTest()
@@ -391,9 +393,59 @@ class Scenario(Section):
         for step in self.targets.latency:
             if step not in dict(self.system.endpoints.items()):
                 problems.append(f"targets.latency.{step}: no endpoint {step!r} in system.endpoints")
+        problems += self._member_problems() + self._rule_problems()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _member_problems(self) -> list[str]:
+        problems = []
+        skus = [sale.sku for sale in self.sales]
+        for i, sale in enumerate(self.sales):
+            m = sale.members
+            if m is None:
+                continue
+            where = f"sales[{i}].members"
+            for name in m.segments + ([m.guaranteed.segment] if m.guaranteed else []):
+                if name not in self.audience.segments:
+                    problems.append(f"{where}: no segment {name!r} in audience.segments")
+            if m.guaranteed and m.guaranteed.segment not in m.segments:
+                problems.append(f"{where}.guaranteed.segment: {m.guaranteed.segment!r} must be one of the "
+                                f"member segments {m.segments}")
+            if sale.open - m.early_access < 0:
+                problems.append(f"{where}.early_access: members would open before the clock starts")
+            stock = self.inventory.skus.get(sale.sku)
+            kept = (m.quota > 0) or m.guaranteed is not None
+            if stock is not None and kept:
+                held = round(m.quota * stock.stock) + (m.guaranteed.units if m.guaranteed else 0)
+                if held > stock.stock:
+                    problems.append(f"{where}: quota and guaranteed units ({held}) exceed the stock ({stock.stock})")
+                if skus.count(sale.sku) > 1:
+                    problems.append(f"{where}: units kept for members need a SKU sold in this sale only")
+        return problems
+
+    def _rule_problems(self) -> list[str]:
+        problems = []
+        steps = dict(self.system.endpoints.items())
+        for name, rule in self.contingency.items():
+            for part in (getattr(rule.when, rule.when.kind), getattr(rule.do, rule.do.kind)):
+                for field, known, kind in (("pool", self.system.pools, "system.pools"),
+                                           ("endpoint", steps, "system.endpoints"),
+                                           ("sku", self.inventory.skus, "inventory.skus"),
+                                           ("to", self.inventory.skus, "inventory.skus")):
+                    value = getattr(part, field, None)
+                    if value is not None and value not in known:
+                        problems.append(f"contingency.{name}: no {field} {value!r} in {kind}")
+            degrade = rule.do.degrade
+            for step in (degrade.skip + list(degrade.service)) if degrade else []:
+                if step not in steps:
+                    problems.append(f"contingency.{name}.do.degrade: no endpoint {step!r} in system.endpoints")
+            if rule.do.waiting_room and self.waiting_room is None:
+                problems.append(f"contingency.{name}.do.waiting_room: the scenario has no waiting_room section "
+                                "to switch on")
+            if rule.when.at is not None and not 0 <= rule.when.at < self.clock.horizon:
+                problems.append(f"contingency.{name}.when.at: outside the horizon")
+        return problems
 
     def arrivals_of(self, sale: Sale) -> Arrivals:
         return sale.arrivals or self.audience.arrivals

@@ -1,6 +1,13 @@
-"""The base of every scenario section: immutable, strict, documented."""
+"""The base of every scenario section and the field types that read human units at the boundary."""
 
-from pydantic import BaseModel, ConfigDict
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
+
+from simulator import units
+from simulator.distributions import Distribution, parse_distribution
 
 
 class Section(BaseModel):
@@ -13,3 +20,56 @@ class Section(BaseModel):
         arbitrary_types_allowed=True,
         validate_default=True,
     )
+
+
+def _quantity(parse, kind: str, example: str):
+    """An annotated type: parsed from human units at the boundary, described as such in the schema."""
+    return (
+        BeforeValidator(lambda v: parse(v) if v is not None else v),
+        WithJsonSchema({"type": ["string", "number"], "description": f"{kind}, e.g. {example}"}),
+    )
+
+
+Duration = Annotated[float, *_quantity(units.parse_duration, "duration", "250ms, 2s, 15m, 1h")]
+Rate = Annotated[float, *_quantity(units.parse_rate, "rate", "2000/s, 120/min")]
+Count = Annotated[int, *_quantity(units.parse_count, "count", "1000, 300k, 2M")]
+Money = Annotated[float, *_quantity(units.parse_money, "money", "2999, ¥300")]
+Fraction = Annotated[
+    float, *_quantity(units.parse_fraction, "fraction in [0, 1]", "0.3, 30%"), Field(ge=0, le=1)
+]
+
+
+def _parse_dist(value: Any, info: ValidationInfo) -> Distribution:
+    if isinstance(value, Distribution):
+        return value
+    base = (info.context or {}).get("base_dir")
+    return parse_distribution(value, base)
+
+
+Dist = Annotated[
+    Distribution,
+    BeforeValidator(_parse_dist),
+    WithJsonSchema(
+        {
+            "type": ["string", "number"],
+            "description": "distribution: 40ms, exp(50ms), lognormal(40ms, 1.2), gamma(1s, 0.5), "
+            "uniform(1s, 3s), empirical(10ms, 20ms, 35ms) or empirical(samples.csv)",
+        }
+    ),
+]
+
+
+def _parse_instant(value: Any, info: ValidationInfo) -> float:
+    start = (info.context or {}).get("clock_start") or units.parse_clock("00:00")
+    return units.clock_offset(start, value)
+
+
+Instant = Annotated[
+    float,
+    BeforeValidator(_parse_instant),
+    WithJsonSchema(
+        {"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}
+    ),
+]
+
+

@@ -190,7 +190,13 @@ class Pool:
         else:
             request.endpoint.stats.wasted += 1
         self.busy -= 1
+        if self.queue and self.busy < self.workers:  # fewer workers after a resize: this one may stop
+            self._take_next(now)
+
+    def _take_next(self, now: float) -> None:
+        """A free worker takes the first queued request still worth serving."""
         queue = self.queue
+        pool_stats = self.stats
         while queue:
             nxt = queue.popleft()
             if self.shed_expired and nxt.client == GONE:
@@ -200,4 +206,13 @@ class Pool:
                 pool_stats.sent_sum -= nxt.sent
                 continue
             self._start(nxt, now)
-            break
+            return
+
+    def resize(self, workers: int) -> None:
+        """From now on the pool has `workers`: new ones take queued requests at once; when there are
+        fewer, busy workers finish their request and stop."""
+        now = self.env._now
+        self.stats.resize(now, workers)
+        self.workers = workers
+        while self.queue and self.busy < workers:
+            self._take_next(now)

@@ -11,14 +11,16 @@ refresh, back off). Pauses are plain numbers because they are the commonest wait
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulator.distributions import Distribution, Sampler
-from simulator.inventory import PAID, Order
+from simulator.inventory import GENERAL, PAID, Order
 from simulator.scenario import Behaviour
 from simulator.servers import Failure
+from simulator.waiting_room import Ticket
 
 if TYPE_CHECKING:
     from simulator.model import World
@@ -50,60 +52,99 @@ class Habits:
         return min(wait * self.multiplier, self.max_backoff)
 
 
-def shopper(world: World, me: int, sale: int, habits: Habits, intent: tuple) -> Generator:
+def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, intent: tuple) -> Generator:
     """One shopper's visit to one sale, ending in exactly one outcome."""
-    buys, pays, accepted, keeps_trying, patience = intent
+    luck = intent[-1]
+    world.shoppers.arrive(world.env._now)
+    if luck < world.divert:
+        return world.finish("diverted")
+    tier = world.tiers[sale][segment]
+    room = world.room
+    ticket = None
+    if room is not None and room.enabled:
+        ticket = Ticket(world.opens[sale][tier])
+        if not (yield from room.enter(ticket)):
+            return world.finish("abandoned_queue")
+    outcome = yield from visit(world, me, sale, tier, habits, intent, ticket)
+    world.finish(outcome)
+    if ticket is not None:
+        room.leave(ticket)
+
+
+def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: tuple,
+          ticket: Ticket | None) -> Generator[Any, Any, str]:
+    """Look, press buy, order one unit, pay: the outcome of the visit."""
+    buys, pays, accepted, keeps_trying, patience, _ = intent
     env = world.env
-    world.shoppers.arrive(env._now)
-    stock = world.stock_of[sale]
-    opens = world.opens[sale]
+    stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
+    opens = world.opens[sale][tier]
     give_up_at = max(env._now, opens) + patience  # patience is for trying, which starts at the open
     refresh_until = None
+    substituted = False
 
     if (yield from call(world, "product_page", None, habits, give_up_at)) is GAVE_UP:
-        return world.finish("gave_up")
+        return "gave_up"
     if not buys:
-        return world.finish("left_funnel")
-    if env._now < opens:  # early: wait on the page, then press buy with the crowd at the open
-        yield opens - env._now + habits.think()
-    else:
-        yield habits.think()
+        return "left_funnel"
+    # early: wait on the page, then press buy with the crowd at the open
+    wait = opens - env._now + habits.think() if env._now < opens else habits.think()
+    if ticket is None:
+        yield wait
+    elif not (yield from world.room.rest(ticket, wait)):
+        return "abandoned_queue"
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
-        answer = yield from call(world, "buy", stock.in_stock, habits, give_up_at)
+        answer = yield from call(world, "buy", in_stock, habits, give_up_at)
         if answer is GAVE_UP:
-            return world.finish("gave_up")
+            return "gave_up"
         if answer is True:
             yield habits.think()
-            order = yield from call(world, "create_order", lambda: stock.reserve(me, world.price[sale]),
+            order = yield from call(world, "create_order", partial(stock.reserve, me, price, tier),
                                     habits, give_up_at)
             if order is GAVE_UP:
-                return world.finish("gave_up")
+                return "gave_up"
             if isinstance(order, Order):
                 break
+        offer = world.substitutes.get(stock.name) if not substituted else None
+        if offer is not None:  # the playbook's third level: a substitute, or a restock reservation
+            substituted = True
+            draw = offer.draw()
+            if offer.stock is not None and draw < offer.share:
+                stock, price, tier = offer.stock, offer.price, GENERAL
+                in_stock = stock.in_stock
+                continue
+            if draw < offer.share + (1 - offer.share) * offer.restock_share:
+                stock.restock_reservations += 1
         if not keeps_trying:
-            return world.finish("sold_out")
+            return "sold_out"
         if refresh_until is None:
-            refresh_until = env.now + habits.keep_trying_for
+            refresh_until = env._now + habits.keep_trying_for
         wait = habits.refresh()
-        if env.now + wait > refresh_until:
-            return world.finish("sold_out")
-        yield wait
+        if env._now + wait > refresh_until:
+            return "sold_out"
+        if ticket is None:
+            yield wait
+        elif not (yield from world.room.rest(ticket, wait)):
+            return "abandoned_queue"
 
     if not pays:
-        return world.finish("left_funnel")  # the order expires at the end of its payment window
-    yield habits.pay_delay()
+        return "left_funnel"  # the order expires at the end of its payment window
+    wait = habits.pay_delay()
+    if ticket is None:
+        yield wait
+    elif not (yield from world.room.rest(ticket, wait)):
+        return "abandoned_queue"
     paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)
-        return world.finish("gave_up")
-    return world.finish("bought" if paid == PAID else "left_funnel")
+        return "gave_up"
+    return "bought" if paid == PAID else "left_funnel"
 
 
 def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habits,
          give_up_at: float) -> Generator[Any, Any, Any]:
     """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
-    endpoint = world.endpoints.get(step)
+    endpoint = world.calls.get(step)
     if endpoint is None:  # not modelled as a request: it simply happens
         return effect() if effect is not None else True
     env = world.env

@@ -78,7 +78,9 @@ def figures(rep: dict) -> dict[str, Any]:
         left = pool["completed"] + pool["shed"]
         pools[name] = {
             "workers": pool["workers"],
-            "utilisation": pool["busy_area"] / (pool["workers"] * horizon),
+            "peak_workers": pool["peak_workers"],
+            "worker_hours": pool["worker_seconds"] / 3600,
+            "utilisation": pool["busy_area"] / pool["worker_seconds"],
             "peak_queue": pool["peak_queue"],
             "p_wait": pool["waited"] / pool["admitted"] if pool["admitted"] else None,
             "mean_wait": pool["wait_sum"] / pool["started"] if pool["started"] else None,
@@ -90,13 +92,17 @@ def figures(rep: dict) -> dict[str, Any]:
             "shed": pool["shed"],
         }
     stock = {
-        name: {k: s[k] for k in ("initial", "sold", "reserved", "available", "expired", "declined",
-                                  "sold_out_at", "all_sold_at", "revenue")}
+        name: {k: s[k] for k in ("initial", "sold", "reserved", "available", "expired", "declined", "replenished",
+                                  "restock_reservations", "sold_out_at", "all_sold_at", "revenue")}
         for name, s in rep["stock"].items()
     }
     requests = sum(e["requests"] for e in rep["endpoints"].values())
     errors = sum(e["rejected"] + e["timed_out"] for e in rep["endpoints"].values())
+    room = rep.get("waiting_room")
+    extra = {"waiting_room": _room_figures(room)} if room is not None else {}
     return {
+        **extra,
+        "contingency_firings": len(rep["contingency"]),
         "shoppers": {
             "arrivals": shoppers["arrivals"],
             "in_system": shoppers["in_system"],
@@ -110,6 +116,22 @@ def figures(rep: dict) -> dict[str, Any]:
         "error_rate": errors / requests if requests else None,
         "orders": sum(sum(s["series"]["orders"]) for s in rep["stock"].values()),
         "revenue": sum(s["revenue"] for s in rep["stock"].values()),
+    }
+
+
+def _room_figures(room: dict) -> dict[str, Any]:
+    return {
+        "admitted": room["admitted"],
+        "abandoned": room["abandoned"],
+        "balked": room["balked"],
+        "expired_sessions": room["expired_sessions"],
+        "peak_queue": room["peak_queue"],
+        "peak_active": room["peak_active"],
+        "queued_at_end": room["queued_at_end"],
+        "wait_mean": room["latency_sum"] / room["admitted"] if room["admitted"] else None,
+        "wait_p50": percentile(room["hist"], 0.50),
+        "wait_p95": percentile(room["hist"], 0.95),
+        "wait_p99": percentile(room["hist"], 0.99),
     }
 
 
@@ -132,6 +154,10 @@ def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]
         "horizon_s": scenario.clock.horizon,
         **combined,
         "targets": judge(scenario, combined),
+        "contingency": [{"replication": i, **firing, "fired_clock": format_clock(scenario.clock.start_time,
+                                                                                 firing["fired_at"]),
+                         "effective_clock": format_clock(scenario.clock.start_time, firing["effective_at"])}
+                        for i, rep in enumerate(reps) for firing in rep["contingency"]],
     }
 
 
@@ -162,6 +188,9 @@ def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
         for name in first[section]:
             for key in first[section][name]["series"]:
                 columns[f"{prefix}{name}.{key}"] = [r[section][name]["series"][key] for r in reps]
+    if "waiting_room" in first:
+        for key in first["waiting_room"]["series"]:
+            columns[f"waiting_room.{key}"] = [r["waiting_room"]["series"][key] for r in reps]
     n = len(reps)
     length = len(next(iter(columns.values()))[0])
     rows = [
@@ -172,14 +201,18 @@ def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
 
 
 def latency_windows(reps: list[dict]) -> list[dict[str, Any]]:
-    """Response-time percentiles per endpoint and window, from the replications' merged histograms."""
+    """Response-time percentiles per endpoint (and the waiting room's waits) per window, from the
+    replications' merged histograms."""
     rows = []
-    for name in reps[0]["endpoints"]:
-        windows = sorted({w for r in reps for w in r["endpoints"][name]["windows"]})
+    recorders = {name: [r["endpoints"][name] for r in reps] for name in reps[0]["endpoints"]}
+    if "waiting_room" in reps[0]:
+        recorders["waiting_room"] = [r["waiting_room"] for r in reps]
+    for name, per_rep in recorders.items():
+        windows = sorted({w for r in per_rep for w in r["windows"]})
         for w in windows:
             counts = [0] * N_BUCKETS
-            for r in reps:
-                for b, c in enumerate(r["endpoints"][name]["windows"].get(w, ())):
+            for r in per_rep:
+                for b, c in enumerate(r["windows"].get(w, ())):
                     counts[b] += c
             rows.append({"endpoint": name, "start": w * WINDOW, "served": sum(counts) / len(reps),
                          **{f"p{q}": percentile(counts, q / 100) for q in (50, 95, 99)}})
