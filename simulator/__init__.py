@@ -5,7 +5,8 @@
     result.summary["endpoints"]["create_order"]["latency_p99"]
 """
 
+from simulator.compare import Comparison, compare
 from simulator.runner import RunResult, simulate
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "simulate"]
+__all__ = ["Comparison", "RunResult", "Scenario", "ScenarioError", "compare", "load_scenario", "simulate"]

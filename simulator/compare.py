@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from simulator import summary
-from simulator.runner import RunResult, simulate
-from simulator.scenario import Problem, Scenario, ScenarioError, load_scenario
+from simulator.runner import RunResult, simulate_all
+from simulator.scenario import Problem, Scenario, ScenarioError, load_scenario, plan_names
 from simulator.summary import figures, stat
 
 BASELINE = "baseline"
@@ -118,7 +118,7 @@ def load_plans(path: str | Path, plans: list[str] | tuple[str, ...] = (), overri
         scenarios[BASELINE] = load_scenario(path, overrides, overlays=overlays)
     except ScenarioError as exc:
         problems += exc.problems
-    names = list(dict.fromkeys(plans)) or (list(scenarios[BASELINE].plans) if scenarios else _plan_names(path))
+    names = list(dict.fromkeys(plans)) or (list(scenarios[BASELINE].plans) if scenarios else plan_names(path))
     if not names and scenarios:
         problems.append(Problem(where=str(path), path="plans", message="the scenario has no plans to compare"))
     for name in names:
@@ -136,25 +136,11 @@ def load_plans(path: str | Path, plans: list[str] | tuple[str, ...] = (), overri
     return scenarios
 
 
-def _plan_names(path: str | Path) -> list[str]:
-    """The plan names of a scenario whose baseline does not load (to report every plan's problems too)."""
-    from simulator.scenario import _read_yaml
-
-    try:
-        raw, _ = _read_yaml(Path(path))
-    except ScenarioError:
-        return []  # already reported by the baseline
-    plans = raw.get("plans") if isinstance(raw, dict) else None
-    return [str(name) for name in plans] if isinstance(plans, dict) else []
-
-
 def run_plans(scenarios: dict[str, Scenario], seed: int | None = None, replications: int | None = None,
               jobs: int = 1, progress: Callable[[], None] | None = None) -> Comparison:
     """Simulate every scenario with the baseline's seed and replications: common random numbers."""
-    baseline = scenarios[BASELINE]
-    seed = baseline.seed if seed is None else seed
-    count = replications or baseline.replications  # a plan may not change them: the pairing would break
-    return Comparison({name: simulate(s, seed, count, jobs, progress) for name, s in scenarios.items()})
+    # the baseline's seed and replications for all: a plan may not change them, the pairing would break
+    return Comparison(simulate_all(scenarios, seed, replications, jobs, progress))
 
 
 def compare(path: str | Path, plans: list[str] | tuple[str, ...] = (), seed: int | None = None,
@@ -204,7 +190,10 @@ def _selection(shape: dict) -> list[tuple[tuple[str, ...], str, str]]:
             (("revenue",), "revenue", "money")]
     rows += [(("stock", sku, "sold_out_at"), f"{sku} sold out at", "clock") for sku in stock]
     rows += [(("endpoints", ep, "latency_p99"), f"{ep} p99", "latency") for ep in endpoints]
-    rows += [(("error_rate",), "error rate", "fraction")]
+    rows += [(("requests",), "requests (all endpoints)", "count"),
+             (("errors",), "errors (rejected + timed out)", "count"),
+             (("error_rate",), "error rate", "fraction")]
+    rows += [(("endpoints", ep, "retries"), f"{ep} retries", "count") for ep in endpoints]
     rows += [(("pools", pool, "wasted"), f"{pool} wasted work (requests)", "count") for pool in pools]
     rows += [(("pools", pool, "mean_wait"), f"{pool} mean queue wait", "seconds") for pool in pools]
     rows += [(("waiting_room", key), f"waiting room {label}", "seconds")

@@ -249,6 +249,7 @@ def _sample(world: World, second: int) -> None:
         stock.sample(second)
     if world.room is not None:
         world.room.sample(second)
+        world.room.watch_stock(world.stock_of)
     if second < world.scenario.clock.horizon:
         world.playbook.check(second)
 

@@ -249,7 +249,8 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     if room is not None:
         extra.append(("Waiting room", ["", "value"], [
             ["admitted", fmt(room["admitted"])], ["left the queue", fmt(room["abandoned"])],
-            ["of which balked", fmt(room["balked"])], ["sessions expired", fmt(room["expired_sessions"])],
+            ["of which balked", fmt(room["balked"])], ["told sold out", fmt(room["told_sold_out"])],
+            ["sessions expired", fmt(room["expired_sessions"])],
             ["peak queue", fmt(room["peak_queue"])], ["peak admitted inside", fmt(room["peak_active"])],
             ["wait mean (s)", fmt(room["wait_mean"], digits=1)], ["wait p95 (s)", fmt(room["wait_p95"], digits=1)],
             ["wait p99 (s)", fmt(room["wait_p99"], digits=1)]]))

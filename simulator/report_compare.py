@@ -95,14 +95,14 @@ def comparison_table(comparison: Comparison) -> Table:
     table = Table(title=f"{baseline.scenario.name}: plans compared (seed {baseline.seed}, "
                         f"{len(baseline.replications)} replications each)", title_justify="left",
                   caption=NOTE, caption_justify="left")
-    for i, column in enumerate(columns):
+    for i, column in enumerate(columns[:2] + comparison.plans):  # a plan's value and its Δ share a cell
         table.add_column(column, justify="left" if i == 0 else "right")
     for row, cells in rows:
         styled = [Text(cells[0]), Text(cells[1])]
         for i, name in enumerate(comparison.plans):
             value, diff = cells[2 + 2 * i: 4 + 2 * i]
-            styled += [Text(value), Text(diff, "bold" if row.plans[name]["significant"] else "")]
-        table.add_row(*styled)  # names are data, not markup
+            styled.append(Text.assemble(value, "\n", ("Δ " + diff, "bold" if row.plans[name]["significant"] else "")))
+        table.add_row(*styled, end_section=True)  # names are data, not markup
     return table
 
 

@@ -53,20 +53,33 @@ def simulate(
     progress: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run the scenario's replications (defaults from the scenario), `jobs` at a time."""
-    seed = scenario.seed if seed is None else seed
-    children = seeds(seed, replications or scenario.replications)
-    if jobs <= 1 or len(children) == 1:
-        results = []
-        for child in children:
-            results.append(simulate_once(scenario, child))
+    return simulate_all({scenario.name: scenario}, seed, replications, jobs, progress)[scenario.name]
+
+
+def simulate_all(
+    scenarios: dict[str, Scenario],
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, RunResult]:
+    """Run several scenarios on the same seed children (common random numbers), all their replications
+    sharing the `jobs` processes; the seed and replications default to the first scenario's."""
+    first = next(iter(scenarios.values()))
+    seed = first.seed if seed is None else seed
+    children = seeds(seed, replications or first.replications)
+    tasks = [(name, child) for name in scenarios for child in children]
+    results: dict[str, list[dict]] = {name: [] for name in scenarios}
+    if jobs <= 1 or len(tasks) == 1:
+        for name, child in tasks:
+            results[name].append(simulate_once(scenarios[name], child))
             if progress:
                 progress()
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(children))) as pool:
-            futures = [pool.submit(simulate_once, scenario, child) for child in children]
-            results = []
-            for future in futures:
-                results.append(future.result())
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            futures = [(name, pool.submit(simulate_once, scenarios[name], child)) for name, child in tasks]
+            for name, future in futures:
+                results[name].append(future.result())
                 if progress:
                     progress()
-    return RunResult(scenario, seed, results)
+    return {name: RunResult(scenarios[name], seed, reps) for name, reps in results.items()}

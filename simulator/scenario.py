@@ -337,6 +337,8 @@ class WaitingRoom(Section):
     """Share of shoppers shown a wait over balk_over who leave at once."""
     session_timeout: Duration | None = None
     """An admitted shopper idle (thinking, paying) this long loses the place and queues again. null: never."""
+    sold_out_closes: bool = True
+    """While a sale's stock is all taken, shoppers queued or arriving for it are told it is sold out and leave."""
 
     @model_validator(mode="after")
     def _check(self) -> WaitingRoom:
@@ -677,6 +679,16 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
             _apply(applied, _plan_assignments(plans[name], name, lines, file), plan_lines)
             validate(applied, plan_lines, file, path.parent)
     return scenario
+
+
+def plan_names(path: str | Path) -> list[str]:
+    """The names of a scenario file's plans, read even when the scenario itself does not validate."""
+    try:
+        raw, _ = _read_yaml(Path(path))
+    except ScenarioError:
+        return []
+    plans = raw.get("plans") if isinstance(raw, dict) else None
+    return [str(name) for name in plans] if isinstance(plans, dict) else []
 
 
 def _overlay_assignments(path: Path) -> list[tuple[Path_, Any, str]]:

@@ -62,9 +62,10 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     room = world.room
     ticket = None
     if room is not None and room.enabled:
-        ticket = Ticket(world.opens[sale][tier])
-        if not (yield from room.enter(ticket)):
-            return world.finish("abandoned_queue")
+        ticket = Ticket(world.opens[sale][tier], world.stock_of[sale])
+        left = yield from room.enter(ticket)
+        if left is not None:
+            return world.finish(left)
     outcome = yield from visit(world, me, sale, tier, habits, intent, ticket)
     world.finish(outcome)
     if ticket is not None:
@@ -90,8 +91,8 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
     wait = opens - env._now + habits.think() if env._now < opens else habits.think()
     if ticket is None:
         yield wait
-    elif not (yield from world.room.rest(ticket, wait)):
-        return "abandoned_queue"
+    elif (left := (yield from world.room.rest(ticket, wait))) is not None:
+        return left
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
         answer = yield from call(world, "buy", in_stock, habits, give_up_at)
@@ -124,16 +125,16 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
             return "sold_out"
         if ticket is None:
             yield wait
-        elif not (yield from world.room.rest(ticket, wait)):
-            return "abandoned_queue"
+        elif (left := (yield from world.room.rest(ticket, wait))) is not None:
+            return left
 
     if not pays:
         return "left_funnel"  # the order expires at the end of its payment window
     wait = habits.pay_delay()
     if ticket is None:
         yield wait
-    elif not (yield from world.room.rest(ticket, wait)):
-        return "abandoned_queue"
+    elif (left := (yield from world.room.rest(ticket, wait))) is not None:
+        return left
     paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)

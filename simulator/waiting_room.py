@@ -5,7 +5,8 @@ open, so arriving early does not win; after the open the queue is first come, fi
 room lets shoppers in at a rate (evenly spaced), while fewer than a cap are inside, or both. A
 queued shopper knows their position and the wait it implies, may leave at once when shown a long
 wait (balking) and leaves when their patience runs out (abandonment). An admitted shopper who idles
-past the session timeout loses the place and queues again on return.
+past the session timeout loses the place and queues again on return. While a sale's stock is all
+taken, the room tells those queued for it that it is sold out, as real rooms do.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from simpy import Environment, Event
 from simpy.core import NORMAL
 
 from simulator.distributions import Distribution, Sampler
+from simulator.inventory import Stock
 from simulator.metrics import Latencies, series
 from simulator.scenario import WaitingRoom as Config
 
 OUTSIDE, WAITING, ADMITTED, LEFT = 0, 1, 2, 3
+ABANDONED, SOLD_OUT = "abandoned_queue", "sold_out"
+"""Why a shopper leaves the room without being let in: their outcome."""
 RECENT = 60
 """Seconds of admissions behind the estimated wait when the room has no fixed rate."""
 
@@ -30,10 +34,11 @@ RECENT = 60
 class Ticket:
     """One shopper's place in the room."""
 
-    __slots__ = ("open", "state", "since", "event", "position", "shown_wait")
+    __slots__ = ("open", "stock", "state", "since", "event", "position", "shown_wait")
 
-    def __init__(self, open_at: float):
+    def __init__(self, open_at: float, stock: Stock):
         self.open = open_at
+        self.stock = stock
         self.state = OUTSIDE
         self.since = 0.0
         self.event: Event | None = None
@@ -51,6 +56,8 @@ class Room:
         self.rate = config.admit_rate
         self.cap = config.max_active
         self.pre_queue = config.pre_queue
+        self.sold_out_closes = config.sold_out_closes
+        self.closed: set[str] = set()  # SKUs whose stock is all taken
         self.session_timeout = config.session_timeout
         self.balk_over = config.balk_over
         self.balk = config.balk
@@ -65,6 +72,7 @@ class Room:
         self.next_slot = 0.0
         self._tick: Event | None = None
         self.admitted = self.abandoned = self.balked = self.expired = self.peak_queue = self.peak_active = 0
+        self.told_sold_out = 0
         self.waits = Latencies(horizon)
         self.s_admitted = series(horizon)
         self.s_abandoned = series(horizon)
@@ -78,11 +86,15 @@ class Room:
         """Shoppers waiting, pre-queue included."""
         return self.waiting + self.pre_waiting
 
-    def enter(self, ticket: Ticket) -> Generator[Any, Any, bool]:
-        """Wait for admission: True once let in, False when the shopper left the queue."""
+    def enter(self, ticket: Ticket) -> Generator[Any, Any, str | None]:
+        """Wait for admission: None once let in, else the outcome of leaving (ABANDONED, SOLD_OUT)."""
         now = self.env._now
         ticket.event = Event(self.env)
         ticket.state = WAITING
+        if ticket.stock.name in self.closed:
+            ticket.state = LEFT
+            self.told_sold_out += 1
+            return SOLD_OUT
         if self.pre_queue and now < ticket.open:
             self.pre.setdefault(ticket.open, []).append(ticket)
             self.pre_waiting += 1
@@ -92,9 +104,9 @@ class Room:
             if ticket.state == WAITING:
                 self._pump()
         if ticket.state == ADMITTED:
-            return True
+            return None
         if ticket.state == LEFT:
-            return False
+            return ABANDONED
         return (yield ticket.event)
 
     def leave(self, ticket: Ticket) -> None:
@@ -112,12 +124,12 @@ class Room:
             self.expired += 1
             self._pump()
 
-    def rest(self, ticket: Ticket, seconds: float) -> Generator[Any, Any, bool]:
-        """Pause; if the session times out meanwhile, queue again on return. False: left the queue."""
+    def rest(self, ticket: Ticket, seconds: float) -> Generator[Any, Any, str | None]:
+        """Pause; if the session times out meanwhile, queue again on return (None, or the outcome of leaving)."""
         timeout = self.session_timeout
         if timeout is None or seconds <= timeout:
             yield seconds
-            return True
+            return None
         yield timeout
         self.expire(ticket)
         yield seconds - timeout
@@ -159,7 +171,7 @@ class Room:
             self._join(tickets[i], t)
         for ticket in tickets:
             if ticket.state == LEFT:
-                ticket.event.succeed(False)
+                ticket.event.succeed(ABANDONED)
         self._pump()
 
     def _renege(self, ticket: Ticket) -> None:
@@ -170,7 +182,7 @@ class Room:
         self.waiting -= 1
         self.abandoned += 1
         self.s_abandoned[int(self.env._now)] += 1
-        ticket.event.succeed(False)
+        ticket.event.succeed(ABANDONED)
 
     def _pump(self) -> None:
         """Let in whoever may enter now; when the rate holds the next one back, come back then."""
@@ -200,8 +212,8 @@ class Room:
         self.waits.record(now, now - ticket.since)
         if self.rate is not None:
             self.next_slot = max(self.next_slot, now) + 1.0 / self.rate
-        if ticket.event.callbacks is not None and not ticket.event.triggered:
-            ticket.event.succeed(True)
+        if not ticket.event.triggered:
+            ticket.event.succeed(None)
 
     def _peak(self) -> None:
         self.peak_queue = max(self.peak_queue, self.queued())
@@ -213,6 +225,31 @@ class Room:
         self.env.schedule(event, NORMAL, t - self.env._now)
         return event
 
+    def watch_stock(self, stocks: Iterable[Stock]) -> None:
+        """Close the queue of a sale whose stock is all taken (telling those queued), reopen it on return."""
+        if not self.sold_out_closes:
+            return
+        for stock in stocks:
+            if stock.available > 0:
+                self.closed.discard(stock.name)
+            elif stock.name not in self.closed:
+                self.closed.add(stock.name)
+                self._tell_sold_out(stock.name)
+
+    def _tell_sold_out(self, sku: str) -> None:
+        for ticket in [t for t in self.queue if t.state == WAITING and t.stock.name == sku]:
+            ticket.state = LEFT
+            self.waiting -= 1
+            self.told_sold_out += 1
+            ticket.event.succeed(SOLD_OUT)
+        for at, tickets in self.pre.items():
+            self.pre[at] = [t for t in tickets if t.stock.name != sku]
+            for ticket in (t for t in tickets if t.stock.name == sku):
+                self.pre_waiting -= 1
+                self.told_sold_out += 1
+                ticket.state = LEFT
+                ticket.event.succeed(SOLD_OUT)
+
     def sample(self, second: int) -> None:
         self.s_queue[second] = self.queued()
         self.s_active[second] = self.active
@@ -222,6 +259,7 @@ class Room:
             "admitted": self.admitted,
             "abandoned": self.abandoned,
             "balked": self.balked,
+            "told_sold_out": self.told_sold_out,
             "expired_sessions": self.expired,
             "peak_queue": self.peak_queue,
             "peak_active": self.peak_active,

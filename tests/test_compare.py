@@ -102,7 +102,7 @@ def test_compare_writes_table_figures_page_and_each_plans_data(scenario, tmp_pat
     result = invoke(str(scenario), "--plan", "double", "-r", "3", "--out", str(out),
                     *(a for s in SMALL for a in ("--set", s)))
     assert result.exit_code == 0, result.stderr
-    assert "Δ double" in result.output and f"results: {out}" in result.output
+    assert "double" in result.output and "Δ " in result.output and f"results: {out}" in result.output
     for name in (BASELINE, "double"):
         assert json.loads((out / name / "summary.json").read_text())["replications"] == 3
         assert (out / name / "timeseries.csv").exists()

@@ -6,8 +6,9 @@ import numpy as np
 from simpy import Environment
 
 from simulator import load_scenario, simulate
+from simulator.inventory import Stock
 from simulator.model import simulate_once, streams
-from simulator.scenario import WaitingRoom
+from simulator.scenario import Sku, WaitingRoom
 from simulator.theory import erlang_a
 from simulator.waiting_room import Room, Ticket
 
@@ -55,13 +56,14 @@ def _admission_order(pre_queue: bool, n: int = 2000) -> list[int]:
     """Shoppers 0..n-1 arrive in that order before the open; the order the room lets them in."""
     env = Environment()
     config = WaitingRoom(admit_rate=100.0, pre_queue=pre_queue, patience="10h")
+    stock = Stock(env, "item", Sku(stock=1), 1000.0)
     room = Room(env, config, streams(np.random.SeedSequence(11)), [100.0], 1000.0)
     order: list[int] = []
 
     def shopper(me: int):
         yield env.timeout(me * 0.01)
-        ticket = Ticket(100.0)
-        if (yield from room.enter(ticket)):
+        ticket = Ticket(100.0, stock)
+        if (yield from room.enter(ticket)) is None:
             order.append(me)
             room.leave(ticket)
 
