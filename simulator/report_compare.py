@@ -18,7 +18,10 @@ from simulator.units import ClockTime, format_clock
 if TYPE_CHECKING:
     from simulator.runner import RunResult
 
-FIGURES = {"compare-traffic": "Traffic", "compare-queues": "Queues and servers", "compare-stock": "Stock"}
+FIGURES = {"compare-open": "Around the open: the first three minutes", "compare-traffic": "Traffic",
+           "compare-queues": "Queues and servers", "compare-stock": "Stock"}
+ZOOM = (-30.0, 180.0)
+"""Seconds around the first sale's open shown by compare-open: a flash sale is decided in them."""
 UNITS = {"count": (1, 0, ""), "money": (1, 0, ""), "fraction": (100, 2, "%"), "seconds": (1, 2, " s"),
          "latency": (1000, 0, " ms"), "hours": (1, 1, " h"), "clock": (1, 0, " s")}
 """unit -> (scale, digits, suffix) for display; a clock figure's difference is in seconds."""
@@ -141,7 +144,8 @@ def _panels(header: list[str], runs: dict[str, dict[str, np.ndarray]]) -> dict[s
     return {"compare-traffic": traffic, "compare-queues": queues, "compare-stock": stock}
 
 
-def plot_panels(runs: dict[str, dict[str, np.ndarray]], panels: list[Panel], start: ClockTime, path: Path) -> None:
+def plot_panels(runs: dict[str, dict[str, np.ndarray]], panels: list[Panel], start: ClockTime, path: Path,
+                xlim: tuple[float, float] | None = None) -> None:
     """One axes per panel, one line per run (the baseline dashed black), on a shared clock axis."""
     fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(11, 0.6 + 2.6 * len(panels)), squeeze=False)
     colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10)
@@ -152,7 +156,8 @@ def plot_panels(runs: dict[str, dict[str, np.ndarray]], panels: list[Panel], sta
         for name, cols in runs.items():
             y = series(cols)
             if y is not None:
-                ax.plot(cols["second"], y, label=name, **styles[name])
+                inside = slice(None) if xlim is None else (cols["second"] >= xlim[0]) & (cols["second"] <= xlim[1])
+                ax.plot(cols["second"][inside], y[inside], label=name, **styles[name])
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
@@ -168,10 +173,15 @@ def write_report(directory: Path, comparison: Comparison) -> list[str]:
     runs = {name: _columns(*result.timeseries) for name, result in comparison.results.items()}
     header = list(dict.fromkeys(h for result in comparison.results.values() for h in result.timeseries[0]))
     start = comparison.baseline.scenario.clock.start_time
+    panels = _panels(header, runs)
+    opens = comparison.baseline.scenario.sales[0].open
+    queues = [p for p in panels["compare-queues"] if p[1] != "workers"]
+    panels = {"compare-open": panels["compare-traffic"] + queues, **panels}
     written = []
-    for stem, panels in _panels(header, runs).items():
-        if panels:
-            plot_panels(runs, panels, start, directory / f"{stem}.png")
+    for stem, chosen in panels.items():
+        if chosen:
+            xlim = (opens + ZOOM[0], opens + ZOOM[1]) if stem == "compare-open" else None
+            plot_panels(runs, chosen, start, directory / f"{stem}.png", xlim)
             written.append(stem)
     (directory / "compare.html").write_text(render_html(comparison, written))
     return written

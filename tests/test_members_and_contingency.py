@@ -172,3 +172,13 @@ def test_switching_on_queued_entry_holds_later_arrivals(tmp_path):
     admitted = rep["waiting_room"]["series"]["admitted"]
     assert sum(admitted[: int(firing["effective_at"])]) == 0 and rep["waiting_room"]["admitted"] > 0
     assert max(admitted) <= 51  # never faster than the rate (two may share a second boundary)
+
+
+@pytest.mark.parametrize(("bound", "fires"), [("300ms", True), ("1h", False)])
+def test_p99_rule_fires_only_when_the_tail_passes_its_bound(tmp_path, bound, fires):
+    rep = run(tmp_path, *OVERLOAD, f"contingency={{slow: {{when: {{p99: {{endpoint: product_page, above: {bound}, "
+                                   "window: 10s}}, after: 0s, do: {divert: {share: 10%}}}}")
+    assert len(rep["contingency"]) == int(fires)
+    if fires:
+        assert "product_page p99 above 300ms" in rep["contingency"][0]["reason"]
+        assert rep["shoppers"]["outcomes"]["diverted"] > 0

@@ -103,3 +103,37 @@ def test_abandonment_with_exponential_patience_matches_erlang_a():
     header, rows = result.timeseries
     queue = np.asarray(rows, dtype=float)[60:, header.index("waiting_room.queue")]  # past a minute's warm-up
     assert abs(queue.mean() - theory.mean_queue) < 0.1 * theory.mean_queue, (queue.mean(), theory.mean_queue)
+
+
+def test_shown_wait_over_the_balk_bound_sends_shoppers_away_at_the_open():
+    scenario = _room_scenario(
+        "audience.arrivals={shape: surge, build_up: 10m, build_up_share: 1, surge_share: 0}",
+        "waiting_room={admit_rate: 2/s, patience: 10h, balk_over: 100s, balk: 1}")
+    room = simulate_once(scenario, np.random.SeedSequence(3))["waiting_room"]
+    # positions 0..200 are shown at most 200 / 2 = 100 s and stay; everyone behind them leaves at once
+    assert room["admitted"] == 201 and room["balked"] == room["abandoned"] > 1000
+
+
+def test_sold_out_sale_empties_its_queue_and_turns_arrivals_away(tmp_path):
+    scenario = load_scenario(STEADY, [
+        "audience.size=20k", "clock.horizon=1h", "system.endpoints.product_page.service=100ms",
+        "system.pools.web.workers=50", "inventory.skus.item.stock=50", "audience.behaviour.funnel.buy=1",
+        "audience.behaviour.funnel.pay=1", "waiting_room={admit_rate: 5/s, patience: 10h}"])
+    rep = simulate_once(scenario, np.random.SeedSequence(2))
+    room, outcomes = rep["waiting_room"], rep["shoppers"]["outcomes"]
+    assert rep["stock"]["item"]["sold"] == 50
+    assert room["told_sold_out"] > 10_000 and room["queued_at_end"] == 0
+    assert outcomes["sold_out"] >= room["told_sold_out"]
+    assert sum(outcomes.values()) + rep["shoppers"]["in_system"] == rep["shoppers"]["arrivals"]
+
+
+def test_idle_admitted_shoppers_lose_their_place_and_the_cap_holds():
+    scenario = load_scenario(STEADY, [
+        "audience.size=3000", "clock.horizon=1h", "system.endpoints.product_page.service=100ms",
+        "system.pools.web.workers=50", "inventory.skus.item.stock=100k", "audience.behaviour.funnel.buy=1",
+        "audience.behaviour.pay_delay=30s", "waiting_room={max_active: 20, session_timeout: 10s, patience: 10h}"])
+    rep = simulate_once(scenario, np.random.SeedSequence(4))
+    room = rep["waiting_room"]
+    assert room["expired_sessions"] > 1000  # every payer idles 30 s > 10 s, then queues again
+    assert room["peak_active"] == 20 and max(room["series"]["active"]) <= 20
+    assert room["admitted"] >= rep["shoppers"]["arrivals"] + room["expired_sessions"] - room["queued_at_end"] - 20
