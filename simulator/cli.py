@@ -57,6 +57,11 @@ class UsageProblem(Exception):
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k."
 )
+seed_option = click.option("--seed", type=int, help="Root seed (default: the scenario's).")
+replications_option = click.option("--replications", "-r", type=click.IntRange(min=1),
+                                   help="Replications (default: the scenario's).")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+                           help="Replications run at once in separate processes; results do not depend on it.")
 overlay_option = click.option(
     "--overlay", "overlays", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
     help="Apply an overlay file of `path.to.field: value` lines (e.g. from calibrate) before --set.",
@@ -89,10 +94,9 @@ def schema() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, help="Root seed (default: the scenario's).")
-@click.option("--replications", "-r", type=click.IntRange(min=1), help="Replications (default: the scenario's).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Replications run at once in separate processes; results do not depend on it.")
+@seed_option
+@replications_option
+@jobs_option
 @click.option("--plan", help="Apply one of the scenario's plans.")
 @overlay_option
 @set_option
@@ -124,11 +128,9 @@ def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, p
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--plan", "plans", multiple=True, help="A plan to compare with the baseline (repeat; default: all).")
-@click.option("--seed", type=int, help="Root seed, the same for every plan (default: the scenario's).")
-@click.option("--replications", "-r", type=click.IntRange(min=1),
-              help="Replications per plan (default: the scenario's).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Replications run at once in separate processes; results do not depend on it.")
+@seed_option
+@replications_option
+@jobs_option
 @overlay_option
 @set_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from simpy import Event
-from simpy.core import NORMAL
 
 from simulator.distributions import Distribution, Sampler
 from simulator.inventory import Stock
 from simulator.playbook import Rule
+from simulator.timers import at
 from simulator.units import format_duration
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ class Playbook:
             when = armed.rule.when
             if when.at is not None:
                 armed.ready_at = float("inf")
-                self._at(when.at, lambda a=armed, t=when.at: self._fire(a, f"scheduled at {world.clock(t)}"))
+                at(world.env, when.at, lambda _, a=armed, t=when.at: self._fire(a, f"scheduled at {world.clock(t)}"))
             elif when.p99 is not None:
                 stats = world.endpoints[when.p99.endpoint].stats
                 self._watching.append(stats)
@@ -126,7 +125,7 @@ class Playbook:
         armed.ready_at = effective + rule.cooldown if rule.repeat else float("inf")
         self.log.append({"rule": armed.name, "signal": rule.when.kind, "fired_at": now, "effective_at": effective,
                          "reason": reason, "action": _describe(kind, action)})
-        self._at(effective, lambda: self._apply(kind, action))
+        at(world.env, effective, lambda _: self._apply(kind, action))
 
     def _apply(self, kind: str, action) -> None:
         """The action takes effect."""
@@ -150,12 +149,6 @@ class Playbook:
             world.substitutes[action.sku] = Substitution(
                 world.stocks[action.to] if action.to else None, action.price, action.share, action.restock_share, draw)
 
-    def _at(self, t: float, callback: Callable[[], None]) -> None:
-        env = self.world.env
-        event = Event(env)
-        event._ok = True
-        event.callbacks.append(lambda _: callback())
-        env.schedule(event, NORMAL, max(0.0, t - env._now))
 
 
 def _describe(kind: str, action) -> str:

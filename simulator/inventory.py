@@ -11,11 +11,11 @@ shopper takes a set-aside unit first, a member a quota unit first, anyone a gene
 
 from __future__ import annotations
 
-from simpy import Environment, Event
-from simpy.core import NORMAL
+from simpy import Environment
 
 from simulator.metrics import series
 from simulator.scenario import Sku
+from simulator.timers import at
 
 PENDING, PAID, EXPIRED = "pending", "paid", "expired"
 GENERAL, MEMBER, TOP = 0, 1, 2
@@ -90,10 +90,7 @@ class Stock:
             self.sold_out_at = now
         order = self._pending[holder] = Order(self, holder, price, now, bucket)
         self.s_orders[int(now)] += 1
-        expiry = Event(self.env)
-        expiry._ok = True
-        expiry.callbacks.append(lambda _, o=order: self._expire(o))
-        self.env.schedule(expiry, NORMAL, self.payment_window)
+        at(self.env, now + self.payment_window, lambda _, o=order: self._expire(o))
         return order
 
     def pay(self, order: Order, accepted: bool) -> str:

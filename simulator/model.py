@@ -20,6 +20,7 @@ from simulator.metrics import ShopperStats
 from simulator.scenario import Scenario
 from simulator.servers import Endpoint, Pool
 from simulator.shopper import Habits, shopper
+from simulator.timers import at
 from simulator.units import format_clock
 from simulator.waiting_room import Room
 
@@ -101,10 +102,7 @@ class World:
             stock, member_open = self.stock_of[i], self.opens[i][MEMBER]
             for bucket, hold in ((MEMBER, m.quota_hold_for), (TOP, m.guaranteed.hold_for if m.guaranteed else None)):
                 if hold is not None:
-                    event = Event(self.env)
-                    event._ok = True
-                    event.callbacks.append(lambda _, s=stock, b=bucket: s.release(b))
-                    self.env.schedule(event, NORMAL, member_open + hold)
+                    at(self.env, member_open + hold, lambda _, s=stock, b=bucket: s.release(b))
 
 
 def _scaled(service: Callable[[], float], factor: float) -> float:

@@ -12,6 +12,24 @@ from pydantic import Field, model_validator
 
 from simulator.section import Count, Duration, Fraction, Instant, Money, Section
 
+
+class OneOf(Section):
+    """A choice written as a mapping with exactly one of its fields given."""
+
+    @model_validator(mode="after")
+    def _check_one(self) -> OneOf:
+        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(given) != 1:
+            fields = ", ".join(type(self).model_fields)
+            raise ValueError(f"give exactly one of {fields}; got {', '.join(given) or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The field given."""
+        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
+
+
 # -- signals -----------------------------------------------------------------------------------
 
 
@@ -55,7 +73,7 @@ class StockLevel(Section):
         return self
 
 
-class When(Section):
+class When(OneOf):
     """The signal a rule watches: exactly one of these."""
 
     error_rate: ErrorRate | None = None
@@ -64,18 +82,6 @@ class When(Section):
     stock: StockLevel | None = None
     at: Instant | None = None
     """Fires at this time, whatever happens: a plan decided beforehand (e.g. the backup cluster from 19:55)."""
-
-    @model_validator(mode="after")
-    def _check(self) -> When:
-        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one signal of {', '.join(type(self).model_fields)}; got "
-                             f"{', '.join(given) or 'none'}")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -145,7 +151,7 @@ class Substitute(Section):
     """Share of the others who take a restock reservation."""
 
 
-class Do(Section):
+class Do(OneOf):
     """The action a rule fires: exactly one of these."""
 
     scale_out: ScaleOut | None = None
@@ -159,17 +165,9 @@ class Do(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Do:
-        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one action of {', '.join(type(self).model_fields)}; got "
-                             f"{', '.join(given) or 'none'}")
         if self.waiting_room is False:
             raise ValueError("waiting_room: only true (switch queued entry on) is an action")
         return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
 
 
 class Rule(Section):

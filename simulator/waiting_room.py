@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 from simpy import Environment, Event
-from simpy.core import NORMAL
 
 from simulator.distributions import Distribution, Sampler
 from simulator.inventory import Stock
 from simulator.metrics import Latencies, series
 from simulator.scenario import WaitingRoom as Config
+from simulator.timers import at
 
 OUTSIDE, WAITING, ADMITTED, LEFT = 0, 1, 2, 3
 ABANDONED, SOLD_OUT = "abandoned_queue", "sold_out"
@@ -80,7 +80,7 @@ class Room:
         self.s_active = series(horizon)
         for t in sorted(set(opens)):
             if t < horizon:
-                self._at(t, lambda _, t=t: self._open(t))
+                at(self.env, t, lambda _, t=t: self._open(t))
 
     def queued(self) -> int:
         """Shoppers waiting, pre-queue included."""
@@ -152,7 +152,7 @@ class Room:
         self.queue.append(ticket)
         self.waiting += 1
         self._peak()
-        self._at(now + self.patience(), lambda _, t=ticket: self._renege(t))
+        at(self.env, now + self.patience(), lambda _, t=ticket: self._renege(t))
 
     def _estimate(self, ahead: int, now: float) -> float | None:
         """The wait shown to a shopper with `ahead` people in front: from the rate, else recent admissions."""
@@ -191,7 +191,7 @@ class Room:
         while queue and (self.cap is None or self.active < self.cap):
             if self.rate is not None and now < self.next_slot:
                 if self._tick is None:
-                    self._tick = self._at(self.next_slot, self._on_tick)
+                    self._tick = at(self.env, self.next_slot, self._on_tick)
                 return
             ticket = queue.popleft()
             if ticket.state != WAITING:
@@ -218,13 +218,6 @@ class Room:
     def _peak(self) -> None:
         self.peak_queue = max(self.peak_queue, self.queued())
 
-    def _at(self, t: float, callback: Callable[[Event], None]) -> Event:
-        event = Event(self.env)
-        event._ok = True
-        event.callbacks.append(callback)
-        self.env.schedule(event, NORMAL, t - self.env._now)
-        return event
-
     def watch_stock(self, stocks: Iterable[Stock]) -> None:
         """Close the queue of a sale whose stock is all taken (telling those queued), reopen it on return."""
         if not self.sold_out_closes:
@@ -242,8 +235,8 @@ class Room:
             self.waiting -= 1
             self.told_sold_out += 1
             ticket.event.succeed(SOLD_OUT)
-        for at, tickets in self.pre.items():
-            self.pre[at] = [t for t in tickets if t.stock.name != sku]
+        for open_at, tickets in self.pre.items():
+            self.pre[open_at] = [t for t in tickets if t.stock.name != sku]
             for ticket in (t for t in tickets if t.stock.name == sku):
                 self.pre_waiting -= 1
                 self.told_sold_out += 1

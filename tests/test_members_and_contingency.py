@@ -165,7 +165,7 @@ def test_stock_response_transfers_units_after_the_lead_and_offers_substitutes(tm
 
 
 def test_switching_on_queued_entry_holds_later_arrivals(tmp_path):
-    rep = run(tmp_path, *OVERLOAD, "waiting_room={enabled: false, admit_rate: 50/s}",
+    rep = run(tmp_path, *OVERLOAD, "waiting_room={enabled: false, admit_rate: 50/s}", "inventory.skus.phone.stock=50k",
               "contingency={door: {when: {error_rate: {pool: web, above: 10%, window: 5s}}, after: 15s, "
               "do: {waiting_room: true}}}")
     (firing,) = rep["contingency"]
