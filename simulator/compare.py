@@ -189,6 +189,7 @@ def _selection(shape: dict) -> list[tuple[tuple[str, ...], str, str]]:
             (("orders",), "orders", "count"),
             (("revenue",), "revenue", "money")]
     rows += [(("stock", sku, "sold_out_at"), f"{sku} sold out at", "clock") for sku in stock]
+    rows += [(("stock", sku, "member_orders"), f"{sku} orders by members", "count") for sku in stock]
     rows += [(("endpoints", ep, "latency_p99"), f"{ep} p99", "latency") for ep in endpoints]
     rows += [(("requests",), "requests (all endpoints)", "count"),
              (("errors",), "errors (rejected + timed out)", "count"),

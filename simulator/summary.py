@@ -92,8 +92,9 @@ def figures(rep: dict) -> dict[str, Any]:
             "shed": pool["shed"],
         }
     stock = {
-        name: {k: s[k] for k in ("initial", "sold", "reserved", "available", "expired", "declined", "replenished",
-                                  "restock_reservations", "sold_out_at", "all_sold_at", "revenue")}
+        name: {**{k: s[k] for k in ("initial", "sold", "reserved", "available", "expired", "declined", "replenished",
+                                     "restock_reservations", "sold_out_at", "all_sold_at", "revenue")},
+               "member_orders": sum(row[1] + row[2] for row in s["taken"])}
         for name, s in rep["stock"].items()
     }
     requests = sum(e["requests"] for e in rep["endpoints"].values())
