@@ -14,9 +14,10 @@ from simpy.core import NORMAL
 
 from simulator.contingency import Playbook, Substitution
 from simulator.demand import curves, draw_shoppers
-from simulator.distributions import Sampler
+from simulator.distributions import Distribution, Sampler
 from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
+from simulator.red_packets import Rain, participants
 from simulator.scenario import Scenario
 from simulator.servers import Endpoint, Pool
 from simulator.shopper import Habits, shopper
@@ -75,12 +76,21 @@ class World:
         self.divert = 0.0
         """Share of arriving shoppers steered to other channels."""
         self.substitutes: dict[str, Substitution] = {}
+        self.rains = {name: Rain(name, rain, rng, horizon) for name, rain in scenario.red_packets.items()}
+        self.audience = scenario.audience.size
+        self.coupon_draw = Sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
         self.playbook = Playbook(self, scenario.contingency, rng)
         self._release_kept(scenario)
 
     def finish(self, outcome: str) -> None:
         """The shopper in hand leaves with this outcome."""
         self.shoppers.finish(self.env._now, outcome)
+
+    def coupon_chance(self) -> float:
+        """Chance that a shopper who would not press buy now does: they hold a packet from an earlier rain."""
+        now = self.env._now
+        return sum(r.config.coupon_lift * min(1.0, len(r.won) / self.audience)
+                   for r in self.rains.values() if r.end <= now)
 
     def clock(self, t: float) -> str:
         return format_clock(self.scenario.clock.start_time, t)
@@ -136,6 +146,9 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
     habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
     env.process(_arrivals(world, scenario, rng, habits, behaviours))
+    for rain in world.rains.values():
+        for t, tapper in participants(world, rain, scenario.audience.size):
+            heappush(env._queue, (t, NORMAL, next(env._eid), _Journey(tapper, env)))
     _sample_every_second(world, 0)
     _run(env, horizon)
     _sample(world, int(math.ceil(horizon)))
@@ -148,6 +161,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         "stock": {name: stock.snapshot() for name, stock in world.stocks.items()},
         "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
         **({"waiting_room": world.room.snapshot()} if world.room is not None else {}),
+        **({"red_packets": {name: r.snapshot() for name, r in world.rains.items()}} if world.rains else {}),
         "contingency": world.playbook.log,
     }
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from simulator.runner import RunResult
 
 FIGURES = {"traffic": "Traffic and queues", "latency": "Latency", "stock": "Stock and orders",
-           "outcomes": "Shopper outcomes", "waiting_room": "Waiting room"}
+           "outcomes": "Shopper outcomes", "waiting_room": "Waiting room", "red_packets": "Red-packet rains"}
 ROOM = "waiting_room"
 """Name of the waiting room's rows among the latency windows (its queue waits)."""
 
@@ -199,6 +199,27 @@ def plot_waiting_room(cols: dict[str, np.ndarray], latency: list[dict[str, Any]]
     _save(fig, path)
 
 
+def plot_rains(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path) -> None:
+    """Grab requests and packets won per second; the budget spent over time, per rain."""
+    t = cols["second"]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    top.plot(t, cols["grab.requests"], lw=1, color="black", label="grab requests (taps)")
+    top.plot(t, cols["grab.rejected"] + cols["grab.timed_out"], lw=1, ls="--", color="crimson", label="grab errors")
+    for rain in _prefixed(header, "red_packets.", ".spent"):
+        top.plot(t, cols[f"red_packets.{rain}.packets"], lw=1, label=f"{rain}: packets won")
+        bottom.plot(t, np.cumsum(cols[f"red_packets.{rain}.spent"]), lw=1.5, label=f"{rain}: spent")
+    top.set_ylabel("per second")
+    top.set_title("Red-packet rains: taps and packets won per second")
+    bottom.set_ylabel("money")
+    bottom.set_title("Budget spent (cumulative)")
+    for ax in (top, bottom):
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    _clock_axis(bottom, start)
+    _save(fig, path)
+
+
 def write_report(directory: Path, result: RunResult) -> None:
     """traffic.png, latency.png, stock.png, outcomes.png (waiting_room.png) and report.html showing them."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -212,6 +233,8 @@ def write_report(directory: Path, result: RunResult) -> None:
     plot_outcomes(cols, start, directory / "outcomes.png")
     if "waiting_room.queue" in cols:
         plot_waiting_room(cols, result.latency, start, directory / "waiting_room.png", firings)
+    if "red_packets" in result.summary:
+        plot_rains(cols, header, start, directory / "red_packets.png")
     (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
 
 
@@ -254,6 +277,14 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             ["peak queue", fmt(room["peak_queue"])], ["peak admitted inside", fmt(room["peak_active"])],
             ["wait mean (s)", fmt(room["wait_mean"], digits=1)], ["wait p95 (s)", fmt(room["wait_p95"], digits=1)],
             ["wait p99 (s)", fmt(room["wait_p99"], digits=1)]]))
+    rains = summary.get("red_packets", {})
+    if rains:
+        extra.append(("Red-packet rains", ["rain", "participants", "taps", "served", "packets", "win rate",
+                                           "spent / budget", "pool empty at"],
+                      [[name, fmt(r["participants"]), fmt(r["taps"]), fmt(r["served_taps"]), fmt(r["packets"]),
+                        fmt(r["win_rate"], 100, 1, "%"), f"{fmt(r['spent'])} / {fmt(r['budget'])}",
+                        format_clock(start, _mean(r["exhausted_at"])) if _mean(r["exhausted_at"]) is not None
+                        else "never"] for name, r in rains.items()]))
     firings = summary.get("contingency", [])
     if firings:
         extra.append(("Contingency actions", ["rule", "replication", "fired", "takes effect", "why", "action"],
@@ -294,7 +325,7 @@ def render_html(name: str, summary: dict) -> str:
                  f"{targets}</table>\n")
     parts += [_html_table(*table) for table in _tables(summary)]
     for stem, caption in FIGURES.items():
-        if stem == ROOM and "waiting_room" not in summary:
+        if stem in (ROOM, "red_packets") and stem not in summary:
             continue
         parts.append(f"<h2>{html.escape(caption)}</h2>\n<img src='{stem}.png' alt='{html.escape(caption)}'>")
     parts.append("</body></html>\n")

@@ -267,10 +267,12 @@ class Endpoints(Section):
     buy: Endpoint | None = None
     create_order: Endpoint | None = None
     pay: Endpoint | None = None
+    grab: Endpoint | None = None
+    """Where red-packet taps go (needed by red_packets), usually on a pool of its own."""
 
     def items(self) -> list[tuple[str, Endpoint]]:
-        """The modelled endpoints in journey order."""
-        return [(step, ep) for step in JOURNEY if (ep := getattr(self, step)) is not None]
+        """The modelled endpoints: the journey's in order, then the grab endpoint."""
+        return [(step, ep) for step in (*JOURNEY, "grab") if (ep := getattr(self, step)) is not None]
 
 
 class System(Section):
@@ -316,6 +318,39 @@ class Targets(Section):
     """Per endpoint (journey step) latency bounds."""
     error_rate: Fraction | None = None
     """Bound on the share of requests rejected or timed out, over all endpoints."""
+
+
+class RedPacketRain(Section):
+    """A red-packet rain: participants tap a grab endpoint; a tap served while the budget lasts may win."""
+
+    start: Instant
+    """When the rain starts."""
+    duration: Duration = 60.0
+    """How long it rains."""
+    participants: Fraction = 0.3
+    """Share of the audience taking part."""
+    join_time: Duration = 5.0
+    """Participants join at uniform times over this long after the start."""
+    tap_rate: Rate = 3.0
+    """Taps per participant per second, each one request to the grab endpoint (sent without waiting)."""
+    budget: Money
+    """Money in the pool; packets are paid from it until it is spent."""
+    amount: Dist = "lognormal(5, 1)"
+    """Money in one packet (yuan); the last one takes what is left."""
+    per_user_cap: int = Field(1, ge=1)
+    """Packets one participant may win; then they stop tapping."""
+    win: Fraction = 0.5
+    """Chance that a served tap wins while the pool is full; it falls in proportion to what is left."""
+    win_floor: Fraction = 0.1
+    """The chance never falls below this share of `win`, so the last of the pool is handed out too."""
+    coupon_lift: Fraction = 0.0
+    """A later shopper holding a packet from this rain presses buy with this much more probability."""
+
+    @model_validator(mode="after")
+    def _check(self) -> RedPacketRain:
+        if self.duration <= 0 or self.tap_rate <= 0 or self.budget <= 0:
+            raise ValueError("duration, tap_rate and budget must be above 0")
+        return self
 
 
 class WaitingRoom(Section):
@@ -371,6 +406,8 @@ class Scenario(Section):
     targets: Targets = Targets()
     waiting_room: WaitingRoom | None = None
     """Queued entry in front of the journey. null: shoppers walk straight in."""
+    red_packets: dict[str, RedPacketRain] = {}
+    """Named red-packet rains."""
     contingency: dict[str, Rule] = {}
     """Named rules of the contingency playbook: a signal, a reaction delay and an action."""
     plans: dict[str, Plan] = {}
@@ -396,6 +433,11 @@ class Scenario(Section):
             if step not in dict(self.system.endpoints.items()):
                 problems.append(f"targets.latency.{step}: no endpoint {step!r} in system.endpoints")
         problems += self._member_problems() + self._rule_problems()
+        if self.red_packets and self.system.endpoints.grab is None:
+            problems.append("red_packets: the rains need system.endpoints.grab, the endpoint taps go to")
+        for name, rain in self.red_packets.items():
+            if not 0 <= rain.start < self.clock.horizon:
+                problems.append(f"red_packets.{name}.start: outside the horizon")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -85,7 +85,7 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
 
     if (yield from call(world, "product_page", None, habits, give_up_at)) is GAVE_UP:
         return "gave_up"
-    if not buys:
+    if not buys and not (world.rains and world.coupon_draw() < world.coupon_chance()):
         return "left_funnel"
     # early: wait on the page, then press buy with the crowd at the open
     wait = opens - env._now + habits.think() if env._now < opens else habits.think()

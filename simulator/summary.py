@@ -101,6 +101,8 @@ def figures(rep: dict) -> dict[str, Any]:
     errors = sum(e["rejected"] + e["timed_out"] for e in rep["endpoints"].values())
     room = rep.get("waiting_room")
     extra = {"waiting_room": _room_figures(room)} if room is not None else {}
+    if "red_packets" in rep:
+        extra["red_packets"] = {name: _rain_figures(rain) for name, rain in rep["red_packets"].items()}
     return {
         **extra,
         "contingency_firings": len(rep["contingency"]),
@@ -135,6 +137,14 @@ def _room_figures(room: dict) -> dict[str, Any]:
         "wait_p50": percentile(room["hist"], 0.50),
         "wait_p95": percentile(room["hist"], 0.95),
         "wait_p99": percentile(room["hist"], 0.99),
+    }
+
+
+def _rain_figures(rain: dict) -> dict[str, Any]:
+    return {
+        **{k: rain[k] for k in ("budget", "spent", "packets", "winners", "participants", "taps", "served_taps",
+                                "exhausted_at")},
+        "win_rate": rain["packets"] / rain["served_taps"] if rain["served_taps"] else None,
     }
 
 
@@ -194,6 +204,9 @@ def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
     if "waiting_room" in first:
         for key in first["waiting_room"]["series"]:
             columns[f"waiting_room.{key}"] = [r["waiting_room"]["series"][key] for r in reps]
+    for name in first.get("red_packets", {}):
+        for key in first["red_packets"][name]["series"]:
+            columns[f"red_packets.{name}.{key}"] = [r["red_packets"][name]["series"][key] for r in reps]
     n = len(reps)
     length = len(next(iter(columns.values()))[0])
     rows = [
