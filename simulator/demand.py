@@ -76,6 +76,19 @@ class ArrivalCurve:
         """Arrivals per second at times t: the curve the model draws from and load tests replay."""
         return sum(p.expected * p.density(t) for p in self.parts)
 
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n arrival times in [0, horizon) from the curve's shape: the times of n people known in advance."""
+        lo = np.array([p.cdf(0.0) for p in self.parts])
+        hi = np.array([p.cdf(self.horizon) for p in self.parts])
+        weights = np.array([p.expected for p in self.parts]) * (hi - lo)
+        part = rng.choice(len(self.parts), size=n, p=weights / weights.sum())
+        u = rng.random(n)
+        out = np.empty(n)
+        for k, p in enumerate(self.parts):
+            mask = part == k
+            out[mask] = p.inverse(lo[k] + (hi[k] - lo[k]) * u[mask])
+        return np.clip(out, 0.0, math.nextafter(self.horizon, 0.0))
+
     def sample(self, rng: np.random.Generator, a: float, b: float) -> np.ndarray:
         """Arrival times in [a, b), sorted: Poisson counts per part, placed by inversion."""
         times = []

@@ -93,6 +93,17 @@ class Stock:
         at(self.env, now + self.payment_window, lambda _, o=order: self._expire(o))
         return order
 
+    def hold(self, holder: int, price: float, until: float) -> Order:
+        """A unit held for a presale deposit: pending until its balance is paid, returned at `until`."""
+        now = self.env._now
+        self.buckets[GENERAL] -= 1
+        self.available -= 1
+        self.reserved += 1
+        order = self._pending[holder] = Order(self, holder, price, now, GENERAL)
+        self._held[holder] = 1
+        at(self.env, until, lambda _, o=order: self._expire(o))
+        return order
+
     def pay(self, order: Order, accepted: bool) -> str:
         """Settle an order: PAID (also when already paid: payment is idempotent), DECLINED or EXPIRED."""
         if order.state != PENDING:

@@ -17,6 +17,7 @@ from simulator.demand import curves, draw_shoppers
 from simulator.distributions import Distribution, Sampler
 from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
+from simulator.presale import BalanceDay
 from simulator.red_packets import Rain, participants
 from simulator.scenario import Scenario
 from simulator.servers import Endpoint, Pool
@@ -77,6 +78,11 @@ class World:
         """Share of arriving shoppers steered to other channels."""
         self.substitutes: dict[str, Substitution] = {}
         self.rains = {name: Rain(name, rain, rng, horizon) for name, rain in scenario.red_packets.items()}
+        self.balance = None
+        if scenario.presale is not None:
+            i = next(i for i, sale in enumerate(scenario.sales) if sale.name == scenario.presale.sale)
+            self.balance = BalanceDay(self, scenario.presale, self.stock_of[i], scenario.sales[i].sale_price, rng,
+                                      horizon)
         self.audience = scenario.audience.size
         self.coupon_draw = Sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
         self.playbook = Playbook(self, scenario.contingency, rng)
@@ -146,9 +152,12 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
     habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
     env.process(_arrivals(world, scenario, rng, habits, behaviours))
-    for rain in world.rains.values():
-        for t, tapper in participants(world, rain, scenario.audience.size):
-            heappush(env._queue, (t, NORMAL, next(env._eid), _Journey(tapper, env)))
+    late = [participants(world, rain, scenario.audience.size) for rain in world.rains.values()]
+    if world.balance is not None:
+        patience = behaviours[0].patience.sample(rng("presale:patience"), len(world.balance.orders))
+        late.append(world.balance.payers(world, habits[0], patience))
+    for t, process in (item for processes in late for item in processes):
+        heappush(env._queue, (t, NORMAL, next(env._eid), _Journey(process, env)))
     _sample_every_second(world, 0)
     _run(env, horizon)
     _sample(world, int(math.ceil(horizon)))
@@ -162,6 +171,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
         **({"waiting_room": world.room.snapshot()} if world.room is not None else {}),
         **({"red_packets": {name: r.snapshot() for name, r in world.rains.items()}} if world.rains else {}),
+        **({"presale": world.balance.snapshot()} if world.balance is not None else {}),
         "contingency": world.playbook.log,
     }
 

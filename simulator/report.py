@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from simulator.runner import RunResult
 
 FIGURES = {"traffic": "Traffic and queues", "latency": "Latency", "stock": "Stock and orders",
-           "outcomes": "Shopper outcomes", "waiting_room": "Waiting room", "red_packets": "Red-packet rains"}
+           "outcomes": "Shopper outcomes", "waiting_room": "Waiting room", "red_packets": "Red-packet rains",
+           "presale": "Balance-payment rush"}
 ROOM = "waiting_room"
 """Name of the waiting room's rows among the latency windows (its queue waits)."""
 
@@ -220,6 +221,29 @@ def plot_rains(cols: dict[str, np.ndarray], header: list[str], start: ClockTime,
     _save(fig, path)
 
 
+def plot_presale(cols: dict[str, np.ndarray], start: ClockTime, path: Path) -> None:
+    """Balance payments per second; the payment pool's queue and the pay endpoint's errors."""
+    t = cols["second"]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    top.plot(t, cols["presale.balance_paid"], lw=1, label="balance payments")
+    top.plot(t, cols["pay.rejected"] + cols["pay.timed_out"], lw=1, ls="--", color="crimson", label="pay errors")
+    top.set_ylabel("per second")
+    top.set_title("Balance-payment rush: payments and payment errors per second")
+    pool = next((h[len("pool."):-len(".queue")] for h in cols if h.startswith("pool.") and h.endswith(".queue")
+                 and "pay" in h), None)
+    if pool is not None:
+        bottom.plot(t, cols[f"pool.{pool}.queue"], lw=1, label=f"{pool} queue")
+    bottom.plot(t, cols["pay.in_flight"], lw=1, ls=":", label="pay requests in flight")
+    bottom.set_ylabel("requests")
+    bottom.set_title("Payment pool")
+    for ax in (top, bottom):
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    _clock_axis(bottom, start)
+    _save(fig, path)
+
+
 def write_report(directory: Path, result: RunResult) -> None:
     """traffic.png, latency.png, stock.png, outcomes.png (waiting_room.png) and report.html showing them."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -235,6 +259,8 @@ def write_report(directory: Path, result: RunResult) -> None:
         plot_waiting_room(cols, result.latency, start, directory / "waiting_room.png", firings)
     if "red_packets" in result.summary:
         plot_rains(cols, header, start, directory / "red_packets.png")
+    if "presale" in result.summary:
+        plot_presale(cols, start, directory / "presale.png")
     (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
 
 
@@ -277,6 +303,11 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             ["peak queue", fmt(room["peak_queue"])], ["peak admitted inside", fmt(room["peak_active"])],
             ["wait mean (s)", fmt(room["wait_mean"], digits=1)], ["wait p95 (s)", fmt(room["wait_p95"], digits=1)],
             ["wait p99 (s)", fmt(room["wait_p99"], digits=1)]]))
+    presale = summary.get("presale")
+    if presale is not None:
+        extra.append(("Presale", ["", "value"], [[key.replace("_", " "), fmt(presale[key])] for key in (
+            "deposit_orders", "holders", "closed_unpaid", "turned_away", "came_to_pay", "balance_paid", "gave_up",
+            "too_late", "forfeited", "deposits", "forfeited_deposits")]))
     rains = summary.get("red_packets", {})
     if rains:
         extra.append(("Red-packet rains", ["rain", "participants", "taps", "served", "packets", "win rate",
@@ -325,7 +356,7 @@ def render_html(name: str, summary: dict) -> str:
                  f"{targets}</table>\n")
     parts += [_html_table(*table) for table in _tables(summary)]
     for stem, caption in FIGURES.items():
-        if stem in (ROOM, "red_packets") and stem not in summary:
+        if stem in (ROOM, "red_packets", "presale") and stem not in summary:
             continue
         parts.append(f"<h2>{html.escape(caption)}</h2>\n<img src='{stem}.png' alt='{html.escape(caption)}'>")
     parts.append("</body></html>\n")

@@ -320,6 +320,57 @@ class Targets(Section):
     """Bound on the share of requests rejected or timed out, over all endpoints."""
 
 
+class Presale(Section):
+    """Deposits taken over the days before the simulated one, and the balance-payment rush on it."""
+
+    sale: str
+    """The sale (sales[].name) whose SKU and price the presale sells."""
+    units: Count
+    """Units allocated to the presale; the rest of the SKU's stock is sold on the day (spot)."""
+    deposits_open: Instant
+    """When deposits open (usually dated, days before the clock start)."""
+    deposits_close: Instant
+    """When deposits close (at or before the clock start)."""
+    expected_deposits: Count
+    """Deposit orders expected over the deposit window."""
+    first_day_share: Fraction = 0.3
+    """Share of the deposit orders placed on the first day (the launch)."""
+    last_day_share: Fraction = 0.2
+    """Share placed on the last day (the last call); the other days share the rest evenly."""
+    deposit: Money
+    """Deposit paid."""
+    deposit_counts_as: Money | None = None
+    """What the deposit takes off the price ("deposit inflation": ¥100 counts as ¥300). null: its amount."""
+    deposit_pay: Fraction = 0.8
+    """Share of deposit orders whose deposit is paid; the others close and free their unit."""
+    deposit_payment_window: Duration = 1800.0
+    """How long a deposit order holds its unit unpaid."""
+    balance_open: Instant
+    """When balance payments open (e.g. 00:00 on 11 Nov)."""
+    balance_window: Duration = 7200.0
+    """How long balance payments are accepted; units of deposits unpaid by then go on sale."""
+    conversion: Fraction = 0.85
+    """Share of deposit holders who pay the balance; the others forfeit their deposit."""
+    arrivals: Arrivals = Arrivals(build_up=60.0, build_up_share=0.05, surge_share=0.6, surge_time=60.0,
+                                  decay=1800.0)
+    """When deposit holders come to pay, around balance_open."""
+
+    @property
+    def credit(self) -> float:
+        return self.deposit if self.deposit_counts_as is None else self.deposit_counts_as
+
+    @model_validator(mode="after")
+    def _check(self) -> Presale:
+        if self.deposits_close <= self.deposits_open:
+            raise ValueError("deposits_close must come after deposits_open")
+        if self.deposits_close > 0:
+            raise ValueError("deposits_close: deposits are taken before the simulated day (at or before the "
+                             "clock start)")
+        if self.first_day_share + self.last_day_share > 1 + 1e-9:
+            raise ValueError("first_day_share + last_day_share must be at most 1")
+        return self
+
+
 class RedPacketRain(Section):
     """A red-packet rain: participants tap a grab endpoint; a tap served while the budget lasts may win."""
 
@@ -408,6 +459,8 @@ class Scenario(Section):
     """Queued entry in front of the journey. null: shoppers walk straight in."""
     red_packets: dict[str, RedPacketRain] = {}
     """Named red-packet rains."""
+    presale: Presale | None = None
+    """Deposits before the day, the balance-payment rush on it."""
     contingency: dict[str, Rule] = {}
     """Named rules of the contingency playbook: a signal, a reaction delay and an action."""
     plans: dict[str, Plan] = {}
@@ -435,6 +488,7 @@ class Scenario(Section):
         problems += self._member_problems() + self._rule_problems()
         if self.red_packets and self.system.endpoints.grab is None:
             problems.append("red_packets: the rains need system.endpoints.grab, the endpoint taps go to")
+        problems += self._presale_problems()
         for name, rain in self.red_packets.items():
             if not 0 <= rain.start < self.clock.horizon:
                 problems.append(f"red_packets.{name}.start: outside the horizon")
@@ -466,6 +520,25 @@ class Scenario(Section):
                     problems.append(f"{where}: quota and guaranteed units ({held}) exceed the stock ({stock.stock})")
                 if skus.count(sale.sku) > 1:
                     problems.append(f"{where}: units kept for members need a SKU sold in this sale only")
+        return problems
+
+    def _presale_problems(self) -> list[str]:
+        p = self.presale
+        if p is None:
+            return []
+        sale = next((s for s in self.sales if s.name == p.sale), None)
+        if sale is None:
+            return [f"presale.sale: no sale named {p.sale!r}; sales are {[s.name for s in self.sales]}"]
+        problems = []
+        stock = self.inventory.skus[sale.sku].stock if sale.sku in self.inventory.skus else None
+        if stock is not None and p.units > stock:
+            problems.append(f"presale.units: {p.units} is more than the {stock} units of {sale.sku}")
+        if p.credit > sale.sale_price:
+            problems.append(f"presale.deposit_counts_as: {p.credit:g} is more than the price {sale.sale_price:g}")
+        if not 0 <= p.balance_open < self.clock.horizon:
+            problems.append("presale.balance_open: outside the horizon")
+        if "pay" not in dict(self.system.endpoints.items()):
+            problems.append("presale: balance payments need system.endpoints.pay")
         return problems
 
     def _rule_problems(self) -> list[str]:

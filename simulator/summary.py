@@ -101,6 +101,8 @@ def figures(rep: dict) -> dict[str, Any]:
     errors = sum(e["rejected"] + e["timed_out"] for e in rep["endpoints"].values())
     room = rep.get("waiting_room")
     extra = {"waiting_room": _room_figures(room)} if room is not None else {}
+    if "presale" in rep:
+        extra["presale"] = {k: v for k, v in rep["presale"].items() if k != "series"}
     if "red_packets" in rep:
         extra["red_packets"] = {name: _rain_figures(rain) for name, rain in rep["red_packets"].items()}
     return {
@@ -119,7 +121,7 @@ def figures(rep: dict) -> dict[str, Any]:
         "errors": errors,
         "error_rate": errors / requests if requests else None,
         "orders": sum(sum(s["series"]["orders"]) for s in rep["stock"].values()),
-        "revenue": sum(s["revenue"] for s in rep["stock"].values()),
+        "revenue": sum(s["revenue"] for s in rep["stock"].values()) + rep.get("presale", {}).get("deposits", 0),
     }
 
 
@@ -204,6 +206,8 @@ def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
     if "waiting_room" in first:
         for key in first["waiting_room"]["series"]:
             columns[f"waiting_room.{key}"] = [r["waiting_room"]["series"][key] for r in reps]
+    if "presale" in first:
+        columns["presale.balance_paid"] = [r["presale"]["series"]["paid"] for r in reps]
     for name in first.get("red_packets", {}):
         for key in first["red_packets"][name]["series"]:
             columns[f"red_packets.{name}.{key}"] = [r["red_packets"][name]["series"][key] for r in reps]
