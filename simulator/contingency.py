@@ -106,12 +106,15 @@ class Playbook:
             if mean > signal.above:
                 return f"{signal.pool} queue {mean:,.0f} above {signal.above:g} over {w} s"
         else:
-            stats = world.endpoints[signal.endpoint].stats
-            served = int(stats.s_served[lo:second].sum())
+            endpoint = world.endpoints[signal.endpoint]
+            stats = endpoint.stats
+            timed_out = sum(stats.s_timed_out[lo:second])  # waited the whole timeout: slow if it passes the bound
+            answered = int(stats.s_served[lo:second].sum()) + timed_out
             slow = int(stats.slow[signal.above][lo:second].sum())
-            if served and slow > 0.01 * served:
+            slow += timed_out if endpoint.timeout is not None and endpoint.timeout > signal.above else 0
+            if answered and slow > 0.01 * answered:
                 return (f"{signal.endpoint} p99 above {format_duration(signal.above)} over {w} s "
-                        f"({slow} of {served} slower)")
+                        f"({slow} of {answered} slower)")
         return None
 
     def _fire(self, armed: _Armed, reason: str) -> None:
@@ -133,7 +136,8 @@ class Playbook:
         if kind == "scale_out":
             pool = world.pools[action.pool]
             target = pool.workers + action.add
-            pool.resize(min(target, action.max) if action.max is not None else target)
+            capped = min(target, action.max) if action.max is not None else target
+            pool.resize(max(pool.workers, capped))  # a failover meanwhile may have gone past the cap
         elif kind == "failover":
             world.pools[action.pool].resize(action.workers)
         elif kind == "waiting_room":
@@ -145,7 +149,9 @@ class Playbook:
         elif kind == "transfer":
             world.stocks[action.sku].add(action.units)
         elif kind == "substitute":
-            draw = Sampler(Distribution("uniform", (0.0, 1.0)), self.rng(f"substitute:{action.sku}"))
+            old = world.substitutes.get(action.sku)
+            uniform = Distribution("uniform", (0.0, 1.0))
+            draw = old.draw if old else Sampler(uniform, self.rng(f"substitute:{action.sku}"))
             world.substitutes[action.sku] = Substitution(
                 world.stocks[action.to] if action.to else None, action.price, action.share, action.restock_share, draw)
 

@@ -161,7 +161,7 @@ class PoolStats:
 
     __slots__ = ("workers", "admitted", "waited", "started", "completed", "shed", "peak_queue", "work",
                  "end_sum", "wait_sum", "sojourn_sum", "sent_sum", "s_queue", "s_busy", "s_workers",
-                 "peak_workers", "_resized", "_worker_area")
+                 "peak_workers", "_resized", "_worker_area", "_excess_since", "_excess_area")
 
     def __init__(self, horizon: float, workers: int):
         self.workers = self.peak_workers = workers
@@ -172,20 +172,30 @@ class PoolStats:
         self.s_workers = series(horizon)
         self._resized = 0.0
         self._worker_area = 0.0
+        self._excess_since = 0.0
+        self._excess_area = 0.0
 
-    def resize(self, now: float, workers: int) -> None:
+    def resize(self, now: float, workers: int, busy: int) -> None:
         """The pool has `workers` from now on: worker-seconds are integrated piecewise."""
+        self.excess(now, busy)
         self._worker_area += self.workers * (now - self._resized)
         self._resized = now
         self.workers = workers
         self.peak_workers = max(self.peak_workers, workers)
+
+    def excess(self, now: float, busy: int) -> None:
+        """Busy workers beyond the count (after a shrink, they finish their request) cost worker-time too:
+        called whenever busy changes while above the count."""
+        self._excess_area += max(0, busy - self.workers) * (now - self._excess_since)
+        self._excess_since = now
 
     def snapshot(self, horizon: float, busy: int, in_pool: int) -> dict:
         """Figures at the horizon, given the workers busy and requests inside at that moment."""
         return {
             "workers": self.workers,
             "peak_workers": self.peak_workers,
-            "worker_seconds": self._worker_area + self.workers * (horizon - self._resized),
+            "worker_seconds": (self._worker_area + self.workers * (horizon - self._resized) + self._excess_area
+                               + max(0, busy - self.workers) * (horizon - self._excess_since)),
             "admitted": self.admitted,
             "waited": self.waited,
             "started": self.started,

@@ -105,9 +105,9 @@ class World:
         """Simplified checkout: skipped steps stop being requests; others cost `factor` times their service."""
         for step in skip:
             self.calls.pop(step, None)
-        for step, factor in service.items():
+        for step, factor in service.items():  # relative to the endpoint's own cost, however often it fires
             endpoint = self.endpoints[step]
-            endpoint.service = functools.partial(_scaled, endpoint.service, factor)
+            endpoint.service = functools.partial(_scaled, endpoint.base_service, factor)
 
     def _release_kept(self, scenario: Scenario) -> None:
         """Member quota and set-aside units still unsold after their hold go on general sale."""

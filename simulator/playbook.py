@@ -181,3 +181,9 @@ class Rule(Section):
     """Fire again whenever the signal holds after the cooldown (e.g. scale out step by step)."""
     cooldown: Duration = 300.0
     """With repeat: time after an action takes effect before the rule may fire again."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Rule:
+        if self.repeat and self.when.at is not None:
+            raise ValueError("repeat: a rule at a fixed time fires once")
+        return self

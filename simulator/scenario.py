@@ -194,7 +194,7 @@ class Guarantee(Section):
 class Members(Section):
     """Member privileges in one sale."""
 
-    segments: list[str] = ["member"]
+    segments: list[str] = Field(["member"], min_length=1)
     """Audience segments that count as members."""
     early_access: Duration = 0.0
     """Members may buy this long before the open (their own surge comes then)."""

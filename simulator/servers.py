@@ -69,7 +69,9 @@ class Endpoint:
     def __init__(self, name: str, pool: Pool, service: Sampler, timeout: float | None, horizon: float):
         self.name = name
         self.pool = pool
-        self.service = service
+        self.service: Callable[[], float] = service
+        self.base_service = service
+        """The service time as configured (a simplified checkout scales this)."""
         self.timeout = timeout
         self.stats = EndpointStats(horizon)
         self.call: Callable[[Callable[[], Any] | None], Event] = functools.partial(pool.submit, self)
@@ -184,6 +186,8 @@ class Pool:
         pool_stats.sent_sum -= request.sent
         pool_stats.end_sum -= now
         result = request.effect() if request.effect is not None else True
+        if self.busy > self.workers:  # a worker past the count after a shrink: its time counts till now
+            pool_stats.excess(now, self.busy)
         if request.client == ANSWERING:
             request._value = result
             request.endpoint.stats.record_served(now, now - request.sent)
@@ -212,7 +216,7 @@ class Pool:
         """From now on the pool has `workers`: new ones take queued requests at once; when there are
         fewer, busy workers finish their request and stop."""
         now = self.env._now
-        self.stats.resize(now, workers)
+        self.stats.resize(now, workers, self.busy)
         self.workers = workers
         while self.queue and self.busy < workers:
             self._take_next(now)

@@ -62,7 +62,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     room = world.room
     ticket = None
     if room is not None and room.enabled:
-        ticket = Ticket(world.opens[sale][tier], world.stock_of[sale])
+        ticket = Ticket(world.opens[sale][tier], world.stock_of[sale], tier)
         left = yield from room.enter(ticket)
         if left is not None:
             return world.finish(left)
@@ -113,6 +113,8 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
             if offer.stock is not None and draw < offer.share:
                 stock, price, tier = offer.stock, offer.price, GENERAL
                 in_stock = stock.in_stock
+                if ticket is not None:
+                    ticket.stock, ticket.tier = stock, tier
                 continue
             if draw < offer.share + (1 - offer.share) * offer.restock_share:
                 stock.restock_reservations += 1
@@ -130,11 +132,7 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
 
     if not pays:
         return "left_funnel"  # the order expires at the end of its payment window
-    wait = habits.pay_delay()
-    if ticket is None:
-        yield wait
-    elif (left := (yield from world.room.rest(ticket, wait))) is not None:
-        return left
+    yield habits.pay_delay()  # in checkout, holding a unit: the waiting room keeps the place
     paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)

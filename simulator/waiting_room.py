@@ -34,11 +34,13 @@ RECENT = 60
 class Ticket:
     """One shopper's place in the room."""
 
-    __slots__ = ("open", "stock", "state", "since", "event", "position", "shown_wait")
+    __slots__ = ("open", "stock", "tier", "state", "since", "event", "position", "shown_wait", "stint")
 
-    def __init__(self, open_at: float, stock: Stock):
+    def __init__(self, open_at: float, stock: Stock, tier: int = 0):
         self.open = open_at
         self.stock = stock
+        self.tier = tier
+        self.stint = 0  # spells in the queue: a patience timer belongs to one
         self.state = OUTSIDE
         self.since = 0.0
         self.event: Event | None = None
@@ -57,7 +59,8 @@ class Room:
         self.cap = config.max_active
         self.pre_queue = config.pre_queue
         self.sold_out_closes = config.sold_out_closes
-        self.closed: set[str] = set()  # SKUs whose stock is all taken
+        self.closed: set[tuple[str, int]] = set()  # (SKU, tier) with no unit left for that tier
+        self.first_admission: int | None = None
         self.session_timeout = config.session_timeout
         self.balk_over = config.balk_over
         self.balk = config.balk
@@ -91,7 +94,7 @@ class Room:
         now = self.env._now
         ticket.event = Event(self.env)
         ticket.state = WAITING
-        if ticket.stock.name in self.closed:
+        if (ticket.stock.name, ticket.tier) in self.closed:
             ticket.state = LEFT
             self.told_sold_out += 1
             return SOLD_OUT
@@ -140,6 +143,7 @@ class Room:
     def _join(self, ticket: Ticket, now: float) -> None:
         """Take a place at the back: shown the position and the wait; balk, or wait with patience."""
         ticket.since = now
+        ticket.stint += 1
         ticket.position = self.waiting
         ticket.shown_wait = self._estimate(ticket.position, now)
         if (self.balk and self.balk_over is not None and ticket.shown_wait is not None
@@ -152,15 +156,18 @@ class Room:
         self.queue.append(ticket)
         self.waiting += 1
         self._peak()
-        at(self.env, now + self.patience(), lambda _, t=ticket: self._renege(t))
+        at(self.env, now + self.patience(), lambda _, t=ticket, stint=ticket.stint: self._renege(t, stint))
 
     def _estimate(self, ahead: int, now: float) -> float | None:
         """The wait shown to a shopper with `ahead` people in front: from the rate, else recent admissions."""
         rate = self.rate
         if rate is None:
             second = int(now)
-            recent = sum(self.s_admitted[max(0, second - RECENT):second])
-            rate = recent / RECENT if recent else None
+            if self.first_admission is None or second <= self.first_admission:
+                return None
+            span = min(RECENT, second - self.first_admission)
+            recent = sum(self.s_admitted[second - span:second])
+            rate = recent / span if recent else None
         return ahead / rate if rate else None
 
     def _open(self, t: float) -> None:
@@ -174,9 +181,9 @@ class Room:
                 ticket.event.succeed(ABANDONED)
         self._pump()
 
-    def _renege(self, ticket: Ticket) -> None:
-        """Patience runs out in the queue."""
-        if ticket.state != WAITING:
+    def _renege(self, ticket: Ticket, stint: int) -> None:
+        """Patience runs out in the queue (the spell the timer was set for, not a later one)."""
+        if ticket.state != WAITING or ticket.stint != stint:
             return
         ticket.state = LEFT
         self.waiting -= 1
@@ -209,6 +216,8 @@ class Room:
         self.admitted += 1
         self.peak_active = max(self.peak_active, self.active)
         self.s_admitted[int(now)] += 1
+        if self.first_admission is None:
+            self.first_admission = int(now)
         self.waits.record(now, now - ticket.since)
         if self.rate is not None:
             self.next_slot = max(self.next_slot, now) + 1.0 / self.rate
@@ -219,25 +228,31 @@ class Room:
         self.peak_queue = max(self.peak_queue, self.queued())
 
     def watch_stock(self, stocks: Iterable[Stock]) -> None:
-        """Close the queue of a sale whose stock is all taken (telling those queued), reopen it on return."""
+        """Close the queue to a tier of a sale with no unit left for it (telling those queued); reopen when
+        units come back. Units held by unpaid orders may come back later: the room does not wait for them."""
         if not self.sold_out_closes:
             return
-        for stock in stocks:
-            if stock.available > 0:
-                self.closed.discard(stock.name)
-            elif stock.name not in self.closed:
-                self.closed.add(stock.name)
-                self._tell_sold_out(stock.name)
+        for stock in dict.fromkeys(stocks):  # in order: the order of events must not depend on ids
+            for tier in range(3):
+                key = (stock.name, tier)
+                if stock.in_stock(tier):
+                    self.closed.discard(key)
+                elif key not in self.closed:
+                    self.closed.add(key)
+                    self._tell_sold_out(*key)
 
-    def _tell_sold_out(self, sku: str) -> None:
-        for ticket in [t for t in self.queue if t.state == WAITING and t.stock.name == sku]:
+    def _tell_sold_out(self, sku: str, tier: int) -> None:
+        def mine(t: Ticket) -> bool:
+            return t.stock.name == sku and t.tier == tier
+
+        for ticket in [t for t in self.queue if t.state == WAITING and mine(t)]:
             ticket.state = LEFT
             self.waiting -= 1
             self.told_sold_out += 1
             ticket.event.succeed(SOLD_OUT)
         for open_at, tickets in self.pre.items():
-            self.pre[open_at] = [t for t in tickets if t.stock.name != sku]
-            for ticket in (t for t in tickets if t.stock.name == sku):
+            self.pre[open_at] = [t for t in tickets if not mine(t)]
+            for ticket in (t for t in tickets if mine(t)):
                 self.pre_waiting -= 1
                 self.told_sold_out += 1
                 ticket.state = LEFT

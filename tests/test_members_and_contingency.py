@@ -182,3 +182,39 @@ def test_p99_rule_fires_only_when_the_tail_passes_its_bound(tmp_path, bound, fir
     if fires:
         assert "product_page p99 above 300ms" in rep["contingency"][0]["reason"]
         assert rep["shoppers"]["outcomes"]["diverted"] > 0
+
+
+def test_shrinking_a_pool_never_reports_more_than_full_use(tmp_path):
+    rep = run(tmp_path, "system.endpoints.create_order.service=exp(20s)", "system.endpoints.create_order.timeout=null",
+              "system.pools.order.workers=200", "system.pools.order.queue_limit=null",
+              'contingency={small: {when: {at: "20:01"}, after: 0s, do: {failover: {pool: order, workers: 5, '
+              'lag: 0s}}}}')
+    pool = rep["pools"]["order"]
+    assert pool["busy_area"] <= pool["worker_seconds"] + 1e-6
+    assert pool["worker_seconds"] > 200 * 3660 + 5 * (5400 - 3660)  # those still busy at 20:01 count till done
+
+
+def test_a_late_scale_out_never_undoes_a_failover(tmp_path):
+    rep = run(tmp_path, *OVERLOAD,
+              'contingency={grow: {when: {at: "20:00"}, after: 0s, do: {scale_out: {pool: web, add: 10, max: 50, '
+              'lag: 120s}}}, backup: {when: {at: "20:00:30"}, after: 0s, do: {failover: {pool: web, workers: 300, '
+              'lag: 0s}}}}')
+    workers = rep["pools"]["web"]["series"]["workers"]
+    assert workers[3600] == 20 and workers[3632] == 300 and workers[3800] == 300
+
+
+def test_room_turns_guests_away_while_members_still_have_their_quota(tmp_path):
+    rep = run(tmp_path, "sales[0].members={segments: [member, platinum], quota: 30%}",
+              "waiting_room={admit_rate: 200/s, patience: 1h}")
+    stock, room = rep["stock"]["phone"], rep["waiting_room"]
+    assert room["told_sold_out"] > 0
+    assert sum(stock["taken"][MEMBER]) >= 150 and stock["taken"][MEMBER][GENERAL] == 0
+
+
+def test_rule_at_a_fixed_time_cannot_repeat(tmp_path):
+    from simulator.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="a rule at a fixed time fires once"):
+        run(tmp_path, 'contingency={x: {when: {at: "19:10"}, repeat: true, do: {divert: {share: 10%}}}}')
+    with pytest.raises(ScenarioError, match="at least 1 item"):
+        run(tmp_path, "sales[0].members={segments: []}")

@@ -50,7 +50,8 @@ def load(tmp_path, *overrides: str):
 
 
 def test_aggregated_deposit_days_give_the_totals_of_a_per_order_run(tmp_path):
-    presale = load(tmp_path, "presale.units=100k", "inventory.skus.phone.stock=100k").presale  # units never run out: the totals are the demand's
+    # units never run out: the totals are the demand's
+    presale = load(tmp_path, "presale.units=100k", "inventory.skus.phone.stock=100k").presale
     daily = [deposit_days(presale, np.random.default_rng([1, i])) for i in range(40)]
     events = [deposit_events(presale, np.random.default_rng([2, i])) for i in range(40)]
     for figure in ("orders", "holders", "closed"):

@@ -131,9 +131,43 @@ def test_idle_admitted_shoppers_lose_their_place_and_the_cap_holds():
     scenario = load_scenario(STEADY, [
         "audience.size=3000", "clock.horizon=1h", "system.endpoints.product_page.service=100ms",
         "system.pools.web.workers=50", "inventory.skus.item.stock=100k", "audience.behaviour.funnel.buy=1",
-        "audience.behaviour.pay_delay=30s", "waiting_room={max_active: 20, session_timeout: 10s, patience: 10h}"])
+        "audience.behaviour.think_time=30s", "waiting_room={max_active: 20, session_timeout: 10s, patience: 10h}"])
     rep = simulate_once(scenario, np.random.SeedSequence(4))
     room = rep["waiting_room"]
-    assert room["expired_sessions"] > 1000  # every payer idles 30 s > 10 s, then queues again
+    assert room["expired_sessions"] > 1000  # every shopper thinks 30 s > 10 s on the page, then queues again
     assert room["peak_active"] == 20 and max(room["series"]["active"]) <= 20
     assert room["admitted"] >= rep["shoppers"]["arrivals"] + room["expired_sessions"] - room["queued_at_end"] - 20
+
+
+def test_a_patience_timer_from_an_earlier_spell_in_the_queue_is_ignored():
+    """A is let in at 0, idles 20 s past a 10 s session (B takes the place for good) and queues again at
+    20 s: with a patience of 100 s A leaves at 120 s, not at 100 s when its first spell's timer rings."""
+    env = Environment()
+    config = WaitingRoom(max_active=1, patience="100s", session_timeout="10s")
+    stock = Stock(env, "item", Sku(stock=1), 1000.0)
+    room = Room(env, config, streams(np.random.SeedSequence(1)), [], 1000.0)
+    left: dict[str, tuple[float, str | None]] = {}
+
+    def shopper(name: str, arrive: float, idle: float):
+        yield env.timeout(arrive)
+        ticket = Ticket(0.0, stock)
+        outcome = yield from room.enter(ticket)
+        if outcome is None and idle:
+            outcome = yield from _driven(room.rest(ticket, idle))
+        left[name] = (env.now, outcome)
+
+    def _driven(generator):
+        """room.rest yields floats (the model's pauses); here they become SimPy timeouts."""
+        try:
+            step = next(generator)
+            while True:
+                value = yield (env.timeout(step) if isinstance(step, float) else step)
+                step = generator.send(value)
+        except StopIteration as stop:
+            return stop.value
+
+    env.process(shopper("A", 0.0, 20.0))
+    env.process(shopper("B", 5.0, 0.0))
+    env.run(1000)
+    assert left["A"] == (120.0, "abandoned_queue")
+    assert room.expired == 1
