@@ -169,7 +169,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         "pool_of": {name: ep.pool.name for name, ep in world.endpoints.items()},
         "stock": {name: stock.snapshot() for name, stock in world.stocks.items()},
         "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
-        **({"waiting_room": world.room.snapshot()} if world.room is not None else {}),
+        **({"waiting_room": world.room.snapshot()} if world.room is not None and world.room.enabled else {}),
         **({"red_packets": {name: r.snapshot() for name, r in world.rains.items()}} if world.rains else {}),
         **({"presale": world.balance.snapshot()} if world.balance is not None else {}),
         "contingency": world.playbook.log,

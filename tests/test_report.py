@@ -36,8 +36,10 @@ def test_html_names_the_scenario_shows_figures_and_targets(run):
     directory, result = run
     page = (directory / "report.html").read_text()
     assert f"<title>{result.scenario.name}</title>" in page
-    for stem in FIGURES:
-        assert f"<img src='{stem}.png'" in page
+    for stem in FIGURES:  # the four of every run; a waiting room, rains or a presale add theirs
+        shown = f"<img src='{stem}.png'" in page
+        assert shown == (directory / f"{stem}.png").exists(), stem
+        assert shown or stem not in ("traffic", "latency", "stock", "outcomes")
     assert result.summary["targets"]
     for target in result.summary["targets"]:
         assert target["target"] in page
