@@ -61,7 +61,7 @@ class Latencies:
         self.count = 0
         self.latency_sum = 0.0
         self.hist = np.zeros(N_BUCKETS, dtype=np.int64)
-        self.windows = np.zeros((int(horizon // WINDOW) + 1) * N_BUCKETS, dtype=np.int64)
+        self.windows: dict[int, np.ndarray] = {}  # window -> histogram, only for windows with responses
         self.s_served = np.zeros(len(series(horizon)), dtype=np.int64)
         self.slow: dict[float, np.ndarray] = {}
         self._answered: list[float] = []
@@ -92,16 +92,20 @@ class Latencies:
         np.clip(b, 0, N_BUCKETS - 1, out=b)
         self.hist += np.bincount(b, minlength=N_BUCKETS)
         seconds = now.astype(np.int64)
-        np.add.at(self.windows, (now // WINDOW).astype(np.int64) * N_BUCKETS + b, 1)  # no horizon-long temporary
+        window = (now // WINDOW).astype(np.int64)
+        for w in np.unique(window).tolist():
+            counts = self.windows.get(w)
+            if counts is None:
+                counts = self.windows[w] = np.zeros(N_BUCKETS, dtype=np.int64)
+            counts += np.bincount(b[window == w], minlength=N_BUCKETS)
         np.add.at(self.s_served, seconds, 1)
         for bound, counts in self.slow.items():
             np.add.at(counts, seconds[latency > bound], 1)
 
     def histograms(self) -> dict:
         self.flush()
-        windows = self.windows.reshape(-1, N_BUCKETS).tolist()
         return {"latency_sum": self.latency_sum, "hist": self.hist.tolist(),
-                "windows": {i: w for i, w in enumerate(windows) if any(w)}}
+                "windows": {w: counts.tolist() for w, counts in sorted(self.windows.items())}}
 
 
 class EndpointStats(Latencies):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.demand import ArrivalCurve
-from simulator.inventory import PAID, Order, Stock
+from simulator.inventory import EXPIRED, PAID, Order, Stock
 from simulator.metrics import series
 from simulator.scenario import Presale
 from simulator.shopper import GAVE_UP, Habits, call
@@ -154,6 +154,7 @@ class BalanceDay:
             "gave_up": self.gave_up,
             "too_late": self.late,
             "forfeited": forfeited,
+            "returned_units": sum(order.state == EXPIRED for order in self.orders),
             "deposits": book.holders * p.deposit,
             "forfeited_deposits": forfeited * p.deposit,
             "series": {"paid": self.s_paid},

@@ -307,7 +307,7 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     if presale is not None:
         extra.append(("Presale", ["", "value"], [[key.replace("_", " "), fmt(presale[key])] for key in (
             "deposit_orders", "holders", "closed_unpaid", "turned_away", "came_to_pay", "balance_paid", "gave_up",
-            "too_late", "forfeited", "deposits", "forfeited_deposits")]))
+            "too_late", "forfeited", "returned_units", "deposits", "forfeited_deposits")]))
     rains = summary.get("red_packets", {})
     if rains:
         extra.append(("Red-packet rains", ["rain", "participants", "taps", "served", "packets", "win rate",

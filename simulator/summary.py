@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from simulator.metrics import N_BUCKETS, OUTCOMES, WINDOW, percentile
 from simulator.scenario import Scenario
 from simulator.units import format_clock
@@ -193,8 +195,8 @@ def judge(scenario: Scenario, combined: dict) -> list[dict[str, Any]]:
     return checks
 
 
-def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
-    """Per-second columns (mean over replications): shoppers, endpoints, pools, stock."""
+def timeseries(reps: list[dict]) -> tuple[list[str], np.ndarray]:
+    """Per-second columns (mean over replications): shoppers, endpoints, pools, stock; one row per second."""
     columns: dict[str, list[list[float]]] = {}
     first = reps[0]
     for key in first["shoppers"]["series"]:
@@ -211,13 +213,12 @@ def timeseries(reps: list[dict]) -> tuple[list[str], list[list[float]]]:
     for name in first.get("red_packets", {}):
         for key in first["red_packets"][name]["series"]:
             columns[f"red_packets.{name}.{key}"] = [r["red_packets"][name]["series"][key] for r in reps]
-    n = len(reps)
     length = len(next(iter(columns.values()))[0])
-    rows = [
-        [second] + [_number(math.fsum(rep[second] for rep in per_rep) / n) for per_rep in columns.values()]
-        for second in range(length)
-    ]
-    return ["second", *columns], rows
+    data = np.empty((length, len(columns) + 1))
+    data[:, 0] = np.arange(length)
+    for i, per_rep in enumerate(columns.values(), start=1):
+        data[:, i] = np.asarray(per_rep, dtype=float).mean(axis=0)
+    return ["second", *columns], data
 
 
 def latency_windows(reps: list[dict]) -> list[dict[str, Any]]:
@@ -252,8 +253,9 @@ def write_data(directory: Path, result: RunResult) -> None:
     with open(directory / "timeseries.csv", "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow([header[0], "clock", *header[1:]])
-        for row in rows:
-            writer.writerow([row[0], format_clock(start, row[0]), *row[1:]])
+        for row in rows:  # a row at a time: a day of seconds x many columns is millions of numbers
+            second, *values = row.tolist()
+            writer.writerow([int(second), format_clock(start, second), *map(_number, values)])
     with open(directory / "latency.csv", "w", newline="") as f:
         fields = ["endpoint", "start", "clock", "served", "p50", "p95", "p99"]
         writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")

@@ -80,7 +80,8 @@ def test_holders_who_pay_get_their_unit_and_forfeits_return_exactly_theirs(tmp_p
     levels = stock["series"]
     assert levels["available"][0] == 8000 - holders and levels["reserved"][0] == holders  # set aside at the start
     closes = 30 * 60 + 3600  # the balance window closes at 01:00
-    assert stock["series"]["expired"][closes] >= p["forfeited"]  # their units return at the close
+    assert p["returned_units"] == p["forfeited"]  # exactly their units go back on sale
+    assert stock["series"]["expired"][closes] >= p["forfeited"]  # at the close
     units = [levels["sold"][s] + levels["reserved"][s] + levels["available"][s] for s in range(len(levels["sold"]))]
     assert set(units) == {8000}
     assert p["deposits"] == holders * 100 and p["forfeited_deposits"] == p["forfeited"] * 100
