@@ -191,12 +191,18 @@ def plot_waiting_room(cols: dict[str, np.ndarray], latency: list[dict[str, Any]]
     bottom.set_ylabel("minutes")
     bottom.set_title("Queue waits of shoppers let in (10 s windows)")
     for ax in (top, middle, bottom):
+        mark(ax, firings)
+    _finish(fig, [top, middle, bottom], start, path)
+
+
+def _finish(fig: Any, axes: list[Any], start: ClockTime, path: Path) -> None:
+    """Stacked panels from zero, gridded, with legends, on a clock axis; saved."""
+    for ax in axes:
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
-        mark(ax, firings)
-    _clock_axis(bottom, start)
+    _clock_axis(axes[-1], start)
     _save(fig, path)
 
 
@@ -213,15 +219,10 @@ def plot_rains(cols: dict[str, np.ndarray], header: list[str], start: ClockTime,
     top.set_title("Red-packet rains: taps and packets won per second")
     bottom.set_ylabel("money")
     bottom.set_title("Budget spent (cumulative)")
-    for ax in (top, bottom):
-        ax.set_ylim(bottom=0)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    _clock_axis(bottom, start)
-    _save(fig, path)
+    _finish(fig, [top, bottom], start, path)
 
 
-def plot_presale(cols: dict[str, np.ndarray], start: ClockTime, path: Path) -> None:
+def plot_presale(cols: dict[str, np.ndarray], pool: str, start: ClockTime, path: Path) -> None:
     """Balance payments per second; the payment pool's queue and the pay endpoint's errors."""
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
@@ -229,19 +230,11 @@ def plot_presale(cols: dict[str, np.ndarray], start: ClockTime, path: Path) -> N
     top.plot(t, cols["pay.rejected"] + cols["pay.timed_out"], lw=1, ls="--", color="crimson", label="pay errors")
     top.set_ylabel("per second")
     top.set_title("Balance-payment rush: payments and payment errors per second")
-    pool = next((h[len("pool."):-len(".queue")] for h in cols if h.startswith("pool.") and h.endswith(".queue")
-                 and "pay" in h), None)
-    if pool is not None:
-        bottom.plot(t, cols[f"pool.{pool}.queue"], lw=1, label=f"{pool} queue")
+    bottom.plot(t, cols[f"pool.{pool}.queue"], lw=1, label=f"{pool} queue")
     bottom.plot(t, cols["pay.in_flight"], lw=1, ls=":", label="pay requests in flight")
     bottom.set_ylabel("requests")
-    bottom.set_title("Payment pool")
-    for ax in (top, bottom):
-        ax.set_ylim(bottom=0)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    _clock_axis(bottom, start)
-    _save(fig, path)
+    bottom.set_title(f"The pay endpoint's pool ({pool})")
+    _finish(fig, [top, bottom], start, path)
 
 
 def write_report(directory: Path, result: RunResult) -> None:
@@ -260,7 +253,7 @@ def write_report(directory: Path, result: RunResult) -> None:
     if "red_packets" in result.summary:
         plot_rains(cols, header, start, directory / "red_packets.png")
     if "presale" in result.summary:
-        plot_presale(cols, start, directory / "presale.png")
+        plot_presale(cols, result.scenario.system.endpoints.pay.pool, start, directory / "presale.png")
     (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
 
 

@@ -108,3 +108,12 @@ def redis_url():
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(timeout=10)
+
+
+def load_text(tmp_path: Path, text: str, *overrides: str):
+    """A scenario from YAML text (written under tmp_path, so errors name a file), with overrides."""
+    from simulator import load_scenario
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_scenario(path, overrides)

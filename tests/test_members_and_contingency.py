@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from simulator import load_scenario
 from simulator.inventory import GENERAL, MEMBER, TOP
 from simulator.model import simulate_once
+from tests.conftest import load_text
 
 SHOP = """
 name: members
@@ -46,9 +46,7 @@ inventory:
 
 
 def run(tmp_path, *overrides: str, seed: int = 1) -> dict:
-    path = tmp_path / "shop.yaml"
-    path.write_text(SHOP, encoding="utf-8")
-    return simulate_once(load_scenario(path, overrides), np.random.SeedSequence(seed))
+    return simulate_once(load_text(tmp_path, SHOP, *overrides), np.random.SeedSequence(seed))
 
 
 def conserved(stock: dict) -> bool:

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from simulator import load_scenario
 from simulator.model import simulate_once
 from simulator.presale import deposit_days, deposit_events
 from simulator.summary import stat
+from tests.conftest import load_text
 
 DOUBLE11 = """
 name: presale
@@ -44,9 +44,7 @@ presale:
 
 
 def load(tmp_path, *overrides: str):
-    path = tmp_path / "presale.yaml"
-    path.write_text(DOUBLE11, encoding="utf-8")
-    return load_scenario(path, overrides)
+    return load_text(tmp_path, DOUBLE11, *overrides)
 
 
 def test_aggregated_deposit_days_give_the_totals_of_a_per_order_run(tmp_path):

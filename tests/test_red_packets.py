@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from simulator import load_scenario
 from simulator.model import simulate_once
+from tests.conftest import load_text
 
 RAIN = """
 name: rain
@@ -30,9 +30,7 @@ red_packets:
 
 
 def run(tmp_path, *overrides: str, seed: int = 1) -> dict:
-    path = tmp_path / "rain.yaml"
-    path.write_text(RAIN, encoding="utf-8")
-    return simulate_once(load_scenario(path, overrides), np.random.SeedSequence(seed))
+    return simulate_once(load_text(tmp_path, RAIN, *overrides), np.random.SeedSequence(seed))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -69,18 +67,11 @@ def test_taps_stop_when_the_pool_is_spent(tmp_path):
 def test_coupons_won_raise_later_buying(tmp_path):
     base = ("clock.horizon=30m", "sales[0].open=10:05", "audience.behaviour.funnel.buy=0.5",
             "inventory.skus.x.stock=100k", "audience.arrivals={shape: flat}")  # every shopper after the rain
-    plain = simulate_once(load_scenario(_write(tmp_path), base), np.random.SeedSequence(9))
-    lifted = simulate_once(load_scenario(_write(tmp_path), (*base, "red_packets.morning.coupon_lift=0.5")),
-                           np.random.SeedSequence(9))
+    plain = run(tmp_path, *base, seed=9)
+    lifted = run(tmp_path, *base, "red_packets.morning.coupon_lift=0.5", seed=9)
     winners, arrivals = lifted["red_packets"]["morning"]["winners"], lifted["shoppers"]["arrivals"]
     assert arrivals == plain["shoppers"]["arrivals"]  # the same crowd (common random numbers)
     # a shopper holds a packet with chance winners/10k; half of those who would not press buy now do
     expected = arrivals * 0.5 * 0.5 * winners / 10_000
     converted = plain["shoppers"]["outcomes"]["left_funnel"] - lifted["shoppers"]["outcomes"]["left_funnel"]
     assert 0.75 * expected < converted < 1.1 * expected, (converted, expected)  # less the few who do not pay
-
-
-def _write(tmp_path):
-    path = tmp_path / "rain.yaml"
-    path.write_text(RAIN, encoding="utf-8")
-    return path
