@@ -158,6 +158,58 @@ def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replicatio
     click.echo(f"results: {directory}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--what", type=click.Choice(["servers", "stock", "agents", "all"]), default="all", show_default=True,
+              help="What to size; with all, servers then stock then agents, each feeding the next.")
+@seed_option
+@replications_option
+@jobs_option
+@overlay_option
+@set_option
+@click.option("--max-scale", type=click.FloatRange(min=1), default=20.0, show_default=True,
+              help="Most workers a pool may get, as a multiple of its configured workers.")
+@click.option("--max-agents", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Most agents a team may get in one interval.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory (default results/<scenario>-size/<run-id>/); never overwritten.")
+@click.option("--no-figures", is_flag=True, help="No figures for the verification run.")
+@guarded
+def size(scenario: Path, what: str, seed: int | None, replications: int | None, jobs: int,
+         overlays: tuple[Path, ...], overrides: tuple[str, ...], max_scale: float, max_agents: int,
+         out: Path | None, no_figures: bool) -> None:
+    """Find the fewest servers, stock and agents meeting the targets; verify; exit 1 if a target cannot be met."""
+    from simulator import report, report_sizing, sizing
+    from simulator.runner import simulate
+    from simulator.summary import write_data
+
+    loaded = load_scenario(scenario, overrides, overlays=overlays)
+    directory = claim_directory(out, f"{loaded.name}-size", seed if seed is not None else loaded.seed)
+
+    def told(run: sizing.Evaluation) -> None:
+        verdicts = {k: {True: "ok", False: "no", None: "?"}[v] for k, v in run.passed.items()}
+        shown = ", ".join(f"{k}={v}:{verdicts[k]}" for k, v in list(run.config.items())[:6])
+        more = f" (+{len(run.config) - 6} more)" if len(run.config) > 6 else ""
+        err.print(f"run: {run.what}: {shown}{more}", markup=False, highlight=False)
+
+    try:
+        found = sizing.size(loaded, what, seed, replications, jobs, max_scale, max_agents, on_run=told)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    checks: list = []
+    if found.scenario is not None and not found.unmet:
+        result = simulate(found.scenario, seed, replications, jobs)
+        (directory / "verification").mkdir()
+        write_data(directory / "verification", result)
+        if not no_figures:
+            report.write_report(directory / "verification", result)
+        checks = sizing.verify(found, result, what)
+    report_sizing.write(directory, found, checks, loaded.clock.start_time)
+    Console(highlight=False).print(report_sizing.terminal(found, checks, loaded.clock.start_time))
+    click.echo(f"results: {directory}")
+    sys.exit(1 if found.unmet or not all(c["met"] for c in checks) else 0)
+
+
 def claim_directory(out: Path | None, name: str, seed: int) -> Path:
     """A new, empty run directory; an existing run is never overwritten."""
     if out is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.scenario import Arrivals, Scenario
+from simulator.scenario import Arrivals, Funnel, Scenario
 
 
 @dataclass(frozen=True)
@@ -191,3 +191,33 @@ def _segments(rng: np.random.Generator, scenario: Scenario, sale_curves: list[Ar
         mask = owner == i
         segment[mask] = allowed[np.minimum(cdf.searchsorted(u[mask] * cdf[-1], side="right"), len(allowed) - 1)]
     return segment
+
+
+def _factor(rng: np.random.Generator, cv: float) -> float:
+    """A lognormal factor of mean 1 and the given coefficient of variation."""
+    sigma2 = math.log1p(cv * cv)
+    return float(rng.lognormal(-sigma2 / 2, math.sqrt(sigma2)))
+
+
+def drawn_demand(scenario: Scenario, rng: np.random.Generator) -> Scenario:
+    """The scenario with this replication's audience size and buy probability, drawn around the planned
+    ones as its `audience.uncertainty` says: planners size stock for the demand they might get, not
+    only the demand they expect."""
+    u = scenario.audience.uncertainty
+    size, conversion = _factor(rng, u.size_cv), _factor(rng, u.conversion_cv)
+    if not u.size_cv and not u.conversion_cv:
+        return scenario
+    audience = scenario.audience
+
+    def scaled(funnel: Funnel) -> Funnel:
+        return funnel.model_copy(update={"buy": min(1.0, funnel.buy * conversion)})
+
+    behaviour = audience.behaviour.model_copy(update={"funnel": scaled(audience.behaviour.funnel)})
+    segments = {
+        name: seg if seg.behaviour.funnel is None else seg.model_copy(update={
+            "behaviour": seg.behaviour.model_copy(update={"funnel": scaled(seg.behaviour.funnel)})})
+        for name, seg in audience.segments.items()
+    }
+    drawn = audience.model_copy(update={"size": max(1, round(audience.size * size)), "behaviour": behaviour,
+                                        "segments": segments})
+    return scenario.model_copy(update={"audience": drawn})

@@ -54,6 +54,8 @@ class Stock:
         self.restock_reservations = 0
         self.revenue = 0.0
         self.sold_out_at: float | None = None
+        self.peak_committed = 0
+        """Most units held at once by orders (reserved or sold): the stock this demand needed."""
         self.all_sold_at: float | None = None
         self._pending: dict[int, Order] = {}
         self._held: dict[int, int] = {}
@@ -63,6 +65,7 @@ class Stock:
         self.s_orders = series(horizon)
         self.s_paid = series(horizon)
         self.s_expired = series(horizon)
+        self.s_declined = series(horizon)
 
     def in_stock(self, tier: int = GENERAL) -> bool:
         """What a stock check answers a shopper of this tier (hot path)."""
@@ -85,6 +88,7 @@ class Stock:
         self.taken[bucket][tier] += 1
         self.available -= 1
         self.reserved += 1
+        self.peak_committed = max(self.peak_committed, self.reserved + self.sold)
         self._held[holder] = self._held.get(holder, 0) + 1
         if self.available == 0 and self.sold_out_at is None:
             self.sold_out_at = now
@@ -99,6 +103,7 @@ class Stock:
         self.buckets[GENERAL] -= 1
         self.available -= 1
         self.reserved += 1
+        self.peak_committed = max(self.peak_committed, self.reserved + self.sold)
         order = self._pending[holder] = Order(self, holder, price, now, GENERAL)
         self._held[holder] = 1
         at(self.env, until, lambda _, o=order: self._expire(o))
@@ -110,6 +115,7 @@ class Stock:
             return order.state
         if not accepted:
             self.declined += 1
+            self.s_declined[int(self.env._now)] += 1
             return DECLINED
         now = self.env._now
         order.state = PAID
@@ -169,6 +175,7 @@ class Stock:
             "taken": self.taken,
             "revenue": self.revenue,
             "sold_out_at": self.sold_out_at,
+            "peak_committed": self.peak_committed,
             "all_sold_at": self.all_sold_at,
             "series": {
                 "available": self.s_available,
@@ -177,5 +184,6 @@ class Stock:
                 "orders": self.s_orders,
                 "paid": self.s_paid,
                 "expired": self.s_expired,
+                "declined": self.s_declined,
             },
         }

@@ -13,7 +13,7 @@ from simpy import Environment, Event
 from simpy.core import NORMAL
 
 from simulator.contingency import Playbook, Substitution
-from simulator.demand import curves, draw_shoppers
+from simulator.demand import curves, draw_shoppers, drawn_demand
 from simulator.distributions import Distribution, Sampler
 from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
@@ -22,6 +22,7 @@ from simulator.red_packets import Rain, participants
 from simulator.scenario import Scenario
 from simulator.servers import Endpoint, Pool
 from simulator.shopper import Habits, shopper
+from simulator.support import run as run_support
 from simulator.timers import at
 from simulator.units import format_clock
 from simulator.waiting_room import Room
@@ -145,6 +146,7 @@ def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
 def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     """Run one replication to the horizon; its results as plain data."""
     rng = streams(seed)
+    scenario = drawn_demand(scenario, rng("uncertainty"))
     world = World(scenario, rng)
     env = world.env
     horizon = scenario.clock.horizon
@@ -161,8 +163,9 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     _sample_every_second(world, 0)
     _run(env, horizon)
     _sample(world, int(math.ceil(horizon)))
-    return {
+    result = {
         "horizon": horizon,
+        "audience": scenario.audience.size,
         "shoppers": world.shoppers.snapshot(),
         "endpoints": {name: ep.stats.snapshot() for name, ep in world.endpoints.items()},
         "pools": {name: p.stats.snapshot(horizon, p.busy, p.in_pool()) for name, p in world.pools.items()},
@@ -174,6 +177,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         **({"presale": world.balance.snapshot()} if world.balance is not None else {}),
         "contingency": world.playbook.log,
     }
+    return result | ({"support": run_support(scenario, result, rng)} if scenario.support is not None else {})
 
 
 class _Journey:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 FIGURES = {"traffic": "Traffic and queues", "latency": "Latency", "stock": "Stock and orders",
            "outcomes": "Shopper outcomes", "waiting_room": "Waiting room", "red_packets": "Red-packet rains",
-           "presale": "Balance-payment rush"}
+           "presale": "Balance-payment rush", "support": "Support contact centre"}
 ROOM = "waiting_room"
 """Name of the waiting room's rows among the latency windows (its queue waits)."""
 
@@ -237,6 +237,47 @@ def plot_presale(cols: dict[str, np.ndarray], pool: str, start: ClockTime, path:
     _finish(fig, [top, bottom], start, path)
 
 
+def plot_support(support: dict[str, Any], start: ClockTime, path: Path) -> None:
+    """Per interval and team: contacts offered, service level against the target, agents on duty and busy."""
+    rows = support["intervals"]
+    edges = [row["start"] for row in rows] + [support["until_s"]]
+    fig, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(11, 9))
+
+    def step(ax: Any, values: list[float | None], **style: Any) -> Any:
+        y = [np.nan if v is None else v for v in values]
+        return ax.stairs(y, edges, baseline=None, **style)
+
+    for team in rows[0]["teams"] if rows else []:
+        per = [row["teams"][team] for row in rows]
+        if not any((_mean(p["offered"]) or 0) + (_mean(p["deflected"]) or 0) for p in per) and \
+                not any(_mean(p["agents"]) for p in per):
+            continue  # a team with neither contacts nor agents
+        line = step(top, [_mean(p["offered"]) for p in per], lw=1.5, label=f"{team} offered")
+        color = line.get_edgecolor()
+        if any(_mean(p["deflected"]) for p in per):
+            step(top, [_mean(p["deflected"]) for p in per], lw=1, ls=":", color=color, label=f"{team} chatbot")
+        step(middle, [_mean(p["service_level"]) for p in per], lw=1.5, color=color, label=team)
+        step(bottom, [_mean(p["agents"]) for p in per], lw=1.5, color=color, label=f"{team} agents on duty")
+        step(bottom, [_mean(p["busy_agents"]) for p in per], lw=1, ls="--", color=color, label=f"{team} busy")
+    middle.axhline(support["service_level_target"], color="crimson", ls="--", lw=1,
+                   label=f"target {support['service_level_target']:.0%} within {support['answer_within_s']:g} s")
+    middle.set_ylim(0, 1.05)
+    top.set_ylabel("contacts")
+    top.set_title(f"Contacts reaching each team per {support['interval_s'] / 60:g}-minute interval")
+    middle.set_ylabel("service level")
+    middle.set_title("Share answered within the target time (of contacts offered in the interval)")
+    bottom.set_ylabel("agents")
+    bottom.set_title("Agents on duty and busy (mean over the interval; chat: busy chats / concurrency)")
+    for ax in (top, bottom):
+        ax.set_ylim(bottom=0)
+    for ax in (top, middle, bottom):
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, ncol=2)
+    _clock_axis(bottom, start)
+    _save(fig, path)
+
+
 def write_report(directory: Path, result: RunResult) -> None:
     """traffic.png, latency.png, stock.png, outcomes.png (waiting_room.png) and report.html showing them."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -254,6 +295,8 @@ def write_report(directory: Path, result: RunResult) -> None:
         plot_rains(cols, header, start, directory / "red_packets.png")
     if "presale" in result.summary:
         plot_presale(cols, result.scenario.system.endpoints.pay.pool, start, directory / "presale.png")
+    if "support" in result.summary:
+        plot_support(result.summary["support"], start, directory / "support.png")
     (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
 
 
@@ -309,6 +352,9 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                         fmt(r["win_rate"], 100, 1, "%"), f"{fmt(r['spent'])} / {fmt(r['budget'])}",
                         format_clock(start, _mean(r["exhausted_at"])) if _mean(r["exhausted_at"]) is not None
                         else "never"] for name, r in rains.items()]))
+    support = summary.get("support")
+    if support is not None:
+        extra += _support_tables(support)
     firings = summary.get("contingency", [])
     if firings:
         extra.append(("Contingency actions", ["rule", "replication", "fired", "takes effect", "why", "action"],
@@ -323,6 +369,25 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ("Totals", ["", "value"], totals),
         *extra,
     ]
+
+
+def _support_tables(support: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Support per team and per shift."""
+    teams = [[team, fmt(t["offered"]), fmt(t["deflected"]), fmt(t["answered"]), fmt(t["abandoned"]),
+              fmt(t["service_level"], 100, 1, "%"), fmt(t["asa"], digits=1), fmt(t["occupancy"], 100, 1, "%"),
+              f"{fmt(t['agent_hours'], digits=1)} ({fmt(t['temporary_agent_hours'], digits=1)})",
+              fmt(t["peak_queue"])]
+             for team, t in support["teams"].items()]
+    shifts = [[name, f"{shift['start']}-{shift['end']}" + (" (temporary)" if shift["temporary"] else ""), team,
+               str(t["agents"]), fmt(t["agent_hours"], digits=1), fmt(t["offered"]),
+               fmt(t["service_level"], 100, 1, "%"), fmt(t["abandonment"], 100, 1, "%")]
+              for name, shift in support["shifts"].items() for team, t in shift["teams"].items()]
+    within = f"within {support['answer_within_s']:g} s"
+    return [(f"Support (service level: answered {within} / offered)",
+             ["team", "offered", "chatbot", "answered", "abandoned", "service level", "ASA s", "occupancy",
+              "agent-hours (temporary)", "peak queue"], teams),
+            ("Support shifts (contacts reaching the team while the shift is on)",
+             ["shift", "hours", "team", "agents", "agent-hours", "offered", "service level", "abandonment"], shifts)]
 
 
 def _target_rows(summary: dict) -> list[tuple[str, str, str, bool]]:
@@ -349,7 +414,7 @@ def render_html(name: str, summary: dict) -> str:
                  f"{targets}</table>\n")
     parts += [_html_table(*table) for table in _tables(summary)]
     for stem, caption in FIGURES.items():
-        if stem in (ROOM, "red_packets", "presale") and stem not in summary:
+        if stem in (ROOM, "red_packets", "presale", "support") and stem not in summary:
             continue
         parts.append(f"<h2>{html.escape(caption)}</h2>\n<img src='{stem}.png' alt='{html.escape(caption)}'>")
     parts.append("</body></html>\n")

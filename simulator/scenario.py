@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from simulator import units
+from simulator.helpdesk import Support
 from simulator.http_api import LoadTest
 from simulator.playbook import Rule
 from simulator.section import Count, Dist, Duration, Fraction, Instant, Money, Rate, Section
@@ -152,6 +153,15 @@ class Segment(Section):
     """Behaviour that differs from the audience's."""
 
 
+class Uncertainty(Section):
+    """How much the demand itself is unknown: drawn once per replication (lognormal, mean 1)."""
+
+    size_cv: float = Field(0.0, ge=0, le=2)
+    """Coefficient of variation of the audience size."""
+    conversion_cv: float = Field(0.0, ge=0, le=2)
+    """Coefficient of variation of the buy probability (capped at 1)."""
+
+
 class Audience(Section):
     size: Count
     """Expected number of shopper sessions over all sales (arrivals are Poisson around it)."""
@@ -160,6 +170,8 @@ class Audience(Section):
     arrivals: Arrivals = Arrivals()
     """Arrival curve around each sale's open (a sale may give its own)."""
     behaviour: Behaviour = Behaviour()
+    uncertainty: Uncertainty = Uncertainty()
+    """Demand uncertainty: each replication draws its own audience size and buy probability."""
 
     @model_validator(mode="after")
     def _check(self) -> Audience:
@@ -311,6 +323,25 @@ class LatencyTarget(Section):
     """Bound on the 99th percentile of the endpoint's response time."""
 
 
+class SupportTarget(Section):
+    """What support must reach in every interval."""
+
+    service_level: Fraction = 0.8
+    """Share of contacts answered within answer_within (the 80/20 of contact centres)."""
+    answer_within: Duration = 20.0
+    abandonment: Fraction | None = None
+    """Bound on the share of contacts that hang up before an answer. null: none."""
+
+
+class StockTarget(Section):
+    """What the stock must reach for each SKU (give one or both)."""
+
+    stockout_probability: Fraction | None = None
+    """Bound on the chance that a SKU runs out before the horizon."""
+    fill_rate: Fraction | None = None
+    """Share of the units shoppers would take that must be there for them."""
+
+
 class Targets(Section):
     """Service levels a run is judged against (and sizing aims for)."""
 
@@ -318,6 +349,10 @@ class Targets(Section):
     """Per endpoint (journey step) latency bounds."""
     error_rate: Fraction | None = None
     """Bound on the share of requests rejected or timed out, over all endpoints."""
+    support: SupportTarget = SupportTarget()
+    stock: StockTarget | None = None
+    confidence: Fraction = 0.95
+    """Share of replications in which each target must hold for a configuration to count as meeting it."""
 
 
 class Presale(Section):
@@ -465,6 +500,8 @@ class Scenario(Section):
     """Named rules of the contingency playbook: a signal, a reaction delay and an action."""
     plans: dict[str, Plan] = {}
     """Named contingency plans: overlays on this scenario, compared side by side."""
+    support: Support | None = None
+    """Support contacts, channels and the agent roster."""
     loadtest: LoadTest = LoadTest()
     """How a load test replays the journey against a real HTTP API."""
 
@@ -492,6 +529,8 @@ class Scenario(Section):
         for name, rain in self.red_packets.items():
             if not 0 <= rain.start < self.clock.horizon:
                 problems.append(f"red_packets.{name}.start: outside the horizon")
+        if self.support is not None and self.support.until is not None and self.support.until < self.clock.horizon:
+            problems.append("support.until: before the clock's horizon; support runs at least as long as the sale")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -107,6 +107,8 @@ def figures(rep: dict) -> dict[str, Any]:
         extra["presale"] = {k: v for k, v in rep["presale"].items() if k != "series"}
     if "red_packets" in rep:
         extra["red_packets"] = {name: _rain_figures(rain) for name, rain in rep["red_packets"].items()}
+    if "support" in rep:
+        extra["support"] = _support_figures(rep["support"])
     return {
         **extra,
         "contingency_firings": len(rep["contingency"]),
@@ -152,17 +154,66 @@ def _rain_figures(rain: dict) -> dict[str, Any]:
     }
 
 
+def _support_figures(s: dict) -> dict[str, Any]:
+    """Support in one replication: per team in total and per interval, per shift, and whether every
+    interval met targets.support."""
+    length, end = s["interval"], s["until"]
+    seconds = [min(length, end - k * length) for k in range(len(s["intervals_met"]))]
+    intervals = []
+    for k, met in enumerate(s["intervals_met"]):
+        teams = {}
+        for team, t in s["teams"].items():
+            row = {key: values[k] for key, values in t["intervals"].items()}
+            teams[team] = {**_contact_figures(row), "agents": row["agents"],
+                           "busy_agents": row["busy"] / seconds[k] / t["concurrency"],
+                           "peak_queue": row["peak_queue"]}
+        intervals.append({"met": float(met), "teams": teams})
+    keep = ("completed", "escalated", "in_service_at_end", "queued_at_end", "peak_queue", "agent_hours",
+            "temporary_agent_hours")
+    return {
+        "all_intervals_met": float(s["met"]),
+        "contacts": s["contacts"],
+        "sources": dict(s["sources"]),
+        "teams": {team: {**_contact_figures(t), **{k: t[k] for k in keep},
+                         "mean_wait": t["queue_time"] / t["offered"] if t["offered"] else None}
+                  for team, t in s["teams"].items()},
+        "intervals": intervals,
+        "shifts": {name: {"agent_hours": shift["agent_hours"],
+                          "teams": {team: {**_contact_figures(t), "agent_hours": t["agent_hours"]}
+                                    for team, t in shift["teams"].items()}}
+                   for name, shift in s["shifts"].items()},
+    }
+
+
+def _contact_figures(t: dict) -> dict[str, Any]:
+    """Counts and rates of contacts at one team (in total, in an interval or while a shift is on)."""
+    offered, answered = t["offered"], t["answered"]
+    out = {key: t[key] for key in ("offered", "deflected", "answered", "answered_within", "abandoned") if key in t}
+    out["service_level"] = t["answered_within"] / offered if offered else None
+    out["abandonment"] = t["abandoned"] / offered if offered else None
+    if "wait_sum" in t:
+        out["p_wait"] = t["waited"] / offered if offered else None
+        out["asa"] = t["wait_sum"] / answered if answered else None
+        worked = t["available"] + t["overtime"]
+        out["occupancy"] = t["busy"] / worked if worked else None
+    return out
+
+
 def _combine(items: list[Any]) -> Any:
     """Nested figures of each replication -> the same nesting with a stat at every leaf."""
     first = items[0]
     if isinstance(first, dict):
         return {k: _combine([item[k] for item in items]) for k in first}
+    if isinstance(first, list):  # a series of figures (support intervals): element by element
+        return [_combine([item[i] for item in items]) for i in range(len(first))]
     return stat(items)
 
 
 def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]:
     """summary.json: the scenario's identity, every figure as mean and 95% CI, and targets met or not."""
     combined = _combine([figures(r) for r in reps])
+    if "support" in combined:
+        combined["support"] = _label_support(scenario, reps[0]["support"], combined["support"])
     return {
         "scenario": scenario.name,
         "seed": seed,
@@ -175,6 +226,27 @@ def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]
                                                                                  firing["fired_at"]),
                          "effective_clock": format_clock(scenario.clock.start_time, firing["effective_at"])}
                         for i, rep in enumerate(reps) for firing in rep["contingency"]],
+    }
+
+
+def _label_support(scenario: Scenario, first: dict, combined: dict) -> dict[str, Any]:
+    """The combined support figures with what they are measured against: intervals, targets, shifts."""
+    start, target = scenario.clock.start_time, scenario.targets.support
+    roster = {shift.name: shift for shift in scenario.support.roster}
+    return {
+        "interval_s": first["interval"],
+        "until_s": first["until"],
+        "answer_within_s": target.answer_within,
+        "service_level_target": target.service_level,
+        "abandonment_target": target.abandonment,
+        **combined,
+        "intervals": [{"start": k * first["interval"], "clock": format_clock(start, k * first["interval"]), **row}
+                      for k, row in enumerate(combined["intervals"])],
+        "shifts": {name: {"start": roster[name].start, "end": roster[name].end,
+                          "temporary": roster[name].temporary, **shift,
+                          "teams": {team: {"agents": getattr(roster[name], team), **figures}
+                                    for team, figures in shift["teams"].items()}}
+                   for name, shift in combined["shifts"].items()},
     }
 
 
@@ -192,6 +264,13 @@ def judge(scenario: Scenario, combined: dict) -> list[dict[str, Any]]:
         value = combined["error_rate"]["mean"]
         checks.append({"target": "error rate", "bound": scenario.targets.error_rate, "value": value,
                        "met": value is not None and value <= scenario.targets.error_rate})
+    if "support" in combined:
+        target, value = scenario.targets.support, combined["support"]["all_intervals_met"]["mean"]
+        what = f"{target.service_level:.0%} answered within {target.answer_within:g} s"
+        what += f", abandonment <= {target.abandonment:.0%}" if target.abandonment is not None else ""
+        checks.append({"target": f"support: replications with {what} in every interval",
+                       "bound": scenario.targets.confidence, "value": value,
+                       "met": value is not None and value >= scenario.targets.confidence})
     return checks
 
 

@@ -82,6 +82,17 @@ class MMc:
             raise ValueError(f"t must be >= 0, got {t!r}")
         return 1.0 - self.p_wait * math.exp(-(self.c * self.mu - self.lam) * t)
 
+    def response_tail(self, t: float) -> float:
+        """P(W > t), W = Wq + service: the share of requests answered later than t. Wq is 0 with
+        probability 1 - p_wait and else exponential with rate g = c*mu - lam, so W is then a sum of
+        two exponentials (rates g and mu)."""
+        if not t >= 0:
+            raise ValueError(f"t must be >= 0, got {t!r}")
+        mu, g = self.mu, self.c * self.mu - self.lam
+        both = (1 + mu * t) * math.exp(-mu * t) if math.isclose(g, mu) else \
+            (g * math.exp(-mu * t) - mu * math.exp(-g * t)) / (g - mu)
+        return (1 - self.p_wait) * math.exp(-mu * t) + self.p_wait * both
+
 
 def mmc(lam: float, mu: float, c: int) -> MMc:
     """M/M/c metrics. Raises ValueError unless lam, mu > 0, c >= 1 and lam < c*mu (stable)."""
@@ -231,6 +242,51 @@ def servers_for_service_level(lam: float, mu: float, t: float, target: float) ->
             if 1.0 - p_wait * math.exp(-(c * mu - lam) * t) >= target:
                 return c
     raise AssertionError("unreachable")
+
+
+def servers_for_response(lam: float, mu: float, t: float, q: float) -> int:
+    """Fewest workers c for which the q-quantile of the M/M/c response time (wait + service) is at most t,
+    i.e. P(W > t) <= 1 - q; raises ValueError when service alone exceeds t that often."""
+    _check_positive(lam=lam, mu=mu, t=t)
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1), got {q!r}")
+    if math.exp(-mu * t) > 1 - q:
+        raise ValueError(f"no number of workers helps: service alone exceeds {t:g} in more than {1 - q:.3g} "
+                         "of requests")
+    c = math.floor(lam / mu) + 1
+    while mmc(lam, mu, c).response_tail(t) > 1 - q:
+        c += 1
+    return c
+
+
+def agents_for_service_level(lam: float, mu: float, t: float, target: float, theta: float | None = None,
+                             max_abandon: float | None = None) -> int:
+    """Fewest agents (workers) answering at least `target` of contacts within t: Erlang C without
+    abandonment (theta None), else Erlang A with abandonment rate theta, also keeping the share that
+    abandons at most max_abandon."""
+    if theta is None:
+        return servers_for_service_level(lam, mu, t, target)
+    c = 1
+    while True:
+        a = erlang_a(lam, mu, c, theta)
+        if a.p_wait_within(t) >= target and (max_abandon is None or a.p_abandon <= max_abandon):
+            return c
+        c += 1
+
+
+def fluid_servers(work: list[float] | tuple[float, ...], delay: float) -> float:
+    """Fewest workers (fractional) for which a fluid queue fed `work[k]` worker-seconds in second k never
+    holds a request longer than `delay`: c >= A(s, t) / (t - s + delay) for every window [s, t). Windows of
+    1, 2, 4, ... seconds are checked: the bound a surge sets when a queue may absorb part of it."""
+    _check_positive(delay=delay)
+    cum = [0.0]
+    for w in work:
+        cum.append(cum[-1] + w)
+    need, length = 0.0, 1
+    while length <= len(work):
+        need = max(need, max(cum[k + length] - cum[k] for k in range(len(work) - length + 1)) / (length + delay))
+        length *= 2
+    return need
 
 
 def servers_for_blocking(a: float, max_block: float) -> int:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from simulator import theory
 from simulator.theory import (
     erlang_a,
     erlang_b,
@@ -327,3 +328,44 @@ def test_call_centre_needs_fourteen_agents_for_eighty_percent_in_twenty_seconds(
     assert mmc(100.0, 10.0, 13).service_level(20 / 3600) == pytest.approx(0.7585, abs=1e-4)
     assert mmc(100.0, 10.0, 14).service_level(20 / 3600) == pytest.approx(0.8606, abs=1e-4)
     assert servers_for_service_level(100.0, 10.0, 20 / 3600, 0.8) == 14
+
+
+@pytest.mark.parametrize("lam, mu, c", [(8.0, 1.0, 10), (2.0, 0.5, 5), (9.0, 1.0, 10), (1.0, 1.0, 2)])
+def test_response_tail_integrates_to_the_mean_response(lam, mu, c):
+    m = theory.mmc(lam, mu, c)
+    assert m.response_tail(0) == pytest.approx(1.0)
+    step = 0.01 / mu
+    ts = [k * step for k in range(int(80 / mu / step))]
+    area = math.fsum(m.response_tail(t) for t in ts) * step - step / 2  # trapezoid from t = 0
+    assert area == pytest.approx(m.mean_response, rel=2e-3)
+
+
+def test_response_tail_is_continuous_where_both_rates_meet():
+    # c*mu - lam == mu takes the (1 + mu t) e^(-mu t) branch; its neighbours must agree with it
+    at = theory.mmc(3.0, 1.0, 4).response_tail(2.0)
+    assert theory.mmc(3.0 + 1e-7, 1.0, 4).response_tail(2.0) == pytest.approx(at, rel=1e-5)
+
+
+def test_servers_for_response_is_the_fewest_meeting_the_quantile():
+    c = theory.servers_for_response(10, 1, 5.5, 0.99)
+    assert theory.mmc(10, 1, c).response_tail(5.5) <= 0.01 < theory.mmc(10, 1, c - 1).response_tail(5.5)
+    with pytest.raises(ValueError, match="service alone"):
+        theory.servers_for_response(10, 1, 2, 0.99)  # e^-2 of requests take longer than 2 s on their own
+
+
+def test_agents_for_service_level_uses_erlang_c_or_a():
+    lam, mu, t = 0.5, 1 / 60, 20
+    assert theory.agents_for_service_level(lam, mu, t, 0.8) == theory.servers_for_service_level(lam, mu, t, 0.8)
+    c = theory.agents_for_service_level(lam, mu, t, 0.8, theta=1 / 120, max_abandon=0.02)
+    ok = theory.erlang_a(lam, mu, c, 1 / 120)
+    short = theory.erlang_a(lam, mu, c - 1, 1 / 120)
+    assert ok.p_wait_within(t) >= 0.8 and ok.p_abandon <= 0.02
+    assert short.p_wait_within(t) < 0.8 or short.p_abandon > 0.02
+
+
+def test_fluid_servers_absorb_a_burst_within_the_delay():
+    # 100 worker-seconds arriving in one second, then nothing: c workers clear it in 100/c s, so the
+    # last request waits 100/c - 1 s; a delay of 4 s needs c = 100 / (1 + 4) = 20
+    assert theory.fluid_servers([0, 0, 100, 0, 0, 0, 0, 0], 4.0) == pytest.approx(20.0)
+    # a steady stream needs its rate, however long the delay
+    assert theory.fluid_servers([7.0] * 512, 1.0) == pytest.approx(7.0 * 512 / 513)
