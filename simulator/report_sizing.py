@@ -65,7 +65,8 @@ def write(directory: Path, sizing: Sizing, checks: list[dict[str, Any]], clock_s
                 w.writeheader()
                 w.writerows(rows)
     data = {"rows": sizing.rows, "staffing": sizing.staffing, "roster": sizing.roster,
-            "runs": [vars(r) for r in sizing.runs], "verification": checks, "unmet": sizing.unmet}
+            "runs": [vars(r) for r in sizing.runs], "verification": checks, "unmet": sizing.unmet,
+            "skipped": sizing.skipped}
     (directory / "sizing.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
     if sizing.scenario is not None:
         lines = overlay(sizing)
@@ -115,6 +116,8 @@ def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) -> 
                              for c in checks]))
     for problem in sizing.unmet:
         parts.append(Text(f"not met: {problem}", style="bold red"))
+    if sizing.skipped:
+        parts.append(Text(f"not sized (the scenario sets no target for them): {', '.join(sizing.skipped)}"))
     parts.append(Text(f"model runs used: {len(sizing.runs)} (sizing.json lists each)"))
     return Group(*parts)
 

@@ -54,6 +54,8 @@ class Sizing:
     """The scenario with every sized part applied (verified by the caller)."""
     unmet: list[str] = field(default_factory=list)
     on_run: Callable[[Evaluation], None] | None = None
+    skipped: list[str] = field(default_factory=list)
+    """Parts `all` left out: the scenario sets no target for them."""
     applied: str = ""
     """The server variant applied to the sized scenario (the one as configured)."""
 
@@ -467,14 +469,27 @@ def _staffing_table(scenario: Scenario, logs: list[support.ContactLog], staffed:
 WHAT = ("servers", "stock", "agents")
 
 
+def sizable(scenario: Scenario, part: str) -> bool:
+    """The scenario gives what sizing this part needs: targets for it (and, for agents, a support section)."""
+    if part == "servers":
+        return bool(_judged_pools(scenario))
+    if part == "stock":
+        target = scenario.targets.stock
+        return target is not None and (target.stockout_probability is not None or target.fill_rate is not None)
+    return scenario.support is not None
+
+
 def size(scenario: Scenario, what: str = "all", seed: int | None = None, replications: int | None = None,
          jobs: int = 1, max_scale: float = 20.0, max_agents: int = 5000,
          on_run: Callable[[Evaluation], None] | None = None) -> Sizing:
     """Size what is asked (servers, stock, agents or all, in that order: each sized part feeds the next)."""
     seed = scenario.seed if seed is None else seed
     count = replications or scenario.replications
-    parts = WHAT if what == "all" else (what,)
-    sizing = Sizing(on_run=on_run)
+    parts = [p for p in WHAT if sizable(scenario, p)] if what == "all" else [what]
+    if not parts:
+        raise ValueError("targets: nothing to size against (give latency or error_rate, targets.stock, or a "
+                         "support section)")
+    sizing = Sizing(on_run=on_run, skipped=[p for p in WHAT if p not in parts] if what == "all" else [])
 
     def run(s: Scenario) -> RunResult:
         return simulate(s, seed, count, jobs)

@@ -211,3 +211,10 @@ def test_a_higher_service_level_never_gets_fewer_agents(tmp_path):
         found = size(load_text(tmp_path, CALLS, f"targets.support.service_level={level}"), "agents", jobs=2)
         agents.append(sum(row["phone_agents"] for row in found.staffing))
     assert agents == sorted(agents) and agents[0] < agents[-1]
+
+
+def test_sizing_all_leaves_out_what_the_scenario_sets_no_target_for():
+    scenario = load_scenario("scenarios/steady-state.yaml", STEADY)
+    found = size(scenario, "all", jobs=2)
+    assert found.skipped == ["stock", "agents"]
+    assert [row["what"] for row in found.rows] == ["servers"]
