@@ -205,6 +205,13 @@ def _selection(shape: dict) -> list[tuple[tuple[str, ...], str, str]]:
     rows += [(("pools", pool, key), f"{pool} {label}", unit) for pool in pools
              for key, label, unit in (("peak_workers", "peak servers", "count"),
                                       ("worker_hours", "server-hours", "hours")) if key in pools[pool]]
+    teams = (shape.get("support") or {}).get("teams", {})
+    rows += [(("support", "contacts"), "support contacts", "count")]
+    rows += [(("support", "teams", team, key), f"{team} {label}", unit) for team in teams
+             for key, label, unit in (("service_level", "service level", "fraction"), ("asa", "ASA", "seconds"),
+                                      ("abandonment", "abandonment", "fraction"),
+                                      ("agent_hours", "agent-hours", "hours"))]
+    rows += [(("support", "all_intervals_met"), "support target met in every interval", "fraction")]
     rows += [(("contingency_firings",), "contingency firings", "count")] if "contingency_firings" in shape else []
     return [row for row in rows if _has(shape, row[0])]
 

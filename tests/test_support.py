@@ -340,3 +340,16 @@ def test_bad_support_input_is_one_line_naming_the_field(tmp_path, old, new, need
     number = next(n for n, x in enumerate(text.splitlines(), start=1) if needle in x)
     assert line.startswith(f"{file}:{number}: {path}: "), line
     assert re.search(message, line), line
+
+
+def test_compare_shows_what_more_agents_buy_on_the_same_contacts(tmp_path):
+    from simulator.compare import compare
+
+    path = tmp_path / "sale.yaml"
+    path.write_text(SALE + "plans:\n  more-agents:\n    set:\n      support.roster[0].phone: 12\n")
+    rows = {row.figure: row for row in compare(path, replications=3).rows}
+    hours = rows["support.teams.phone.agent_hours"].plans["more-agents"]["diff"]["mean"]
+    assert hours == pytest.approx(6 * 40 / 60)  # six more phone agents for the 40 minutes of the shift after 19:50
+    assert rows["support.contacts"].plans["more-agents"]["diff"]["mean"] == 0  # the same contacts
+    assert rows["support.teams.phone.service_level"].plans["more-agents"]["diff"]["mean"] > 0
+    assert rows["support.teams.phone.abandonment"].plans["more-agents"]["diff"]["mean"] < 0
