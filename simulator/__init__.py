@@ -8,5 +8,7 @@
 from simulator.compare import Comparison, compare
 from simulator.runner import RunResult, simulate
 from simulator.scenario import Scenario, ScenarioError, load_scenario
+from simulator.sizing import Sizing, size
 
-__all__ = ["Comparison", "RunResult", "Scenario", "ScenarioError", "compare", "load_scenario", "simulate"]
+__all__ = ["Comparison", "RunResult", "Scenario", "ScenarioError", "Sizing", "compare", "load_scenario", "simulate",
+           "size"]
