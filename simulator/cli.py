@@ -184,28 +184,43 @@ def size(scenario: Path, what: str, seed: int | None, replications: int | None, 
     from simulator.summary import write_data
 
     loaded = load_scenario(scenario, overrides, overlays=overlays)
-    directory = claim_directory(out, f"{loaded.name}-size", seed if seed is not None else loaded.seed)
+    try:
+        sizing.check(loaded, what)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    seed = loaded.seed if seed is None else seed
+    count = replications or loaded.replications
+    directory = claim_directory(out, f"{loaded.name}-size", seed)
 
     def told(run: sizing.Evaluation) -> None:
-        verdicts = {k: {True: "ok", False: "no", None: "?"}[v] for k, v in run.passed.items()}
-        shown = ", ".join(f"{k}={v}:{verdicts[k]}" for k, v in list(run.config.items())[:6])
-        more = f" (+{len(run.config) - 6} more)" if len(run.config) > 6 else ""
-        err.print(f"run: {run.what}: {shown}{more}", markup=False, highlight=False)
+        if len(run.config) > 6:
+            verdicts = list(run.passed.values())
+            shown = (f"{len(run.config)} knobs: {verdicts.count(True)} ok, {verdicts.count(False)} no, "
+                     f"{verdicts.count(None)} waiting")
+        else:
+            verdict = {True: ":ok", False: ":no", None: ":?"}
+            shown = ", ".join(f"{k}={v}{verdict[run.passed[k]] if k in run.passed else ''}"
+                              for k, v in run.config.items())
+        err.print(f"run {len(found_runs) + 1}: {run.what}: {shown}", markup=False, highlight=False)
+        found_runs.append(run)
 
+    found_runs: list = []
     try:
-        found = sizing.size(loaded, what, seed, replications, jobs, max_scale, max_agents, on_run=told)
+        found = sizing.size(loaded, what, seed, count, jobs, max_scale, max_agents, on_run=told)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     checks: list = []
-    if found.scenario is not None and not found.unmet:
-        result = simulate(found.scenario, seed, replications, jobs)
+    if found.scenario is not None and not found.unmet:  # out of sample: replications the search never saw
+        err.print(f"verification: {count} fresh replication(s), seed {seed + 1}", markup=False, highlight=False)
+        result = simulate(found.scenario, seed + 1, count, jobs)
         (directory / "verification").mkdir()
         write_data(directory / "verification", result)
         if not no_figures:
             report.write_report(directory / "verification", result)
         checks = sizing.verify(found, result, what)
     report_sizing.write(directory, found, checks, loaded.clock.start_time)
-    Console(highlight=False).print(report_sizing.terminal(found, checks, loaded.clock.start_time))
+    Console(highlight=False).print(report_sizing.terminal(found, checks, loaded.clock.start_time, count,
+                                                          loaded.targets.confidence))
     click.echo(f"results: {directory}")
     sys.exit(1 if found.unmet or not all(c["met"] for c in checks) else 0)
 

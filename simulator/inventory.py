@@ -56,6 +56,11 @@ class Stock:
         self.sold_out_at: float | None = None
         self.peak_committed = 0
         """Most units held at once by orders (reserved or sold): the stock this demand needed."""
+        self.out = [0, 0, 0]
+        self.peak_out = [0, 0, 0]
+        """Most units out of each bucket at once (taken by orders, less those that came back)."""
+        self.refused_at: float | None = None
+        """When a shopper was first told "sold out" (a bucket they may use was empty)."""
         self.all_sold_at: float | None = None
         self._pending: dict[int, Order] = {}
         self._held: dict[int, int] = {}
@@ -82,9 +87,12 @@ class Stock:
         buckets = self.buckets
         bucket = next((k for k in range(tier, -1, -1) if buckets[k] > 0), None)
         if bucket is None:
+            if self.refused_at is None:
+                self.refused_at = self.env._now
             return SOLD_OUT
         now = self.env._now
         buckets[bucket] -= 1
+        self._take(bucket)
         self.taken[bucket][tier] += 1
         self.available -= 1
         self.reserved += 1
@@ -101,6 +109,7 @@ class Stock:
         """A unit held for a presale deposit: pending until its balance is paid, returned at `until`."""
         now = self.env._now
         self.buckets[GENERAL] -= 1
+        self._take(GENERAL)
         self.available -= 1
         self.reserved += 1
         self.peak_committed = max(self.peak_committed, self.reserved + self.sold)
@@ -138,8 +147,13 @@ class Stock:
         self.reserved -= 1
         self.available += 1
         self.buckets[0 if self.released[order.bucket] else order.bucket] += 1
+        self.out[order.bucket] -= 1
         self.expired += 1
         self.s_expired[int(self.env._now)] += 1
+
+    def _take(self, bucket: int) -> None:
+        self.out[bucket] += 1
+        self.peak_out[bucket] = max(self.peak_out[bucket], self.out[bucket])
 
     def release(self, bucket: int) -> None:
         """Units kept in a bucket (member quota, set aside) go on general sale, now and when returned."""
@@ -176,6 +190,8 @@ class Stock:
             "revenue": self.revenue,
             "sold_out_at": self.sold_out_at,
             "peak_committed": self.peak_committed,
+            "peak_out": list(self.peak_out),
+            "refused_at": self.refused_at,
             "all_sold_at": self.all_sold_at,
             "series": {
                 "available": self.s_available,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -53,23 +54,18 @@ def overlay(sizing: Sizing) -> dict[str, Any]:
 
 def write(directory: Path, sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) -> None:
     """sizing.csv, staffing.csv, roster.csv, sizing.json, sizing.html and sized.yaml (an overlay)."""
-    with open(directory / "sizing.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*COLUMNS, "details"])
-        for row in sizing.rows:
-            w.writerow([row.get(c) for c in COLUMNS] + [_extras(row)])
-    for name, rows in (("staffing", sizing.staffing), ("roster", sizing.roster)):
-        if rows:
+    for name, rows in (("sizing", sizing.rows), ("staffing", sizing.staffing), ("roster", sizing.roster)):
+        if rows:  # one column per figure, numbers as numbers
             with open(directory / f"{name}.csv", "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
                 w.writeheader()
                 w.writerows(rows)
     data = {"rows": sizing.rows, "staffing": sizing.staffing, "roster": sizing.roster,
             "runs": [vars(r) for r in sizing.runs], "verification": checks, "unmet": sizing.unmet,
             "skipped": sizing.skipped}
     (directory / "sizing.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
-    if sizing.scenario is not None:
-        lines = overlay(sizing)
+    lines = overlay(sizing) if sizing.scenario is not None else {}
+    if lines:
         (directory / "sized.yaml").write_text("# flashsim size: apply with --overlay sized.yaml\n"
                                               + yaml.safe_dump(lines, sort_keys=False))
     (directory / "sizing.html").write_text(render_html(sizing, checks, clock_start))
@@ -102,7 +98,8 @@ def _main_rows(sizing: Sizing) -> list[list[str]]:
              f"{_cell(r['cost'])} {r['cost_unit']}", _extras(r)] for r in sizing.rows]
 
 
-def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) -> Group:
+def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any, replications: int,
+             confidence: float) -> Group:
     parts: list[Any] = [_table("sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost",
                                           "details"], _main_rows(sizing))]
     if sizing.roster:
@@ -118,6 +115,9 @@ def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) -> 
         parts.append(Text(f"not met: {problem}", style="bold red"))
     if sizing.skipped:
         parts.append(Text(f"not sized (the scenario sets no target for them): {', '.join(sizing.skipped)}"))
+    must = math.ceil(confidence * replications - 1e-9)
+    parts.append(Text(f"a target counts as met when it holds in {must} of {replications} replication(s) "
+                      f"(targets.confidence {confidence:.0%}); the stock target is a share of replications"))
     parts.append(Text(f"model runs used: {len(sizing.runs)} (sizing.json lists each)"))
     return Group(*parts)
 

@@ -326,20 +326,18 @@ class LatencyTarget(Section):
 class SupportTarget(Section):
     """What support must reach in every interval."""
 
-    service_level: Fraction = 0.8
-    """Share of contacts answered within answer_within (the 80/20 of contact centres)."""
+    service_level: Fraction = Field(0.8, gt=0, lt=1)
+    """Share of contacts answered within answer_within (the 80/20 of contact centres), above 0 and below 1."""
     answer_within: Duration = 20.0
     abandonment: Fraction | None = None
     """Bound on the share of contacts that hang up before an answer. null: none."""
 
 
 class StockTarget(Section):
-    """What the stock must reach for each SKU (give one or both)."""
+    """What the stock must reach for each SKU."""
 
-    stockout_probability: Fraction | None = None
-    """Bound on the chance that a SKU runs out before the horizon."""
-    fill_rate: Fraction | None = None
-    """Share of the units shoppers would take that must be there for them."""
+    stockout_probability: Fraction
+    """Bound on the chance that a SKU runs out (a shopper finds no unit for them) before the horizon."""
 
 
 class Targets(Section):

@@ -18,10 +18,12 @@ import numpy as np
 
 from simulator import support, theory
 from simulator.helpdesk import TEAMS
+from simulator.metrics import percentile
 from simulator.model import streams
 from simulator.runner import RunResult, seeds, simulate
 from simulator.scenario import Scenario
 from simulator.summary import figures
+from simulator.units import format_clock
 
 K = TypeVar("K")
 UNLIMITED = 10**9
@@ -77,11 +79,12 @@ class _Knob:
 
 
 def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int,
-           high: dict[K, int], max_runs: int = 40) -> dict[K, int]:
+           high: dict[K, int], max_runs: int = 40, describe: Callable[[K], str] = str) -> dict[K, int]:
     """The smallest value of every knob whose check passes, all searched at once: from the warm start,
-    steps that double (down while passing, up while failing), then bisection; a final run of the
-    answers re-opens any knob that fails with the others at their answers. `evaluate` answers True
-    (pass), False (fail) or None (inconclusive, e.g. a downstream pool starved by an upstream one)."""
+    steps that double (down while passing, up while failing), then bisection. A knob already settled
+    that fails once the others have moved is searched up again, and a last run of all the answers
+    must pass. `evaluate` answers True (pass), False (fail) or None (inconclusive, e.g. a downstream
+    pool starved by an upstream one, or an interval behind a failing one)."""
     knobs = {k: _Knob(low - 1, None, max(1, round(0.05 * v))) for k, v in start.items()}
     for _ in range(max_runs):
         candidates: dict[K, int] = {}
@@ -92,7 +95,7 @@ def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool 
                 candidates[k] = min(max(start[k], low), high[k])
             elif knob.hi is None:
                 if knob.lo >= high[k]:
-                    raise Unmet(f"{k}: not met even at the bound of {high[k]}")
+                    raise Unmet(f"{describe(k)}: not met even at the bound of {high[k]}")
                 candidates[k] = min(knob.lo + knob.step, high[k])
             elif knob.lo < low and knob.step > 0:
                 candidates[k] = max(low, knob.hi - knob.step)
@@ -110,13 +113,14 @@ def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool 
             elif passed[k] is False:
                 knob.step = knob.step * 2 if knob.hi is None else 0
                 knob.lo = value
-        if final:
-            if all(passed[k] is True for k in knobs):
-                return config
-            # passed alone, fails with the others at their answers: search up again
-            for k in (k for k in knobs if passed[k] is False):
-                knobs[k].lo, knobs[k].hi, knobs[k].step = knobs[k].hi, None, 1
-    raise Unmet(f"no answer within {max_runs} runs")
+        if final and all(passed[k] is True for k in knobs):
+            return config
+        for k, knob in knobs.items():  # settled, but fails with the others where they are now: up again
+            if k not in candidates and passed[k] is False:
+                knob.lo, knob.hi, knob.step = knob.hi, None, 1
+    pending = [describe(k) for k, knob in knobs.items() if knob.hi is None or knob.hi - knob.lo > 1]
+    raise Unmet(f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}"
+                f"{' ...' if len(pending) > 5 else ''})")
 
 
 def _enough(oks: list[bool], confidence: float) -> bool:
@@ -147,17 +151,30 @@ def _judged_pools(scenario: Scenario) -> list[str]:
     return order
 
 
+def answered_quantile(endpoint: dict, q: float) -> float | None:
+    """The q-quantile of response times with rejected and timed-out requests counted as slower than any
+    answer: a pool cannot meet a latency bound by turning requests away fast."""
+    failed = endpoint["rejected"] + endpoint["timed_out"]
+    answered = endpoint["served"] + failed
+    if not answered:
+        return None
+    share = failed / answered
+    if share >= 1 - q:
+        return math.inf
+    return percentile(endpoint["hist"], q / (1 - share))
+
+
 def pool_passes(scenario: Scenario, rep: dict, pool: str) -> bool:
-    """One replication meets the targets of one pool: its endpoints' latency bounds and error rate."""
+    """One replication meets the targets of one pool: its endpoints' latency bounds (failed requests
+    counting as too slow) and error rate."""
     fig = figures(rep)
     mine = [step for step, ep in scenario.system.endpoints.items() if ep.pool == pool]
     for step in mine:
         bounds = scenario.targets.latency.get(step)
-        e = fig["endpoints"][step]
-        for q in ("p95", "p99"):
-            bound = getattr(bounds, q) if bounds is not None else None
-            value = e[f"latency_{q}"]
-            if bound is not None and e["requests"] and (value is None or value > bound):
+        for name, q in (("p95", 0.95), ("p99", 0.99)):
+            bound = getattr(bounds, name) if bounds is not None else None
+            value = answered_quantile(rep["endpoints"][step], q)
+            if bound is not None and value is not None and value > bound:
                 return False
     if scenario.targets.error_rate is not None:
         answered = sum(fig["endpoints"][s]["served"] + fig["endpoints"][s]["rejected"]
@@ -198,9 +215,8 @@ def warm_start(scenario: Scenario, ample: RunResult, pool: str) -> int:
 def size_servers(scenario: Scenario, label: str, run: Callable[[Scenario], RunResult], sizing: Sizing,
                  max_scale: float) -> tuple[dict[str, int], RunResult]:
     """Workers per pool meeting the pools' targets; the passing run of the answer."""
+    check(scenario, "servers")
     pools = _judged_pools(scenario)
-    if not pools:
-        raise ValueError("targets: give latency bounds or an error_rate to size servers against")
     confidence = scenario.targets.confidence
     high = {p: max(1, math.ceil(scenario.system.pools[p].workers * max_scale)) for p in pools}
     ample = run(with_workers(scenario, high))
@@ -246,53 +262,75 @@ def with_stock(scenario: Scenario, stock: dict[str, int]) -> Scenario:
     return scenario.model_copy(update={"inventory": scenario.inventory.model_copy(update={"skus": skus})})
 
 
-def _transfer_lead(scenario: Scenario, sku: str) -> float | None:
-    leads = [r.do.transfer.lead for r in scenario.contingency.values()
+def _transfer(scenario: Scenario, sku: str) -> float | None:
+    """Time from a stock signal to units on sale, for the rule that transfers stock to this SKU."""
+    times = [r.after + r.do.transfer.lead for r in scenario.contingency.values()
              if r.do.transfer is not None and r.do.transfer.sku == sku]
-    return max(leads) if leads else None
+    return max(times) if times else None
+
+
+def _kept_share(scenario: Scenario, sku: str) -> tuple[float, int]:
+    """Member quota (share of the units) and guaranteed units of the sale of this SKU."""
+    for sale in scenario.sales:
+        if sale.sku == sku and sale.members is not None:
+            m = sale.members
+            return m.quota, (m.guaranteed.units if m.guaranteed else 0)
+    return 0.0, 0
+
+
+def units_needed(peak_out: list[int], quota: float, guaranteed: int) -> int:
+    """Fewest units with which no bucket a run took units from ever empties: the general bucket holds
+    S - round(quota*S) - guaranteed, the member bucket round(quota*S); the set-aside units are the same
+    in every run. Without a quota it is the peak of units held plus one, exactly."""
+    s = peak_out[0] + guaranteed + 1
+    while s - round(quota * s) - guaranteed <= peak_out[0] or (quota > 0 and round(quota * s) <= peak_out[1]):
+        s += 1
+    return s
 
 
 def size_stock(scenario: Scenario, run: Callable[[Scenario], RunResult], sizing: Sizing) -> dict[str, int]:
-    """Units per SKU for the stock targets: a run with stock that never runs out tells, replication by
-    replication, the most units orders held at once; with common random numbers a run with S units
-    follows it exactly until that moment, so it runs out exactly when that peak reaches S."""
+    """Units per SKU for the stock target: a run with stock that never runs out tells, replication by
+    replication, the most units taken out of each bucket at once; with common random numbers a run with S
+    units follows it exactly until a bucket empties, so without member quotas it runs out exactly when
+    the peak of units held reaches S (with quotas the buckets are sized apart: a little more than needed)."""
+    check(scenario, "stock")
     target = scenario.targets.stock
-    if target is None or (target.stockout_probability is None and target.fill_rate is None):
-        raise ValueError("targets.stock: give stockout_probability or fill_rate to size stock against")
-    skus = [sale.sku for sale in scenario.sales]
-    skus = list(dict.fromkeys(skus))
+    skus = list(dict.fromkeys(sale.sku for sale in scenario.sales))
     rules = {n: r for n, r in scenario.contingency.items() if r.when.stock is None}  # no stock levels to watch
     unlimited = with_stock(scenario, dict.fromkeys(skus, UNLIMITED)).model_copy(update={"contingency": rules})
     result = run(unlimited)
     sizing.log(Evaluation("stock: unlimited", dict.fromkeys(skus, UNLIMITED), dict.fromkeys(skus, True)))
+    p = target.stockout_probability
     answer = {}
     for sku in skus:
-        peaks = np.array([rep["stock"][sku]["peak_committed"] for rep in result.replications])
+        quota, guaranteed = _kept_share(scenario, sku)
+        needs = np.array([units_needed(rep["stock"][sku]["peak_out"], quota, guaranteed)
+                          for rep in result.replications])
         bought = np.array([rep["stock"][sku]["sold"] for rep in result.replications], dtype=float)
-        need = 0
-        if target.stockout_probability is not None:  # out in at most p of the replications: peak >= S
-            allowed = math.floor(target.stockout_probability * len(peaks) + 1e-9)
-            need = int(np.sort(peaks)[::-1][allowed]) + 1 if allowed < len(peaks) else 0
-        if target.fill_rate is not None and bought.sum() > 0:
-            fill = next(s for s in range(int(bought.max()) + 1)
-                        if np.minimum(bought, s).sum() >= target.fill_rate * bought.sum() - 1e-9)
-            need = max(need, fill)
-        answer[sku] = max(need, 1)
-        lead = _transfer_lead(scenario, sku)
+        allowed = math.floor(p * len(needs) + 1e-9)  # replications that may run out
+        need = int(np.sort(needs)[::-1][allowed]) if allowed < len(needs) else 1
+        floor = scenario.presale.units if scenario.presale is not None and _presale_sku(scenario) == sku else 1
+        answer[sku] = max(need, floor)
         row = {"what": "stock", "variant": "", "item": sku, "current": scenario.inventory.skus[sku].stock,
                "sized": answer[sku], "warm_start": None, "cost": answer[sku], "cost_unit": "units",
-               "expected_demand": float(bought.mean()), "peak_held_mean": float(peaks.mean()),
-               "peak_held_max": int(peaks.max()), "safety_stock": answer[sku] - float(bought.mean())}
+               "expected_demand": float(bought.mean()), "need_mean": float(needs.mean()),
+               "need_max": int(needs.max()), "safety_stock": answer[sku] - float(bought.mean()),
+               "replications": len(needs)}
+        lead = _transfer(scenario, sku)
         if lead is not None:
-            row["lead_time"] = lead
-            row["reorder_point"] = reorder_point(result, sku, lead, target.stockout_probability or 0.05)
+            row["transfer_time"] = lead
+            row["reorder_point"] = reorder_point(result, sku, lead, p)
         sizing.rows.append(row)
     return answer
 
 
+def _presale_sku(scenario: Scenario) -> str | None:
+    return next((sale.sku for sale in scenario.sales if sale.name == scenario.presale.sale), None)
+
+
 def reorder_point(result: RunResult, sku: str, lead: float, p: float) -> int:
-    """Units available at which a transfer with this lead time must be asked for: the most units orders
-    take in any window of that length, exceeded in at most p of the replications."""
+    """Units available at which a transfer arriving `lead` seconds after the signal must be asked for: the
+    most units orders take in any window of that length, exceeded in at most p of the replications."""
     worst = []
     for rep in result.replications:
         series = rep["stock"][sku]["series"]
@@ -308,20 +346,6 @@ def reorder_point(result: RunResult, sku: str, lead: float, p: float) -> int:
 
 def _minutes(per_interval: np.ndarray, interval: float, minutes: int) -> np.ndarray:
     return np.repeat(per_interval, int(interval // 60))[:minutes]
-
-
-def interval_passes(scenario: Scenario, served: dict, team: str) -> np.ndarray:
-    """Per interval: the service level (and abandonment bound) met, or no contact to answer."""
-    target = scenario.targets.support
-    t = served["teams"][team]["intervals"]
-    offered = np.asarray(t["offered"], dtype=float)
-    within = np.asarray(t["answered_within"], dtype=float)
-    abandoned = np.asarray(t["abandoned"], dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok = within >= target.service_level * offered - 1e-9
-        if target.abandonment is not None:
-            ok &= abandoned <= target.abandonment * offered + 1e-9
-    return ok | (offered == 0)
 
 
 def agent_warm_start(scenario: Scenario, logs: list[support.ContactLog], team: str, n: int) -> np.ndarray:
@@ -354,114 +378,148 @@ def agent_warm_start(scenario: Scenario, logs: list[support.ContactLog], team: s
 
 
 def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, max_agents: int) -> Scenario:
-    """Agents per interval and team meeting the service level, then the fewest agents per shift of the
-    scenario's roster that cover them; returns the scenario with that roster."""
+    """Agents per interval meeting targets.support (chat and phone, then the expert tier, which takes what
+    they pass on), turned into agents per shift of the scenario's roster, and the roster checked on the
+    same contacts: an interval the roster leaves short gets one more agent and the roster is redone.
+    Returns the scenario with that roster."""
+    check(scenario, "agents")
     cfg = scenario.support
-    if cfg is None:
-        raise ValueError("support: the scenario has no support section to staff")
     children = seeds(seed, len(shop.replications))
     logs = [support.contacts(scenario, rep, streams(child)) for rep, child in zip(shop.replications, children)]
     horizon = support.until(scenario)
     minutes = int(math.ceil(horizon / 60))
     n = int(math.ceil(horizon / cfg.interval))
     confidence = scenario.targets.confidence
+    on = support.on_duty(scenario)
     staffed = {name: np.zeros(n, dtype=int) for name in TEAMS}
-    served_last: list[dict] = []
+    counts = {name: np.zeros(len(cfg.roster), dtype=int) for name in TEAMS}
+    uncovered: set[tuple[str, int]] = set()
 
-    def serve_all(per_interval: dict[str, np.ndarray]) -> list[dict]:
-        agents = {name: _minutes(v, cfg.interval, minutes) for name, v in per_interval.items()}
+    def serve_all(agents: dict[str, np.ndarray]) -> list[dict]:
         return [support.serve(scenario, log, agents) for log in logs]
 
-    for group in (("chat", "phone"), ("experts",)):  # experts see what chat and phone pass on
+    def met(served: list[dict], team: str) -> list[bool]:
+        ok = np.array([support.team_met(scenario, s["teams"][team]["intervals"]) for s in served])
+        return [_enough(ok[:, i].tolist(), confidence) for i in range(n)]
+
+    def deployed() -> dict[str, np.ndarray]:
+        return {t: counts[t] @ on for t in TEAMS}
+
+    for group in (("chat", "phone"), ("experts",)):
         teams = [t for t in group if t == "experts" or t in cfg.channels]
-        start = {(t, i): int(v) for t in teams
-                 for i, v in enumerate(agent_warm_start(scenario, logs, t, n))}
+        start = {(t, i): int(v) for t in teams for i, v in enumerate(agent_warm_start(scenario, logs, t, n))}
 
         def evaluate(config: dict[tuple[str, int], int], teams=teams) -> dict[tuple[str, int], bool | None]:
             for (t, i), v in config.items():
                 staffed[t][i] = v
-            served = serve_all(staffed)
-            served_last[:] = served
+            agents = {**deployed(), **{t: _minutes(staffed[t], cfg.interval, minutes) for t in teams}}
+            served = serve_all(agents)
             passed: dict[tuple[str, int], bool | None] = {}
             for t in teams:
-                ok = np.array([interval_passes(scenario, s, t) for s in served])
-                share = [_enough(ok[:, i].tolist(), confidence) for i in range(n)]
+                share = met(served, t)
                 for i in range(n):  # a backlog from an earlier failing interval makes a later failure no verdict
                     passed[(t, i)] = share[i] if share[i] or all(share[:i]) else None
-            sizing.log(Evaluation(f"agents: {'+'.join(teams)}", {f"{t}@{i}": v for (t, i), v in config.items()},
-                                          {f"{t}@{i}": v for (t, i), v in passed.items()}))
+            sizing.log(Evaluation(f"agents: {'+'.join(teams)} per interval",
+                                  {f"{t}@{i}": v for (t, i), v in config.items()},
+                                  {f"{t}@{i}": v for (t, i), v in passed.items()}))
             return passed
 
-        answer = search(start, evaluate, 0, dict.fromkeys(start, max_agents), max_runs=60)
+        answer = search(start, evaluate, 0, dict.fromkeys(start, max_agents), max_runs=60 + 3 * n,
+                        describe=lambda k: f"{k[0]} at {format_clock(scenario.clock.start_time, k[1] * cfg.interval)}")
         for (t, i), v in answer.items():
             staffed[t][i] = v
-    roster = cover(scenario, staffed)
+        for _ in range(10):  # the roster gives some intervals more than they asked for: check it as deployed
+            for t in teams:
+                counts[t], gaps = cover(cfg.interval, on, staffed[t])
+                uncovered |= {(t, i) for i in gaps}
+            served = serve_all(deployed())
+            short = [(t, i) for t in teams for i, ok in enumerate(met(served, t))
+                     if not ok and (t, i) not in uncovered]
+            sizing.log(Evaluation(f"agents: {'+'.join(teams)} roster",
+                                  {f"{t} {shift.name}": int(counts[t][k]) for t in teams
+                                   for k, shift in enumerate(cfg.roster)},
+                                  {f"{t}@{i}": False for t, i in short}))
+            if not short:
+                break
+            for t, i in short:
+                staffed[t][i] += 1
+    roster = [shift.model_copy(update={t: int(counts[t][k]) for t in TEAMS}) for k, shift in enumerate(cfg.roster)]
     sized = scenario.model_copy(update={"support": cfg.model_copy(update={"roster": roster})})
-    _staffing_table(scenario, logs, staffed, served_last, sizing)
-    for shift, new in zip(cfg.roster, roster):
-        for t in TEAMS:
-            sizing.roster.append({"shift": shift.name, "team": t, "start": shift.start, "end": shift.end,
-                                  "current": getattr(shift, t), "sized": getattr(new, t),
-                                  "temporary": shift.temporary})
-    for t in TEAMS:
-        hours = support.roster_agents(sized)[t].sum() / 60
-        sizing.rows.append({"what": "agents", "variant": "", "item": t,
-                            "current": sum(getattr(s, t) for s in cfg.roster),
-                            "sized": sum(getattr(s, t) for s in roster), "warm_start": None,
-                            "cost": float(hours), "cost_unit": "agent-hours",
-                            "peak_per_interval": int(staffed[t].max())})
+    final = serve_all(support.roster_agents(sized))
+    _report_agents(scenario, roster, staffed, final, on, sizing)
+    if uncovered:
+        when = sorted({format_clock(scenario.clock.start_time, i * cfg.interval) for _, i in uncovered})
+        sizing.unmet.append(f"agents: no shift of the roster is on at {', '.join(when[:6])}"
+                            f"{' ...' if len(when) > 6 else ''}, where contacts need agents")
     return sized
 
 
-def cover(scenario: Scenario, staffed: dict[str, np.ndarray]) -> list:
-    """The fewest agents per shift (the roster's shifts, kept) so that every interval has at least the
-    agents it needs: intervals in time order, a shortfall added to the covering shift that ends last
-    (optimal for shifts that are intervals of time on one day)."""
-    cfg = scenario.support
-    interval = cfg.interval
-    n = len(next(iter(staffed.values())))
-    one = [s.model_copy(update=dict.fromkeys(TEAMS, 1)) for s in cfg.roster]
-    on = [support.roster_agents(scenario.model_copy(update={"support": cfg.model_copy(update={"roster": [s]})}))
-          ["chat"] for s in one]  # minutes each shift is on
+def cover(interval: float, on: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Agents per shift so that every minute has the agents its interval needs; also the intervals no
+    shift is on for. Minutes in time order: a shortfall goes to the shift that is on then whose time ahead
+    is most needed (a 4-hour peak shift before an all-day one for a 4-hour peak), ties to the one on longest."""
     per = int(interval // 60)
-    covers = [[bool(m[i * per:(i + 1) * per].min()) if len(m[i * per:(i + 1) * per]) else False for i in range(n)]
-              for m in on]
-    ends = [max((i for i in range(n) if c[i]), default=-1) for c in covers]
-    counts = {t: [0] * len(cfg.roster) for t in TEAMS}
-    for t in TEAMS:
-        for i in range(n):
-            have = sum(counts[t][k] for k in range(len(cfg.roster)) if covers[k][i])
-            if staffed[t][i] > have:
-                choices = [k for k in range(len(cfg.roster)) if covers[k][i]]
-                if not choices:
-                    raise Unmet(f"agents: no shift of the roster covers interval {i} ({t} needs {staffed[t][i]})")
-                k = max(choices, key=lambda k: (_run_end(covers[k], i), ends[k]))
-                counts[t][k] += int(staffed[t][i] - have)
-    return [s.model_copy(update={t: counts[t][k] for t in TEAMS}) for k, s in enumerate(cfg.roster)]
+    minutes = on.shape[1]
+    want = np.repeat(need, per)[:minutes]
+    have = np.zeros(minutes, dtype=int)
+    counts = np.zeros(on.shape[0], dtype=int)
+    gaps = []
+    for m in range(minutes):
+        short = want[m] - have[m]
+        if short <= 0:
+            continue
+        choices = np.flatnonzero(on[:, m])
+        if not len(choices):
+            gaps.append(m // per)
+            continue
+        k = max(choices, key=lambda k: _merit(on[k], want - have, m))
+        counts[k] += short
+        have += short * on[k]
+    return counts, sorted(set(gaps))
 
 
-def _run_end(cover: list[bool], i: int) -> int:
-    """Last interval of the stretch of consecutive covered intervals starting at i."""
-    j = i
-    while j + 1 < len(cover) and cover[j + 1]:
-        j += 1
-    return j
+def _merit(on: np.ndarray, short: np.ndarray, m: int) -> tuple[float, int]:
+    """How much of a shift's spell from minute m is still short of agents, and how long the spell runs."""
+    stop = m + int(np.argmin(np.append(on[m:], False)))
+    return float(np.mean(short[m:stop] > 0)), stop
 
 
-def _staffing_table(scenario: Scenario, logs: list[support.ContactLog], staffed: dict[str, np.ndarray],
-                    served: list[dict], sizing: Sizing) -> None:
+def paid_hours(on: np.ndarray, counts: np.ndarray, roster: list) -> float:
+    """Agent-hours paid: each spell of a shift that overlaps the run, for its whole length."""
+    spells = [int(np.sum(np.diff(np.concatenate(([0], row.astype(int)))) == 1)) for row in on]
+    return float(sum(c * n * (shift.hours[1] - shift.hours[0]) / 3600 for c, n, shift in zip(counts, spells, roster)))
+
+
+def _report_agents(scenario: Scenario, roster: list, staffed: dict[str, np.ndarray], served: list[dict],
+                   on: np.ndarray, sizing: Sizing) -> None:
+    """The staffing table (per interval: contacts, agents asked for and deployed, service level with the
+    roster), the roster beside the scenario's, and a row per team with its paid agent-hours."""
     cfg = scenario.support
-    for i in range(len(staffed["phone"])):
+    teams = [t for t in TEAMS if t == "experts" or t in cfg.channels]
+    counts = {t: np.array([getattr(s, t) for s in roster]) for t in TEAMS}
+    per = int(cfg.interval // 60)
+    for i in range(len(staffed["experts"])):
         row: dict[str, Any] = {"interval": i, "start": i * cfg.interval}
-        for t in TEAMS:
-            if t != "experts" and t not in cfg.channels:
-                continue
-            offered = [s["teams"][t]["intervals"]["offered"][i] for s in served]
-            within = [s["teams"][t]["intervals"]["answered_within"][i] for s in served]
-            row[f"{t}_offered"] = float(np.mean(offered))
+        for t in teams:
+            intervals = [s["teams"][t]["intervals"] for s in served]
+            offered = sum(x["offered"][i] for x in intervals)
+            row[f"{t}_offered"] = offered / len(served)
             row[f"{t}_agents"] = int(staffed[t][i])
-            row[f"{t}_service_level"] = float(np.sum(within) / np.sum(offered)) if np.sum(offered) else None
+            row[f"{t}_deployed"] = int((counts[t] @ on)[i * per:(i + 1) * per].min())
+            row[f"{t}_service_level"] = sum(x["answered_within"][i] for x in intervals) / offered if offered else None
         sizing.staffing.append(row)
+    for shift, new in zip(cfg.roster, roster):
+        for t in teams:
+            sizing.roster.append({"shift": shift.name, "team": t, "start": shift.start, "end": shift.end,
+                                  "current": getattr(shift, t), "sized": getattr(new, t),
+                                  "temporary": shift.temporary})
+    for t in teams:
+        current = np.array([getattr(s, t) for s in cfg.roster])
+        sizing.rows.append({"what": "agents", "variant": "", "item": t, "current": int(current.sum()),
+                            "sized": int(counts[t].sum()), "warm_start": None,
+                            "cost": paid_hours(on, counts[t], roster), "cost_unit": "agent-hours (paid)",
+                            "current_cost": paid_hours(on, current, cfg.roster),
+                            "peak_per_interval": int(staffed[t].max())})
 
 
 # -- all of it ----------------------------------------------------------------------------------
@@ -469,13 +527,27 @@ def _staffing_table(scenario: Scenario, logs: list[support.ContactLog], staffed:
 WHAT = ("servers", "stock", "agents")
 
 
+def check(scenario: Scenario, what: str) -> list[str]:
+    """The parts to size; ValueError (bad input) when the scenario gives nothing to size them against."""
+    if what != "all":
+        if not sizable(scenario, what):
+            raise ValueError({"servers": "targets: give latency bounds or an error_rate to size servers against",
+                              "stock": "targets.stock: give stockout_probability to size stock against",
+                              "agents": "support: the scenario has no support section to staff"}[what])
+        return [what]
+    parts = [p for p in WHAT if sizable(scenario, p)]
+    if not parts:
+        raise ValueError("targets: nothing to size against (give latency or error_rate, targets.stock, or a "
+                         "support section)")
+    return parts
+
+
 def sizable(scenario: Scenario, part: str) -> bool:
     """The scenario gives what sizing this part needs: targets for it (and, for agents, a support section)."""
     if part == "servers":
         return bool(_judged_pools(scenario))
     if part == "stock":
-        target = scenario.targets.stock
-        return target is not None and (target.stockout_probability is not None or target.fill_rate is not None)
+        return scenario.targets.stock is not None
     return scenario.support is not None
 
 
@@ -485,11 +557,8 @@ def size(scenario: Scenario, what: str = "all", seed: int | None = None, replica
     """Size what is asked (servers, stock, agents or all, in that order: each sized part feeds the next)."""
     seed = scenario.seed if seed is None else seed
     count = replications or scenario.replications
-    parts = [p for p in WHAT if sizable(scenario, p)] if what == "all" else [what]
-    if not parts:
-        raise ValueError("targets: nothing to size against (give latency or error_rate, targets.stock, or a "
-                         "support section)")
-    sizing = Sizing(on_run=on_run, skipped=[p for p in WHAT if p not in parts] if what == "all" else [])
+    parts = check(scenario, what)
+    sizing = Sizing(on_run=on_run, skipped=[p for p in WHAT if p not in parts])
 
     def run(s: Scenario) -> RunResult:
         return simulate(s, seed, count, jobs)
@@ -497,31 +566,36 @@ def size(scenario: Scenario, what: str = "all", seed: int | None = None, replica
     sized = scenario
     shop: RunResult | None = None
     if "servers" in parts:
+        room = scenario.waiting_room
+        if room is not None:  # the other way round too, for comparison: what queued entry saves, or costs
+            other = "without queued entry" if room.enabled else "with queued entry"
+            try:
+                size_servers(scenario.model_copy(update={"waiting_room": room.model_copy(
+                    update={"enabled": not room.enabled})}), other, run, sizing, max_scale)
+            except Unmet as exc:
+                sizing.rows.append({"what": "servers", "variant": other, "item": "all pools", "current": None,
+                                    "sized": None, "warm_start": None, "cost": None, "cost_unit": "",
+                                    "note": f"cannot be met: {exc}"})
+        label = "as configured" if room is None else ("with queued entry" if room.enabled
+                                                       else "without queued entry (as configured)")
+        sizing.applied = label
         try:
-            room = scenario.waiting_room
-            if room is not None:  # the other way round too: what queued entry saves, or costs
-                other = room.model_copy(update={"enabled": not room.enabled})
-                size_servers(scenario.model_copy(update={"waiting_room": other}),
-                             "without queued entry" if room.enabled else "with queued entry", run, sizing, max_scale)
-            label = "as configured" if room is None else ("with queued entry" if room.enabled
-                                                           else "without queued entry (as configured)")
-            sizing.applied = label
             workers, shop = size_servers(scenario, label, run, sizing, max_scale)
             sized = with_workers(sized, workers)
         except Unmet as exc:
-            sizing.unmet.append(str(exc))
+            sizing.unmet.append(f"servers: {exc}")
     if "stock" in parts:
         try:
             sized = with_stock(sized, size_stock(sized, run, sizing))
             shop = None
         except Unmet as exc:
-            sizing.unmet.append(str(exc))
+            sizing.unmet.append(f"stock: {exc}")
     if "agents" in parts:
         try:
             shop = shop if shop is not None else run(sized)
             sized = size_agents(sized, shop, seed, sizing, max_agents)
         except Unmet as exc:
-            sizing.unmet.append(str(exc))
+            sizing.unmet.append(f"agents: {exc}")
     sizing.scenario = sized
     return sizing
 
@@ -541,17 +615,16 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
                            "bound": need, "met": _enough([pool_passes(scenario, r, pool) for r in reps], need)})
     target = scenario.targets.stock
     if "stock" in parts and target is not None:
-        for sku in dict.fromkeys(sale.sku for sale in scenario.sales):
-            out = [rep["stock"][sku]["sold_out_at"] is not None for rep in reps]
-            if target.stockout_probability is not None:
-                checks.append({"check": f"stock {sku}: share of replications running out", "value": float(np.mean(out)),
-                               "bound": target.stockout_probability,
-                               "met": float(np.mean(out)) <= target.stockout_probability + 1e-9})
+        for sku in dict.fromkeys(sale.sku for sale in scenario.sales):  # out: a shopper found no unit for them
+            out = [s["sold_out_at"] is not None or s["refused_at"] is not None for s in (r["stock"][sku] for r in reps)]
+            checks.append({"check": f"stock {sku}: share of replications running out", "value": float(np.mean(out)),
+                           "bound": target.stockout_probability,
+                           "met": float(np.mean(out)) <= target.stockout_probability + 1e-9})
     if "agents" in parts and scenario.support is not None:
         for team in TEAMS:
             if team != "experts" and team not in scenario.support.channels:
                 continue
-            ok = np.array([interval_passes(scenario, rep["support"], team) for rep in reps])
+            ok = np.array([support.team_met(scenario, rep["support"]["teams"][team]["intervals"]) for rep in reps])
             worst = float(ok.mean(axis=0).min()) if ok.size else 1.0
             checks.append({"check": f"support {team}: every interval's service level", "value": worst,
                            "bound": need, "met": all(_enough(ok[:, i].tolist(), need) for i in range(ok.shape[1]))})

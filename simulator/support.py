@@ -22,7 +22,6 @@ from simulator.scenario import Scenario
 
 CHAT, PHONE, EXPERTS = range(3)
 """Indices into helpdesk.TEAMS."""
-JUDGED = ("chat", "phone")
 """Teams held to targets.support: the customer's first answer. Experts take escalations already answered."""
 
 
@@ -128,7 +127,7 @@ def contacts(scenario: Scenario, result: dict, stream: Callable[[str], np.random
 # -- the roster ----------------------------------------------------------------------------------
 
 
-def _on_duty(scenario: Scenario) -> np.ndarray:
+def on_duty(scenario: Scenario) -> np.ndarray:
     """on[s, m]: shift s is on duty at the start of minute m of [0, until); shifts repeat every day."""
     minutes = math.ceil(until(scenario) / 60)
     of_day = (scenario.clock.start_time.second_of_day + 60.0 * np.arange(minutes)) % DAY
@@ -144,7 +143,7 @@ def roster_agents(scenario: Scenario) -> dict[str, np.ndarray]:
     """Agents on duty in each minute of [0, until) per team, from the roster's shifts (overlaps add up).
 
     A shift counts in a minute when it is on at the minute's start: shift times fall on whole minutes."""
-    on = _on_duty(scenario).astype(np.int64)
+    on = on_duty(scenario).astype(np.int64)
     roster = scenario.support.roster
     return {team: np.array([getattr(shift, team) for shift in roster], dtype=np.int64) @ on for team in TEAMS}
 
@@ -304,7 +303,7 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
     """
     support, end = scenario.support, until(scenario)
     teams: dict[str, dict] = {}
-    on = _on_duty(scenario)
+    on = on_duty(scenario)
     seconds = _minute_seconds(end)
     passed_time, passed_index = [], []
     reached: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -320,8 +319,8 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
             index = np.flatnonzero(mine & ~log.bot)
             arrival, handle, patience = log.time[index], log.handle[index], log.patience[index]
             deflected = log.time[mine & log.bot]
-        on_duty = np.asarray(agents[team], dtype=np.float64)
-        figures, start, abandoned = _team(arrival, handle, patience, _slots(support, team, agents[team]), on_duty,
+        duty = np.asarray(agents[team], dtype=np.float64)
+        figures, start, abandoned = _team(arrival, handle, patience, _slots(support, team, agents[team]), duty,
                                           deflected, scenario)
         finish = start + handle
         escalate = log.escalate[index] if team != "experts" else np.zeros(len(index), dtype=bool)
@@ -373,17 +372,19 @@ def _shifts(scenario: Scenario, reached: dict, on: np.ndarray, seconds: np.ndarr
     return out
 
 
-def _met(scenario: Scenario, teams: dict) -> dict:
-    """Whether each interval (and every one) met targets.support on the judged teams; empty intervals pass."""
+def team_met(scenario: Scenario, per: dict) -> np.ndarray:
+    """Per interval, whether one team met targets.support (service level, abandonment); empty intervals pass."""
     target = scenario.targets.support
-    met = None
-    for team in JUDGED:
-        per = teams[team]["intervals"]
-        offered = np.asarray(per["offered"], dtype=np.float64)
-        ok = np.asarray(per["answered_within"]) >= target.service_level * offered - 1e-9
-        if target.abandonment is not None:
-            ok &= np.asarray(per["abandoned"]) <= target.abandonment * offered + 1e-9
-        met = ok if met is None else met & ok
+    offered = np.asarray(per["offered"], dtype=np.float64)
+    ok = np.asarray(per["answered_within"]) >= target.service_level * offered - 1e-9
+    if target.abandonment is not None:
+        ok &= np.asarray(per["abandoned"]) <= target.abandonment * offered + 1e-9
+    return ok
+
+
+def _met(scenario: Scenario, teams: dict) -> dict:
+    """Whether each interval (and every one) met targets.support on every team."""
+    met = np.logical_and.reduce([team_met(scenario, teams[team]["intervals"]) for team in TEAMS])
     return {"intervals_met": met.tolist(), "met": bool(met.all())}
 
 

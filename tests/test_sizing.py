@@ -10,7 +10,18 @@ from click.testing import CliRunner
 from simulator import load_scenario, theory
 from simulator.cli import main
 from simulator.runner import simulate
-from simulator.sizing import Sizing, Unmet, search, size, size_stock, verify, with_stock
+from simulator.sizing import (
+    Sizing,
+    Unmet,
+    cover,
+    paid_hours,
+    search,
+    size,
+    size_stock,
+    units_needed,
+    verify,
+    with_stock,
+)
 from tests.conftest import load_text
 
 STEADY = ("clock.horizon=30m", "audience.size=18k", "replications=5")
@@ -26,7 +37,6 @@ def test_search_finds_every_smallest_passing_value_at_once():
 
     assert search({"a": 30, "b": 9, "c": 350}, evaluate, 1, dict.fromkeys(need, 1000)) == need
     assert len(runs) <= 12  # the knobs share their runs
-    assert all(config["a"] < 37 or config["a"] >= 37 for config in runs)
 
 
 def test_search_reopens_a_knob_that_fails_with_the_others_at_their_answers():
@@ -111,9 +121,9 @@ def test_stock_sizing_is_exact_under_common_random_numbers(tmp_path):
     sizing = Sizing()
     stock = size_stock(load_text(tmp_path, STOCK_SALE), lambda s: simulate(s, jobs=2), sizing)["phone"]
     row = sizing.rows[0]
-    assert row["expected_demand"] < stock <= row["peak_held_max"] + 1
+    assert row["expected_demand"] < stock <= row["need_max"]
     assert row["safety_stock"] == pytest.approx(stock - row["expected_demand"])
-    assert row["reorder_point"] > 0 and row["lead_time"] == 1200
+    assert row["reorder_point"] > 0 and row["transfer_time"] == 1200
     # with S units a replication runs out exactly when its peak of units held reached S (sizing watches
     # no stock level: a rule acting on one would change the run it is sizing for)
     scenario = load_text(tmp_path, STOCK_SALE).model_copy(update={"contingency": {}})
@@ -126,6 +136,26 @@ def test_stock_sizing_is_exact_under_common_random_numbers(tmp_path):
     # the fewest: one unit less runs out in more than 10% of the replications
     assert (peaks >= stock).mean() <= 0.10 < (peaks >= stock - 1).mean()
     checks = verify(sizing, simulate(with_stock(scenario, {"phone": stock}), jobs=2), "stock")
+    assert checks and all(c["met"] for c in checks)
+
+
+def test_units_needed_keeps_every_bucket_from_emptying():
+    assert units_needed([99, 0, 0], 0.0, 0) == 100  # no quota: the peak held, plus one
+    s = units_needed([70, 40, 5], 0.3, 10)  # 30% for members, 10 set aside
+    assert s - round(0.3 * s) - 10 > 70 and round(0.3 * s) > 40
+    assert not (s - 1 - round(0.3 * (s - 1)) - 10 > 70 and round(0.3 * (s - 1)) > 40)
+
+
+def test_stock_sized_with_a_member_quota_keeps_every_tier_served(tmp_path):
+    members = ("audience.segments={member: {share: 0.4}, guest: {share: 0.6}}",
+               "sales[0].members={segments: [member], quota: 30%}", "replications=10")
+    scenario = load_text(tmp_path, STOCK_SALE, *members)
+    sizing = Sizing()
+    stock = size_stock(scenario, lambda s: simulate(s, jobs=2), sizing)["phone"]
+    run = simulate(with_stock(scenario.model_copy(update={"contingency": {}}), {"phone": stock}), jobs=2)
+    refused = [rep["stock"]["phone"]["refused_at"] is not None for rep in run.replications]
+    assert np.mean(refused) <= 0.10  # sized on the same crowd: at most the share allowed runs out
+    checks = verify(sizing, run, "stock")
     assert checks and all(c["met"] for c in checks)
 
 
@@ -218,3 +248,60 @@ def test_sizing_all_leaves_out_what_the_scenario_sets_no_target_for():
     found = size(scenario, "all", jobs=2)
     assert found.skipped == ["stock", "agents"]
     assert [row["what"] for row in found.rows] == ["servers"]
+
+
+def _on(*spells, minutes=16):
+    on = np.zeros((len(spells), minutes), dtype=bool)
+    for k, (a, b) in enumerate(spells):
+        on[k, a:b] = True
+    return on
+
+
+def test_cover_meets_every_minute_and_prefers_the_shift_whose_time_is_needed():
+    # an all-day shift and a 4-minute peak shift; 3 agents needed in minutes 8-11 only (intervals of 4 min)
+    on = _on((0, 16), (8, 12))
+    counts, gaps = cover(240.0, on, np.array([0, 0, 3, 0]))
+    assert counts.tolist() == [0, 3] and gaps == []
+    assert paid_hours(on, counts, [_shift("00:00", "00:16"), _shift("00:08", "00:12")]) == pytest.approx(3 * 4 / 60)
+
+
+def test_cover_counts_two_shifts_that_share_an_interval():
+    # the change of shift falls inside the second interval: the two shifts cover it together
+    on = _on((0, 6), (6, 16))
+    counts, gaps = cover(240.0, on, np.array([2, 2, 2, 2]))
+    assert counts.tolist() == [2, 2] and gaps == []
+    assert ((counts @ on) >= 2).all()
+
+
+def test_cover_reports_the_intervals_no_shift_is_on_for():
+    on = _on((4, 16))
+    counts, gaps = cover(240.0, on, np.array([1, 2, 2, 1]))
+    assert counts.tolist() == [2] and gaps == [0]
+
+
+def _shift(start, end):
+    from simulator.helpdesk import Shift
+
+    return Shift(name=f"{start}-{end}", start=start, end=end)
+
+
+def test_a_latency_bound_is_not_met_by_turning_requests_away():
+    # a short queue makes an undersized pool fast for those it serves: rejections count as too slow
+    scenario = load_scenario("scenarios/steady-state.yaml", (*STEADY, "system.pools.web.queue_limit=12",
+                                                             "targets.latency.product_page.p99=6s"))
+    found = size(scenario, "servers", jobs=2)
+    workers = found.scenario.system.pools["web"].workers
+    assert workers >= theory.servers_for_response(10, 1, 6, 0.99) - 1
+    rejected = [rep["endpoints"]["product_page"]["rejected"] / rep["endpoints"]["product_page"]["requests"]
+                for rep in simulate(found.scenario, replications=5, jobs=2).replications]
+    assert max(rejected) < 0.01
+
+
+def test_the_other_waiting_room_setting_failing_does_not_stop_the_configured_one():
+    room = ("waiting_room={admit_rate: 6/s}", "system.pools.web.workers=8")
+    scenario = load_scenario("scenarios/steady-state.yaml", (*STEADY, *room))
+    found = size(scenario, "servers", jobs=2, max_scale=1.2)  # at most 10 workers: too few without the room
+    assert not found.unmet and found.applied == "with queued entry"
+    other = [r for r in found.rows if r["variant"] == "without queued entry"]
+    assert other and "cannot be met" in other[0]["note"]
+    assert found.scenario.system.pools["web"].workers <= 10
