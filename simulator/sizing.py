@@ -114,13 +114,30 @@ def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool 
                 knob.step = knob.step * 2 if knob.hi is None else 0
                 knob.lo = value
         if final and all(passed[k] is True for k in knobs):
-            return config
+            return _tighten(config, evaluate, low)
         for k, knob in knobs.items():  # settled, but fails with the others where they are now: up again
             if k not in candidates and passed[k] is False:
                 knob.lo, knob.hi, knob.step = knob.hi, None, 1
     pending = [describe(k) for k, knob in knobs.items() if knob.hi is None or knob.hi - knob.lo > 1]
     raise Unmet(f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}"
                 f"{' ...' if len(pending) > 5 else ''})")
+
+
+def _tighten(config: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int,
+             rounds: int = 3) -> dict[K, int]:
+    """One less of every knob at once, kept where it still passes and the rest still pass with it: an
+    answer found while other knobs were below their own answers can be one too high."""
+    for _ in range(rounds):
+        trial = {k: max(low, v - 1) for k, v in config.items()}
+        passed = evaluate(trial) if trial != config else {}
+        lowered = {k for k in trial if trial[k] < config[k] and passed.get(k) is True}
+        if not lowered:
+            break
+        candidate = {k: trial[k] if k in lowered else v for k, v in config.items()}
+        if candidate != trial and not all(v is True for v in evaluate(candidate).values()):
+            break  # lowering some hurt the others: keep the answers as they were
+        config = candidate
+    return config
 
 
 def _enough(oks: list[bool], confidence: float) -> bool:

@@ -250,7 +250,7 @@ def servers_for_response(lam: float, mu: float, t: float, q: float) -> int:
     _check_positive(lam=lam, mu=mu, t=t)
     if not 0 < q < 1:
         raise ValueError(f"q must be in (0, 1), got {q!r}")
-    if math.exp(-mu * t) > 1 - q:
+    if math.exp(-mu * t) >= 1 - q:
         raise ValueError(f"no number of workers helps: service alone exceeds {t:g} in more than {1 - q:.3g} "
                          "of requests")
     c = math.floor(lam / mu) + 1
@@ -266,12 +266,18 @@ def agents_for_service_level(lam: float, mu: float, t: float, target: float, the
     abandons at most max_abandon."""
     if theta is None:
         return servers_for_service_level(lam, mu, t, target)
-    c = 1
-    while True:
+
+    def enough(c: int) -> bool:  # both only improve with more agents
         a = erlang_a(lam, mu, c, theta)
-        if a.p_wait_within(t) >= target and (max_abandon is None or a.p_abandon <= max_abandon):
-            return c
-        c += 1
+        return a.p_wait_within(t) >= target and (max_abandon is None or a.p_abandon <= max_abandon)
+
+    lo, hi = 0, 1  # enough(hi), not enough(lo): doubling, then bisection
+    while not enough(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return hi
 
 
 def fluid_servers(work: list[float] | tuple[float, ...], delay: float) -> float:
