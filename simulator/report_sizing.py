@@ -30,9 +30,16 @@ def _cell(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _extras(row: dict[str, Any]) -> str:
-    keys = [k for k in row if k not in COLUMNS]
-    return ", ".join(f"{k.replace('_', ' ')} {_cell(row[k])}" for k in keys)
+def _detail_tables(sizing: Sizing) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Per kind of row (servers, stock, agents), its own figures beyond the common columns."""
+    out = []
+    for what in dict.fromkeys(r["what"] for r in sizing.rows):
+        rows = [r for r in sizing.rows if r["what"] == what]
+        keys = list(dict.fromkeys(k for r in rows for k in r if k not in COLUMNS))
+        if keys:
+            out.append((f"{what}: details", ["item", *(k.replace("_", " ") for k in keys)],
+                        [[r["item"], *(_cell(r.get(k)) for k in keys)] for r in rows]))
+    return out
 
 
 def overlay(sizing: Sizing) -> dict[str, Any]:
@@ -95,13 +102,14 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 def _main_rows(sizing: Sizing) -> list[list[str]]:
     return [[r["what"], r["variant"], r["item"], _cell(r["current"]), _cell(r["sized"]), _cell(r["warm_start"]),
-             f"{_cell(r['cost'])} {r['cost_unit']}", _extras(r)] for r in sizing.rows]
+             f"{_cell(r['cost'])} {r['cost_unit']}"] for r in sizing.rows]
 
 
 def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any, replications: int,
              confidence: float) -> Group:
-    parts: list[Any] = [_table("sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost",
-                                          "details"], _main_rows(sizing))]
+    parts: list[Any] = [_table("sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost"],
+                               _main_rows(sizing))]
+    parts += [_table(*detail) for detail in _detail_tables(sizing)]
     if sizing.roster:
         parts.append(_table("roster (agents per shift)", ["shift", "team", "hours", "current", "sized"],
                             [[r["shift"] + (" (temporary)" if r["temporary"] else ""), r["team"],
@@ -128,8 +136,9 @@ def render_html(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) 
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
         return f"<h2>{html.escape(heading)}</h2>\n<table><tr>{head}</tr>{body}</table>\n"
 
-    parts = [table("Sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost", "details"],
+    parts = [table("Sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost"],
                    _main_rows(sizing))]
+    parts += [table(*detail) for detail in _detail_tables(sizing)]
     if checks:
         parts.append(table("Verification run", ["check", "value", "needed", "met"],
                            [[c["check"], f"{c['value']:.0%}", f"{c['bound']:.0%}", "yes" if c["met"] else "NO"]
