@@ -116,9 +116,13 @@ def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any, rep
                               f"{r['start']}-{r['end']}", str(r["current"]), str(r["sized"])]
                              for r in sizing.roster if r["current"] or r["sized"]]))
     if checks:
-        parts.append(_table("verification run of the sized configuration", ["check", "value", "needed", "met"],
+        parts.append(_table("verification run of the sized configuration (fresh replications)",
+                            ["check", "value", "needed", "met"],
                             [[c["check"], f"{c['value']:.0%}", f"{c['bound']:.0%}", "yes" if c["met"] else "NO"]
                              for c in checks]))
+        if not all(c["met"] for c in checks):
+            parts.append(Text("the verification met replications the search never saw: a configuration sized on "
+                              "few replications fits those; size again with more (-r 20 or more)"))
     for problem in sizing.unmet:
         parts.append(Text(f"not met: {problem}", style="bold red"))
     if sizing.skipped:
