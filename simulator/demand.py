@@ -204,9 +204,9 @@ def drawn_demand(scenario: Scenario, rng: np.random.Generator) -> Scenario:
     ones as its `audience.uncertainty` says: planners size stock for the demand they might get, not
     only the demand they expect."""
     u = scenario.audience.uncertainty
-    size, conversion = _factor(rng, u.size_cv), _factor(rng, u.conversion_cv)
     if not u.size_cv and not u.conversion_cv:
         return scenario
+    size, conversion = _factor(rng, u.size_cv), _factor(rng, u.conversion_cv)
     audience = scenario.audience
 
     def scaled(funnel: Funnel) -> Funnel:

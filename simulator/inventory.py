@@ -54,8 +54,6 @@ class Stock:
         self.restock_reservations = 0
         self.revenue = 0.0
         self.sold_out_at: float | None = None
-        self.peak_committed = 0
-        """Most units held at once by orders (reserved or sold): the stock this demand needed."""
         self.out = [0, 0, 0]
         self.peak_out = [0, 0, 0]
         """Most units out of each bucket at once (taken by orders, less those that came back)."""
@@ -96,7 +94,6 @@ class Stock:
         self.taken[bucket][tier] += 1
         self.available -= 1
         self.reserved += 1
-        self.peak_committed = max(self.peak_committed, self.reserved + self.sold)
         self._held[holder] = self._held.get(holder, 0) + 1
         if self.available == 0 and self.sold_out_at is None:
             self.sold_out_at = now
@@ -112,7 +109,6 @@ class Stock:
         self._take(GENERAL)
         self.available -= 1
         self.reserved += 1
-        self.peak_committed = max(self.peak_committed, self.reserved + self.sold)
         order = self._pending[holder] = Order(self, holder, price, now, GENERAL)
         self._held[holder] = 1
         at(self.env, until, lambda _, o=order: self._expire(o))
@@ -189,7 +185,6 @@ class Stock:
             "taken": self.taken,
             "revenue": self.revenue,
             "sold_out_at": self.sold_out_at,
-            "peak_committed": self.peak_committed,
             "peak_out": list(self.peak_out),
             "refused_at": self.refused_at,
             "all_sold_at": self.all_sold_at,

@@ -133,14 +133,19 @@ def _tier(sale, segment: str) -> int:
     return TOP if m.guaranteed is not None and m.guaranteed.segment == segment else MEMBER
 
 
-def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
-    """Units of a SKU kept for members (quota) and set aside for the top tier."""
+def kept_share(scenario: Scenario, sku: str) -> tuple[float, int]:
+    """The member quota (a share of the SKU's units) and the units set aside for the top tier."""
     for sale in scenario.sales:
         if sale.sku == sku and sale.members is not None:
-            stock = scenario.inventory.skus[sku].stock
             m = sale.members
-            return round(m.quota * stock), (m.guaranteed.units if m.guaranteed else 0)
-    return 0, 0
+            return m.quota, (m.guaranteed.units if m.guaranteed else 0)
+    return 0.0, 0
+
+
+def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
+    """Units of a SKU kept for members (quota) and set aside for the top tier."""
+    quota, guaranteed = kept_share(scenario, sku)
+    return round(quota * scenario.inventory.skus[sku].stock), guaranteed
 
 
 def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 from simulator import support, theory
 from simulator.helpdesk import TEAMS
 from simulator.metrics import percentile
-from simulator.model import streams
+from simulator.model import kept_share, streams
 from simulator.runner import RunResult, seeds, simulate
 from simulator.scenario import Scenario
 from simulator.summary import figures
@@ -184,7 +184,6 @@ def answered_quantile(endpoint: dict, q: float) -> float | None:
 def pool_passes(scenario: Scenario, rep: dict, pool: str) -> bool:
     """One replication meets the targets of one pool: its endpoints' latency bounds (failed requests
     counting as too slow) and error rate."""
-    fig = figures(rep)
     mine = [step for step, ep in scenario.system.endpoints.items() if ep.pool == pool]
     for step in mine:
         bounds = scenario.targets.latency.get(step)
@@ -194,9 +193,8 @@ def pool_passes(scenario: Scenario, rep: dict, pool: str) -> bool:
             if bound is not None and value is not None and value > bound:
                 return False
     if scenario.targets.error_rate is not None:
-        answered = sum(fig["endpoints"][s]["served"] + fig["endpoints"][s]["rejected"]
-                       + fig["endpoints"][s]["timed_out"] for s in mine)
-        errors = sum(fig["endpoints"][s]["rejected"] + fig["endpoints"][s]["timed_out"] for s in mine)
+        errors = sum(rep["endpoints"][s]["rejected"] + rep["endpoints"][s]["timed_out"] for s in mine)
+        answered = errors + sum(rep["endpoints"][s]["served"] for s in mine)
         if answered and errors / answered > scenario.targets.error_rate:
             return False
     return True
@@ -286,15 +284,6 @@ def _transfer(scenario: Scenario, sku: str) -> float | None:
     return max(times) if times else None
 
 
-def _kept_share(scenario: Scenario, sku: str) -> tuple[float, int]:
-    """Member quota (share of the units) and guaranteed units of the sale of this SKU."""
-    for sale in scenario.sales:
-        if sale.sku == sku and sale.members is not None:
-            m = sale.members
-            return m.quota, (m.guaranteed.units if m.guaranteed else 0)
-    return 0.0, 0
-
-
 def units_needed(peak_out: list[int], quota: float, guaranteed: int) -> int:
     """Fewest units with which no bucket a run took units from ever empties: the general bucket holds
     S - round(quota*S) - guaranteed, the member bucket round(quota*S); the set-aside units are the same
@@ -320,7 +309,7 @@ def size_stock(scenario: Scenario, run: Callable[[Scenario], RunResult], sizing:
     p = target.stockout_probability
     answer = {}
     for sku in skus:
-        quota, guaranteed = _kept_share(scenario, sku)
+        quota, guaranteed = kept_share(scenario, sku)
         needs = np.array([units_needed(rep["stock"][sku]["peak_out"], quota, guaranteed)
                           for rep in result.replications])
         bought = np.array([rep["stock"][sku]["sold"] for rep in result.replications], dtype=float)
@@ -423,7 +412,7 @@ def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, 
         return {t: counts[t] @ on for t in TEAMS}
 
     for group in (("chat", "phone"), ("experts",)):
-        teams = [t for t in group if t == "experts" or t in cfg.channels]
+        teams = [t for t in group if t in support.teams(scenario)]
         start = {(t, i): int(v) for t in teams for i, v in enumerate(agent_warm_start(scenario, logs, t, n))}
 
         def evaluate(config: dict[tuple[str, int], int], teams=teams) -> dict[tuple[str, int], bool | None]:
@@ -477,7 +466,7 @@ def cover(interval: float, on: np.ndarray, need: np.ndarray) -> tuple[np.ndarray
     is most needed (a 4-hour peak shift before an all-day one for a 4-hour peak), ties to the one on longest."""
     per = int(interval // 60)
     minutes = on.shape[1]
-    want = np.repeat(need, per)[:minutes]
+    want = _minutes(need, interval, minutes)
     have = np.zeros(minutes, dtype=int)
     counts = np.zeros(on.shape[0], dtype=int)
     gaps = []
@@ -512,7 +501,7 @@ def _report_agents(scenario: Scenario, roster: list, staffed: dict[str, np.ndarr
     """The staffing table (per interval: contacts, agents asked for and deployed, service level with the
     roster), the roster beside the scenario's, and a row per team with its paid agent-hours."""
     cfg = scenario.support
-    teams = [t for t in TEAMS if t == "experts" or t in cfg.channels]
+    teams = support.teams(scenario)
     counts = {t: np.array([getattr(s, t) for s in roster]) for t in TEAMS}
     per = int(cfg.interval // 60)
     for i in range(len(staffed["experts"])):
@@ -627,9 +616,9 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
     checks = []
     if "servers" in parts:
         for pool in _judged_pools(scenario):
-            share = float(np.mean([pool_passes(scenario, r, pool) for r in reps]))
-            checks.append({"check": f"pool {pool}: latency and error-rate targets", "value": share,
-                           "bound": need, "met": _enough([pool_passes(scenario, r, pool) for r in reps], need)})
+            oks = [pool_passes(scenario, r, pool) for r in reps]
+            checks.append({"check": f"pool {pool}: latency and error-rate targets", "value": float(np.mean(oks)),
+                           "bound": need, "met": _enough(oks, need)})
     target = scenario.targets.stock
     if "stock" in parts and target is not None:
         for sku in dict.fromkeys(sale.sku for sale in scenario.sales):  # out: a shopper found no unit for them
@@ -638,9 +627,7 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
                            "bound": target.stockout_probability,
                            "met": float(np.mean(out)) <= target.stockout_probability + 1e-9})
     if "agents" in parts and scenario.support is not None:
-        for team in TEAMS:
-            if team != "experts" and team not in scenario.support.channels:
-                continue
+        for team in support.teams(scenario):
             ok = np.array([support.team_met(scenario, rep["support"]["teams"][team]["intervals"]) for rep in reps])
             worst = float(ok.mean(axis=0).min()) if ok.size else 1.0
             checks.append({"check": f"support {team}: every interval's service level", "value": worst,

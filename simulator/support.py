@@ -22,7 +22,6 @@ from simulator.scenario import Scenario
 
 CHAT, PHONE, EXPERTS = range(3)
 """Indices into helpdesk.TEAMS."""
-"""Teams held to targets.support: the customer's first answer. Experts take escalations already answered."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +47,11 @@ class ContactLog:
 
     def __len__(self) -> int:
         return len(self.time)
+
+
+def teams(scenario: Scenario) -> list[str]:
+    """The teams this scenario staffs: its channels, and the expert tier."""
+    return [team for team in TEAMS if team == "experts" or team in scenario.support.channels]
 
 
 def until(scenario: Scenario) -> float:
