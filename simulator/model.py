@@ -5,16 +5,15 @@ from __future__ import annotations
 import functools
 import math
 import zlib
-from collections.abc import Callable, Generator
-from heapq import heappop, heappush
+from collections.abc import Callable, Generator, Iterator
 
 import numpy as np
-from simpy import Environment, Event
-from simpy.core import NORMAL
+from simpy import Event
 
 from simulator.contingency import Playbook, Substitution
 from simulator.demand import curves, draw_shoppers, drawn_demand
 from simulator.distributions import Distribution, Sampler
+from simulator.engine import Engine, Starts, collector_paused
 from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
 from simulator.presale import BalanceDay
@@ -45,7 +44,7 @@ class World:
     """Everything a shopper can reach during one replication."""
 
     def __init__(self, scenario: Scenario, rng: Callable[[str], np.random.Generator]):
-        self.env = env = Environment()
+        self.env = env = Engine()
         self.scenario = scenario
         horizon = scenario.clock.horizon
         self.pools = {
@@ -158,15 +157,16 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     segments = list(scenario.audience.segments)
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
     habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
-    env.process(_arrivals(world, scenario, rng, habits, behaviours))
+    Starts(env, _arrivals(world, scenario, rng, habits, behaviours))
     late = [participants(world, rain, scenario.audience.size) for rain in world.rains.values()]
     if world.balance is not None:
         patience = behaviours[0].patience.sample(rng("presale:patience"), len(world.balance.orders))
         late.append(world.balance.payers(world, habits[0], patience))
-    for t, process in (item for processes in late for item in processes):
-        heappush(env._queue, (t, NORMAL, next(env._eid), _Journey(process, env)))
+    for starts in late:
+        Starts(env, sorted(starts, key=lambda item: item[0]))
     _sample_every_second(world, 0)
-    _run(env, horizon)
+    with collector_paused():
+        env.run_until(horizon)
     _sample(world, int(math.ceil(horizon)))
     result = {
         "horizon": horizon,
@@ -185,62 +185,13 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     return result | ({"support": run_support(scenario, result, rng)} if scenario.support is not None else {})
 
 
-class _Journey:
-    """Drives one shopper's generator from wait to wait: a SimPy process without the extras.
-
-    Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
-    neither a Process object nor a termination event. It is its own event for arrival and pauses:
-    a float yielded by the shopper requeues the journey itself that many seconds later.
-    """
-
-    __slots__ = ("generator", "env", "callbacks", "_ok", "_value")
-
-    def __init__(self, generator: Generator, env: Environment):
-        self.generator = generator
-        self.env = env
-        self.callbacks = [self]
-        self._ok = True
-        self._value = None
-
-    def __call__(self, event: Event) -> None:
-        send = self.generator.send
-        try:
-            nxt = send(event._value)
-            while True:
-                if nxt.__class__ is float:
-                    env = self.env
-                    self.callbacks = [self]
-                    heappush(env._queue, (env._now + nxt, NORMAL, next(env._eid), self))
-                    return
-                if nxt.callbacks is not None:
-                    nxt.callbacks.append(self)
-                    return
-                nxt = send(nxt._value)  # already processed: carry on with its value
-        except StopIteration:
-            return
-
-
-def _run(env: Environment, until: float) -> None:
-    """Environment.run(until), inlined: one loop iteration per event is the model's innermost cost."""
-    queue = env._queue
-    while queue and queue[0][0] < until:
-        env._now, _, _, event = heappop(queue)
-        callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
-        if not event._ok and not hasattr(event, "_defused"):
-            raise event._value
-    env._now = until
-
-
 BATCH = 2048
 """Arrivals drawn at a time: the batch's time span adapts so memory stays flat in the audience size."""
 
 
 def _arrivals(world: World, scenario: Scenario, streams: Callable[[str], np.random.Generator],
-              habits: list[Habits], behaviours: list) -> Generator:
-    """Shoppers are drawn a batch at a time; each becomes a process only when its batch comes."""
-    env = world.env
+              habits: list[Habits], behaviours: list) -> Iterator[tuple[float, Generator]]:
+    """Each shopper's arrival time and visit, in time order, drawn a batch at a time as they are read."""
     rng, luck = streams("arrivals"), streams("luck")
     sale_curves = curves(scenario)
     horizon = scenario.clock.horizon
@@ -254,17 +205,12 @@ def _arrivals(world: World, scenario: Scenario, streams: Callable[[str], np.rand
             continue
         batch = draw_shoppers(rng, scenario, sale_curves, start, end, behaviours, luck)
         intents = zip(batch.buys, batch.pays, batch.accepted, batch.keeps_trying, batch.patience, batch.luck)
-        now = env._now
-        queue, ids = env._queue, env._eid
         for t, sale, segment, intent in zip(batch.time, batch.sale, batch.segment, intents):
-            journey = _Journey(shopper(world, me, sale, segment, habits[segment], intent), env)
-            heappush(queue, (t, NORMAL, next(ids), journey))
+            yield t, shopper(world, me, sale, segment, habits[segment], intent)
             me += 1
         if expected < BATCH / 2 and span < 60:
             span *= 2
         start = end
-        if start < horizon:
-            yield env.timeout(start - now)
 
 
 def _sample(world: World, second: int) -> None:

@@ -8,6 +8,7 @@ the worker finishes, whether or not the client is still waiting.
 Hot path: every request passes here. A request costs one SimPy event when it is answered in time
 (the client's response event is itself scheduled for the moment service ends), plus one timer when
 it has to queue with a client timeout, plus one completion event when the client times out first.
+A rejected request costs none: it is answered before the client waits, and the client carries on.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable
-from heapq import heappush
 from typing import Any
 
-from simpy import Environment, Event
-from simpy.core import NORMAL
+from simpy import Event
 
 from simulator.distributions import Sampler
+from simulator.engine import Engine
 from simulator.metrics import EndpointStats, PoolStats
 
 
@@ -53,7 +53,7 @@ class Request(Event):
 
     __slots__ = ("endpoint", "sent", "deadline", "effect", "client")
 
-    def __init__(self, env: Environment, endpoint: Endpoint, effect: Callable[[], Any] | None):
+    def __init__(self, env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None):
         self.env = env
         self.callbacks = []
         self.endpoint = endpoint
@@ -81,7 +81,7 @@ class Endpoint:
 class Pool:
     """A fixed number of workers taking requests first come, first served from one bounded queue."""
 
-    def __init__(self, env: Environment, name: str, workers: int, queue_limit: int | None,
+    def __init__(self, env: Engine, name: str, workers: int, queue_limit: int | None,
                  shed_expired: bool, horizon: float):
         self.env = env
         self.name = name
@@ -92,16 +92,11 @@ class Pool:
         self.queue: deque[Request] = deque()
         self.stats = PoolStats(horizon, workers)
         self._on_finish = self._finish  # one bound method for every request (hot path)
-        self._push = functools.partial(heappush, env._queue)
-        self._ids = env._eid
+        self._push = env.push
 
     def in_pool(self) -> int:
         """Requests queued or in service."""
         return self.busy + len(self.queue)
-
-    def _schedule(self, event: Event, at: float) -> None:
-        """Environment.schedule inlined (hot path): the event fires at `at` with normal priority."""
-        self._push((at, NORMAL, next(self._ids), event))
 
     def submit(self, endpoint: Endpoint, effect: Callable[[], Any] | None) -> Request:
         request = Request(self.env, endpoint, effect)
@@ -141,20 +136,20 @@ class Pool:
             request.client = ANSWERING  # the client's response arrives as the worker finishes
             request._ok = True
             request.callbacks.insert(0, self._on_finish)
-            self._push((end, NORMAL, next(self._ids), request))  # self._schedule, inlined
+            self._push(end, request)
         else:  # the client gives up (or gave up) first; the worker goes on on its own clock
             if request.client == WAITING and request.sent == now:
                 self._arm_timeout(request)  # started at once, so no timer was armed in the queue
             finish = Event(self.env)
             finish._ok = True
             finish.callbacks.append(lambda _, r=request: self._finish(r))
-            self._schedule(finish, end)
+            self._push(end, finish)
 
     def _arm_timeout(self, request: Request) -> None:
         timer = Event(self.env)
         timer._ok = True
         timer.callbacks.append(lambda _, r=request: self._time_out(r))
-        self._schedule(timer, request.deadline)
+        self._push(request.deadline, timer)
 
     def _time_out(self, request: Request) -> None:
         """The client's timeout fires: unless its response is on the way, it counts a failure and leaves."""
@@ -167,15 +162,16 @@ class Pool:
         """Answer the client now with a failure: REJECTED (queue full) or TIMED_OUT."""
         stats = request.endpoint.stats
         stats.in_flight -= 1
+        request._ok = True
+        request._value = failure
         if failure is REJECTED:
             stats.rejected += 1
             stats.s_rejected[int(now)] += 1
+            request.callbacks = None  # answered before the client waits: it carries on at once
         else:
             stats.timed_out += 1
             stats.s_timed_out[int(now)] += 1
-        request._ok = True
-        request._value = failure
-        self._schedule(request, now)
+            self._push(now, request)
 
     def _finish(self, request: Request) -> None:
         """A worker completes a request: apply its effect, answer the client if still waiting, take the next."""

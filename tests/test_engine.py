@@ -1,0 +1,99 @@
+"""The event loop runs events in exactly SimPy's order, however many are pending and however far ahead."""
+
+import math
+
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.engine import SMALL, Engine, Starts
+
+delays = st.one_of(st.floats(0, 1e-3), st.floats(0, 5), st.floats(0, 5000), st.sampled_from([0.0, 7.8125e-3, 1.0]))
+"""Delays within a slot, across a few, far ahead, and on slot edges."""
+
+
+def _trace(env: simpy.Environment, plan: list[tuple[float, int, list[float]]], until: float) -> list:
+    """Schedule the plan's events; each, when processed, schedules its children: the order processed."""
+    seen = []
+
+    def fire(event: simpy.Event) -> None:
+        seen.append((env.now, event.value))
+        for k, delay in enumerate(children[event.value]):
+            child = simpy.Event(env)
+            child._ok, child._value = True, (*event.value, k)
+            child.callbacks.append(fire)
+            children[child.value] = []
+            env.schedule(child, simpy.core.NORMAL, delay)
+
+    children = {}
+    for i, (delay, priority, kids) in enumerate(plan):
+        event = simpy.Event(env)
+        event._ok, event._value = True, (i,)
+        event.callbacks.append(fire)
+        children[(i,)] = kids
+        env.schedule(event, priority, delay)
+    if isinstance(env, Engine):
+        env.run_until(until)
+    else:
+        env.run(until)  # which also runs urgent events due at `until`: run_until stops before them
+    return [(t, what) for t, what in seen if t < until]
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=st.lists(st.tuples(delays, st.sampled_from([0, 1]), st.lists(delays, max_size=3)),
+                     min_size=1, max_size=3 * SMALL),
+       until=st.floats(0.5, 6000))
+def test_events_run_in_simpys_order_whatever_the_calendar(plan, until):
+    assert _trace(Engine(), plan, until) == _trace(simpy.Environment(), plan, until)
+
+
+def test_a_crowd_in_one_slot_with_a_late_comer_and_quick_children_keeps_simpys_order():
+    # the first SMALL events fill the heap ahead of its slot, the rest of the crowd is bucketed into
+    # that same slot, one bucketed event comes before the whole heap, and children land between them
+    crowd = [(10.001 + k * 1e-6, 1, [1e-7]) for k in range(2 * SMALL)] + [(10.0005, 1, [0.0])]
+    assert _trace(Engine(), crowd, 20.0) == _trace(simpy.Environment(), crowd, 20.0)
+
+
+def test_a_crowd_far_ahead_runs_in_time_order_and_stops_at_the_horizon():
+    env, times = Engine(), []
+    ahead = [(i * 7919 % 10007) / 3.0 for i in range(20 * SMALL)]  # spread over an hour, out of order
+    for t in ahead:
+        event = simpy.Event(env)
+        event._ok = True
+        event.callbacks.append(lambda _: times.append(env.now))
+        env.schedule(event, simpy.core.NORMAL, t)
+    env.run_until(1800.0)
+    assert times == sorted(t for t in ahead if t < 1800.0)
+    assert env.now == 1800.0
+
+
+def test_an_infinite_delay_never_runs_and_peek_and_step_agree_with_run():
+    env = Engine()
+    for i in range(2 * SMALL):
+        env.timeout(10.0 + i)
+    env.timeout(math.inf)
+    assert env.peek() == 10.0
+    env.step()
+    assert env.now == 10.0 and env.peek() == 11.0
+    env.run_until(1e9)
+    assert env.now == 1e9 and env.peek() == math.inf
+
+
+def test_starts_reads_its_stream_one_at_a_time_and_journeys_pause_for_floats():
+    env, log, read = Engine(), [], []
+
+    def stream():
+        for i in range(5):
+            read.append(i)
+            yield float(i), visit(i)
+
+    def visit(i):
+        log.append((env.now, i, "in"))
+        yield 2.5
+        log.append((env.now, i, "out"))
+
+    Starts(env, stream())
+    assert read == [0]  # only the first shopper is pending
+    env.run_until(100.0)
+    assert log == sorted(log) and len(log) == 10
+    assert [(t, i) for t, i, what in log if what == "out"] == [(i + 2.5, i) for i in range(5)]
