@@ -52,7 +52,7 @@ class Engine(Environment):
         if t < self._edge or len(queue) < SMALL:
             heappush(queue, entry)
             return
-        slot = _slot(t)
+        slot = int(t * SLOTS_PER_SECOND) if t < FAR else _slot(FAR)  # _slot(t), inlined (hot path)
         bucket = self._buckets.get(slot)
         if bucket is None:
             self._buckets[slot] = [entry]
@@ -65,18 +65,21 @@ class Engine(Environment):
 
     def _advance(self) -> bool:
         """The heap's top is not due in the current slot: move on to the slot of the next event, taking
-        its bucket into the heap, after which the heap's top is the next event. False when nothing is
-        pending."""
+        its bucket into the heap (and the buckets after it while the heap is short, so sparse buckets
+        cost little), after which the heap's top is the next event. False when nothing is pending."""
         queue, slots = self._queue, self._slots
         if slots and (not queue or slots[0] <= _slot(queue[0][0])):
-            slot = heappop(slots)
-            bucket = self._buckets.pop(slot)
-            if len(bucket) > len(queue):
-                queue.extend(bucket)
-                heapify(queue)
-            else:
-                for entry in bucket:
-                    heappush(queue, entry)
+            while True:
+                slot = heappop(slots)
+                bucket = self._buckets.pop(slot)
+                if len(bucket) > len(queue):
+                    queue.extend(bucket)
+                    heapify(queue)
+                else:
+                    for entry in bucket:
+                        heappush(queue, entry)
+                if not slots or len(queue) >= SMALL // 2:
+                    break
         elif queue:
             slot = _slot(queue[0][0])
         else:
@@ -96,17 +99,24 @@ class Engine(Environment):
     def run_until(self, until: float) -> None:
         """Process every event due before `until`, then stand at `until` (Environment.run, lean)."""
         queue, slots = self._queue, self._slots
+        edge = self._edge
         while True:
-            if not (queue and (not slots or queue[0][0] < self._edge)) and not self._advance():
+            if queue:
+                t = queue[0][0]
+                if t < edge or not slots:
+                    if t >= until:
+                        break
+                    _, _, _, event = heappop(queue)
+                    self._now = t
+                    callbacks, event.callbacks = event.callbacks, None
+                    for callback in callbacks:
+                        callback(event)
+                    if not event._ok and not hasattr(event, "_defused"):
+                        raise event._value
+                    continue
+            if not self._advance():
                 break
-            if queue[0][0] >= until:
-                break
-            self._now, _, _, event = heappop(queue)
-            callbacks, event.callbacks = event.callbacks, None
-            for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                raise event._value
+            edge = self._edge
         self._now = until
 
 
@@ -114,9 +124,9 @@ class Journey:
     """Drives one generator from wait to wait: a SimPy process without the extras.
 
     Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
-    neither a Process object nor a termination event. It is its own event for its start and pauses:
-    a float yielded by the generator requeues the journey itself that many seconds later. An event
-    already processed when yielded gives its value back at once.
+    neither a Process object nor a termination event. It is its own event for pauses: a float yielded
+    by the generator requeues the journey itself that many seconds later. An event already processed
+    when yielded gives its value back at once. Call it (with any processed event) to start it.
     """
 
     __slots__ = ("generator", "env", "callbacks", "_ok", "_value")
@@ -124,7 +134,7 @@ class Journey:
     def __init__(self, generator: Generator, env: Engine):
         self.generator = generator
         self.env = env
-        self.callbacks = [self]
+        self.callbacks = None  # [self] only while it is queued: a cycle the collector need not break
         self._ok = True
         self._value = None
 
