@@ -14,9 +14,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import simpy
 
 from simulator import load_scenario, simulate
+from simulator.distributions import Distribution, Sampler
+from simulator.engine import Engine, Starts
+from simulator.servers import Endpoint, Pool
 
 
 def reference_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> int:
@@ -41,6 +45,23 @@ def reference_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) 
     env.process(source())
     env.run(until=horizon)
     return len(waits)
+
+
+def core_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> int:
+    """flashsim's queueing core alone on the same M/M/c: the engine and a pool, one request per customer,
+    no journey around it. Splits the model's cost between its core and the shopper journey."""
+    env = Engine()
+    pool = Pool(env, "web", c, None, False, horizon)
+    endpoint = Endpoint("page", pool, Sampler(Distribution("exp", (1 / mu,)), np.random.default_rng(seed)), None,
+                        horizon)
+    gaps = np.random.default_rng(seed + 1).exponential(1 / lam, int(lam * horizon * 1.1) + 100)
+
+    def customer():
+        yield endpoint.call(None)
+
+    Starts(env, ((t, customer()) for t in np.cumsum(gaps).tolist() if t < horizon))
+    env.run_until(horizon)
+    return endpoint.stats.requests
 
 
 def requests_of(summary: dict) -> float:
@@ -89,13 +110,16 @@ def main() -> None:
 
     steady = load_scenario("scenarios/steady-state.yaml", [f"audience.size={int(lam * hours * 3600)}",
                                                            f"clock.horizon={hours}h"])
-    (ours, t_ours), (ref, t_ref) = best_of(args.rounds, lambda: simulate(steady, replications=1).summary,
-                                           lambda: reference_mmc(lam, 1.0, c, hours * 3600))
+    (ours, t_ours), (ref, t_ref), (core, t_core) = best_of(
+        args.rounds, lambda: simulate(steady, replications=1).summary,
+        lambda: reference_mmc(lam, 1.0, c, hours * 3600), lambda: core_mmc(lam, 1.0, c, hours * 3600))
     per_ours, per_ref = t_ours / requests_of(ours), t_ref / ref
     print(f"steady state M/M/{c}, rho {lam / c:.2f}: {requests_of(ours):,.0f} requests in {t_ours:.2f} s = "
           f"{1 / per_ours:,.0f} requests/s")
     print(f"idiomatic SimPy M/M/{c}, same load:  {ref:,} customers in {t_ref:.2f} s = {1 / per_ref:,.0f} customers/s")
     print(f"ratio (flashsim per request vs SimPy per customer): {per_ref / per_ours:.2f}x")
+    print(f"flashsim's queueing core alone, same load: {core:,} requests in {t_core:.2f} s = {core / t_core:,.0f} "
+          f"requests/s, {per_ref / (t_core / core):.2f}x the reference")
 
     size = "50k" if args.quick else "300k"
     flash = load_scenario("scenarios/xiaomi-thursday-flash.yaml", [f"audience.size={size}"])
