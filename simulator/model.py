@@ -162,8 +162,8 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     if world.balance is not None:
         patience = behaviours[0].patience.sample(rng("presale:patience"), len(world.balance.orders))
         late.append(world.balance.payers(world, habits[0], patience))
-    for starts in late:
-        Starts(env, sorted(starts, key=lambda item: item[0]))
+    for processes in late:
+        Starts(env, sorted(processes, key=lambda item: item[0]))
     _sample_every_second(world, 0)
     with collector_paused():
         env.run_until(horizon)
