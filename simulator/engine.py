@@ -24,10 +24,11 @@ SMALL = 256
 """Pending events the heap takes whatever their time: below this the buckets would cost more."""
 FAR = 2.0**40
 """Events at or after this time (an infinite delay included) share one last slot."""
+_FAR_SLOT = int(FAR * SLOTS_PER_SECOND)
 
 
 def _slot(t: float) -> int:
-    return int(t * SLOTS_PER_SECOND) if t < FAR else int(FAR * SLOTS_PER_SECOND)
+    return int(t * SLOTS_PER_SECOND) if t < FAR else _FAR_SLOT
 
 
 class Engine(Environment):
@@ -52,7 +53,7 @@ class Engine(Environment):
         if t < self._edge or len(queue) < SMALL:
             heappush(queue, entry)
             return
-        slot = int(t * SLOTS_PER_SECOND) if t < FAR else _slot(FAR)  # _slot(t), inlined (hot path)
+        slot = int(t * SLOTS_PER_SECOND) if t < FAR else _FAR_SLOT  # _slot(t), inlined (hot path)
         bucket = self._buckets.get(slot)
         if bucket is None:
             self._buckets[slot] = [entry]
@@ -84,7 +85,7 @@ class Engine(Environment):
             slot = _slot(queue[0][0])
         else:
             return False
-        self._edge = (slot + 1) / SLOTS_PER_SECOND if slot < _slot(FAR) else float("inf")
+        self._edge = (slot + 1) / SLOTS_PER_SECOND if slot < _FAR_SLOT else float("inf")
         return True
 
     def peek(self) -> float:

@@ -1,12 +1,16 @@
 """The event loop runs events in exactly SimPy's order, however many are pending and however far ahead."""
 
+import gc
 import math
 
+import numpy as np
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator import load_scenario
 from simulator.engine import SMALL, Engine, Journey, Starts
+from simulator.model import simulate_once
 
 delays = st.one_of(st.floats(0, 1e-3), st.floats(0, 5), st.floats(0, 5000), st.sampled_from([0.0, 7.8125e-3, 1.0]))
 """Delays within a slot, across a few, far ahead, and on slot edges."""
@@ -102,13 +106,6 @@ def test_starts_reads_its_stream_one_at_a_time_and_journeys_pause_for_floats():
 def test_finished_shoppers_leave_no_cycles_for_the_paused_collector():
     # the collector is paused during a replication: whatever a finished shopper leaves in a reference
     # cycle would stay in memory until the end of the run
-    import gc
-
-    import numpy as np
-
-    from simulator import load_scenario
-    from simulator.model import simulate_once
-
     scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml", ["audience.size=3000", "clock.horizon=25m"])
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
