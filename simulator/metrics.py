@@ -92,15 +92,19 @@ class Latencies:
         np.clip(b, 0, N_BUCKETS - 1, out=b)
         self.hist += np.bincount(b, minlength=N_BUCKETS)
         seconds = now.astype(np.int64)
-        window = (now // WINDOW).astype(np.int64)
-        for w in np.unique(window).tolist():
-            counts = self.windows.get(w)
-            if counts is None:
-                counts = self.windows[w] = np.zeros(N_BUCKETS, dtype=np.int64)
-            counts += np.bincount(b[window == w], minlength=N_BUCKETS)
-        np.add.at(self.s_served, seconds, 1)
+        first = int(seconds.min())
+        span = int(seconds.max()) - first + 1
+        windows, which = np.unique((now // WINDOW).astype(np.int64), return_inverse=True)
+        per_window = np.bincount(which * N_BUCKETS + b, minlength=len(windows) * N_BUCKETS)  # every window at once
+        for w, counts in zip(windows.tolist(), per_window.reshape(len(windows), N_BUCKETS)):
+            kept = self.windows.get(w)
+            if kept is None:
+                self.windows[w] = counts.copy()
+            else:
+                kept += counts
+        self.s_served[first:first + span] += np.bincount(seconds - first, minlength=span)
         for bound, counts in self.slow.items():
-            np.add.at(counts, seconds[latency > bound], 1)
+            counts[first:first + span] += np.bincount(seconds[latency > bound] - first, minlength=span)
 
     def histograms(self) -> dict:
         self.flush()
