@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.distributions import Distribution, Sampler
+from simulator.engine import Engine
 from simulator.inventory import GENERAL, PAID, Order
 from simulator.scenario import Behaviour
-from simulator.servers import Failure
+from simulator.servers import Endpoint, Failure
 from simulator.waiting_room import Ticket
 
 if TYPE_CHECKING:
@@ -142,24 +143,31 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
 
 def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habits,
          give_up_at: float) -> Generator[Any, Any, Any]:
-    """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
+    """Request a step, retrying failures with backoff; the step's result, or GAVE_UP.
+
+    Hot path: the first attempt is made here and most succeed, so the retry loop is a generator of its own."""
     endpoint = world.calls.get(step)
     if endpoint is None:  # not modelled as a request: it simply happens
         return effect() if effect is not None else True
-    env = world.env
+    result = yield endpoint.call(effect)
+    if result.__class__ is Failure:
+        return (yield from retry(world.env, endpoint, effect, habits, give_up_at))
+    return result
+
+
+def retry(env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits,
+          give_up_at: float) -> Generator[Any, Any, Any]:
+    """Send a failed request again after backoff until it succeeds or the retries or patience run out."""
     wait = habits.backoff
-    for attempt in range(habits.max_retries + 1):
-        if attempt:
-            endpoint.stats.retries += 1
-            endpoint.stats.s_retries[int(env.now)] += 1
-        result = yield endpoint.call(effect)
-        if not isinstance(result, Failure):
-            return result
-        if attempt == habits.max_retries:
-            break
+    for _ in range(habits.max_retries):
         pause = habits.pause(wait)
-        if env.now + pause > give_up_at:
+        if env._now + pause > give_up_at:
             break
         yield pause
         wait = habits.next_backoff(wait)
+        endpoint.stats.retries += 1
+        endpoint.stats.s_retries[int(env._now)] += 1
+        result = yield endpoint.call(effect)
+        if result.__class__ is not Failure:
+            return result
     return GAVE_UP
