@@ -164,7 +164,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         late.append(world.balance.payers(world, habits[0], patience))
     for processes in late:
         Starts(env, sorted(processes, key=lambda item: item[0]))
-    _sample_every_second(world, 0)
+    _sample_every_second(world)
     with collector_paused():
         env.run_until(horizon)
     _sample(world, int(math.ceil(horizon)))
@@ -231,9 +231,16 @@ def _sample(world: World, second: int) -> None:
         world.playbook.check(second)
 
 
-def _sample_every_second(world: World, second: int) -> None:
-    _sample(world, second)
-    tick = Event(world.env)
+def _sample_every_second(world: World) -> None:
+    """Take the samples at every whole second from now on, with one timer event requeued each second."""
+    env = world.env
+    tick = Event(env)
     tick._ok = True
-    tick.callbacks.append(lambda _: _sample_every_second(world, second + 1))
-    world.env.schedule(tick, SAMPLE_PRIORITY, 1.0)
+
+    def take(_: Event | None = None) -> None:
+        second = int(env._now)
+        _sample(world, second)
+        tick.callbacks = [take]
+        env.push(second + 1.0, tick, SAMPLE_PRIORITY)
+
+    take()
