@@ -19,7 +19,7 @@ import simpy
 
 from simulator import load_scenario, simulate
 from simulator.distributions import Distribution, Sampler
-from simulator.engine import Engine, Starts
+from simulator.engine import Engine
 from simulator.servers import Endpoint, Pool
 
 
@@ -59,7 +59,7 @@ def core_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> in
     def customer():
         yield endpoint.call(None)
 
-    Starts(env, ((t, customer()) for t in np.cumsum(gaps).tolist() if t < horizon))
+    env.start((t, customer()) for t in np.cumsum(gaps).tolist() if t < horizon)
     env.run_until(horizon)
     return endpoint.stats.requests
 

@@ -5,6 +5,10 @@ refreshing). Popping from a heap that size misses the cache at every level and t
 replication's time. Here, once the heap holds more than a few hundred events, an event due after
 the current slot waits unsorted in its slot's bucket and joins the heap when its slot comes (a
 calendar queue, R. Brown, CACM 1988). Events still run in SimPy's order, by (time, priority, id).
+
+Arrivals are not events at all: each stream of starts (shoppers, rain participants, presale payers)
+is read in time order beside the heap, and its next journey starts once every event due before it,
+or at the same time, has run.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
-from heapq import heapify, heappop, heappush
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import Any
 
 from simpy import Environment, Event
@@ -45,6 +49,31 @@ class Engine(Environment):
         self._edge = 1.0 / SLOTS_PER_SECOND
         self._buckets: dict[int, list] = {}
         self._slots: list[int] = []  # a heap of the slots that have a bucket
+        self._starts: list[tuple[float, int, Generator, Iterator]] = []  # each stream's next start, a heap
+        self._streams = 0
+
+    def start(self, stream: Iterable[tuple[float, Generator]]) -> None:
+        """Start each generator of a time-ordered stream of (time, generator) as a journey at its time.
+
+        The stream is read one item at a time, so a sale's audience never waits in memory at once
+        (a shopper exists only from their arrival on). A start comes after the events due at its time.
+        """
+        stream = iter(stream)
+        item = next(stream, None)
+        if item is not None:
+            self._streams += 1
+            heappush(self._starts, (item[0], self._streams, item[1], stream))
+
+    def _start_next(self) -> None:
+        """Start the earliest pending journey and read the next item of its stream."""
+        t, n, generator, stream = self._starts[0]
+        self._now = t
+        item = next(stream, None)
+        if item is None:
+            heappop(self._starts)
+        else:
+            heapreplace(self._starts, (item[0], n, item[1], stream))
+        Journey(generator, self)(BEGIN)
 
     def push(self, t: float, event: Any, priority: int = NORMAL) -> None:
         """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
@@ -88,23 +117,37 @@ class Engine(Environment):
         self._edge = (slot + 1) / SLOTS_PER_SECOND if slot < _FAR_SLOT else float("inf")
         return True
 
-    def peek(self) -> float:
+    def _next_event(self) -> float:
+        """When the next event is due (inf when none is)."""
         if not (self._queue and (not self._slots or self._queue[0][0] < self._edge)):
             self._advance()  # after which the heap's top is the next event
         return super().peek()
 
+    def peek(self) -> float:
+        return min(self._next_event(), self._starts[0][0]) if self._starts else self._next_event()
+
     def step(self) -> None:
-        self.peek()
-        super().step()
+        if self._starts and self._starts[0][0] < self._next_event():
+            self._start_next()
+        else:
+            super().step()
 
     def run_until(self, until: float) -> None:
         """Process every event due before `until`, then stand at `until` (Environment.run, lean)."""
-        queue, slots = self._queue, self._slots
+        queue, slots, starts = self._queue, self._slots, self._starts
         edge = self._edge
+        inf = float("inf")
+        start_at = starts[0][0] if starts else inf
         while True:
             if queue:
                 t = queue[0][0]
                 if t < edge or not slots:
+                    if start_at < t:
+                        if start_at >= until:
+                            break
+                        self._start_next()
+                        start_at = starts[0][0] if starts else inf
+                        continue
                     if t >= until:
                         break
                     _, _, _, event = heappop(queue)
@@ -114,11 +157,25 @@ class Engine(Environment):
                         callback(event)
                     if not event._ok and not hasattr(event, "_defused"):
                         raise event._value
+                    start_at = starts[0][0] if starts else inf  # a callback may have added a stream
                     continue
-            if not self._advance():
-                break
+            if not self._advance():  # no event pending: only starts
+                if start_at >= until:
+                    break
+                self._start_next()
+                start_at = starts[0][0] if starts else inf
+                continue
             edge = self._edge
         self._now = until
+
+
+class _Begin:
+    """What a journey's generator is sent first."""
+
+    _value = None
+
+
+BEGIN = _Begin()
 
 
 class Journey:
@@ -127,7 +184,7 @@ class Journey:
     Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
     neither a Process object nor a termination event. It is its own event for pauses: a float yielded
     by the generator requeues the journey itself that many seconds later. An event already processed
-    when yielded gives its value back at once. Call it (with any processed event) to start it.
+    when yielded gives its value back at once. Call it with BEGIN (or any processed event) to start it.
     """
 
     __slots__ = ("generator", "env", "callbacks", "_ok", "_value")
@@ -155,34 +212,6 @@ class Journey:
                 nxt = send(nxt._value)
         except StopIteration:
             return
-
-
-class Starts:
-    """Starts generators at their times, read one at a time from a time-ordered stream.
-
-    One event stays pending however many generators the stream holds, so a sale's audience is
-    never in the event queue at once (and a shopper exists only from their arrival on).
-    """
-
-    __slots__ = ("env", "stream", "generator", "callbacks", "_ok", "_value")
-
-    def __init__(self, env: Engine, stream: Iterable[tuple[float, Generator]]):
-        self.env = env
-        self.stream = iter(stream)
-        self._ok = True
-        self._value = None
-        self._next()
-
-    def _next(self) -> None:
-        item = next(self.stream, None)
-        if item is not None:
-            t, self.generator = item
-            self.callbacks = [self]
-            self.env.push(t, self)
-
-    def __call__(self, event: Starts) -> None:
-        Journey(self.generator, self.env)(self)
-        self._next()
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from simpy import Event
 from simulator.contingency import Playbook, Substitution
 from simulator.demand import curves, draw_shoppers, drawn_demand
 from simulator.distributions import Distribution, Sampler
-from simulator.engine import Engine, Starts, collector_paused
+from simulator.engine import Engine, collector_paused
 from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
 from simulator.presale import BalanceDay
@@ -157,13 +157,13 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     segments = list(scenario.audience.segments)
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
     habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
-    Starts(env, _arrivals(world, scenario, rng, habits, behaviours))
+    env.start(_arrivals(world, scenario, rng, habits, behaviours))
     late = [participants(world, rain, scenario.audience.size) for rain in world.rains.values()]
     if world.balance is not None:
         patience = behaviours[0].patience.sample(rng("presale:patience"), len(world.balance.orders))
         late.append(world.balance.payers(world, habits[0], patience))
     for processes in late:
-        Starts(env, sorted(processes, key=lambda item: item[0]))
+        env.start(sorted(processes, key=lambda item: item[0]))
     _sample_every_second(world)
     with collector_paused():
         env.run_until(horizon)
