@@ -219,30 +219,26 @@ class PoolStats:
 
 
 class ShopperStats:
-    """Arrivals and outcomes of shoppers, in total and per second."""
+    """Arrivals and outcomes of shoppers, per second (totals are the series' sums) and in the system now."""
 
     def __init__(self, horizon: float):
-        self.arrivals = 0
         self.in_system = 0
-        self.outcomes = dict.fromkeys(OUTCOMES, 0)
         self.s_arrivals = series(horizon)
         self.s_in_system = series(horizon)
         self.s_outcomes = {o: series(horizon) for o in OUTCOMES}
 
     def arrive(self, now: float) -> None:
-        self.arrivals += 1
         self.in_system += 1
         self.s_arrivals[int(now)] += 1
 
     def finish(self, now: float, outcome: str) -> None:
         self.in_system -= 1
-        self.outcomes[outcome] += 1
         self.s_outcomes[outcome][int(now)] += 1
 
     def snapshot(self) -> dict:
         return {
-            "arrivals": self.arrivals,
+            "arrivals": sum(self.s_arrivals),
             "in_system": self.in_system,
-            "outcomes": dict(self.outcomes),
+            "outcomes": {o: sum(s) for o, s in self.s_outcomes.items()},
             "series": {"arrivals": self.s_arrivals, "in_system": self.s_in_system, **self.s_outcomes},
         }

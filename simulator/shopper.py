@@ -78,16 +78,16 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
     """Look, press buy, order one unit, pay: the outcome of the visit."""
     buys, pays, accepted, keeps_trying, patience, _ = intent
     env = world.env
-    stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
     opens = world.opens[sale][tier]
     give_up_at = max(env._now, opens) + patience  # patience is for trying, which starts at the open
-    refresh_until = None
-    substituted = False
 
     if (yield from call(world, "product_page", None, habits, give_up_at)) is GAVE_UP:
         return "gave_up"
     if not buys and not (world.rains and world.coupon_draw() < world.coupon_chance()):
         return "left_funnel"
+    stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
+    refresh_until = None
+    substituted = False
     # early: wait on the page, then press buy with the crowd at the open
     wait = opens - env._now + habits.think() if env._now < opens else habits.think()
     if ticket is None:
