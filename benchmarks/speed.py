@@ -61,7 +61,7 @@ def core_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> in
 
     env.start((t, customer()) for t in np.cumsum(gaps).tolist() if t < horizon)
     env.run_until(horizon)
-    return endpoint.stats.requests
+    return sum(endpoint.stats.s_requests)
 
 
 def requests_of(summary: dict) -> float:

@@ -55,10 +55,9 @@ class Latencies:
     `slow` maps a bound to a per-second count of durations above it: a watched p99 reads it.
     """
 
-    __slots__ = ("count", "latency_sum", "hist", "windows", "s_served", "slow", "_answered", "_latencies")
+    __slots__ = ("latency_sum", "hist", "windows", "s_served", "slow", "_answered", "_latencies")
 
     def __init__(self, horizon: float):
-        self.count = 0
         self.latency_sum = 0.0
         self.hist = np.zeros(N_BUCKETS, dtype=np.int64)
         self.windows: dict[int, np.ndarray] = {}  # window -> histogram, only for windows with responses
@@ -69,7 +68,6 @@ class Latencies:
 
     def record(self, now: float, latency: float) -> None:
         """One duration ending now (two appends; binned a buffer at a time)."""
-        self.count += 1
         self._answered.append(now)
         self._latencies.append(latency)
         if len(self._latencies) >= _FLUSH:
@@ -115,12 +113,12 @@ class Latencies:
 class EndpointStats(Latencies):
     """What clients saw of one endpoint: requests and how each ended, and response times."""
 
-    __slots__ = ("requests", "served", "rejected", "timed_out", "retries", "in_flight", "wasted", "shed",
+    __slots__ = ("rejected", "timed_out", "retries", "in_flight", "wasted", "shed",
                  "s_requests", "s_rejected", "s_timed_out", "s_retries", "s_in_flight")
 
     def __init__(self, horizon: float):
         super().__init__(horizon)
-        self.requests = self.served = self.rejected = self.timed_out = self.retries = self.in_flight = 0
+        self.rejected = self.timed_out = self.retries = self.in_flight = 0
         self.wasted = self.shed = 0
         self.s_requests = series(horizon)
         self.s_rejected = series(horizon)
@@ -130,7 +128,6 @@ class EndpointStats(Latencies):
 
     def record_served(self, now: float, latency: float) -> None:
         """A response reached its client in time (hot path: Latencies.record inlined)."""
-        self.served += 1
         self.in_flight -= 1
         self._answered.append(now)
         self._latencies.append(latency)
@@ -138,16 +135,17 @@ class EndpointStats(Latencies):
             self.flush()
 
     def snapshot(self) -> dict:
+        histograms = self.histograms()  # binning what is buffered: the served series is then complete
         return {
-            "requests": self.requests,
-            "served": self.served,
+            "requests": sum(self.s_requests),
+            "served": int(self.s_served.sum()),
             "rejected": self.rejected,
             "timed_out": self.timed_out,
             "retries": self.retries,
             "in_flight": self.in_flight,
             "wasted": self.wasted,
             "shed": self.shed,
-            **self.histograms(),
+            **histograms,
             "series": {
                 "requests": self.s_requests,
                 "served": self.s_served.tolist(),
@@ -167,13 +165,13 @@ class PoolStats:
     that left plus, for those still inside, the time from their arrival to the horizon.
     """
 
-    __slots__ = ("workers", "admitted", "waited", "started", "completed", "shed", "peak_queue", "work",
+    __slots__ = ("workers", "waited", "completed", "shed", "peak_queue", "work",
                  "end_sum", "wait_sum", "sojourn_sum", "sent_sum", "s_queue", "s_busy", "s_workers",
                  "peak_workers", "_resized", "_worker_area", "_excess_since", "_excess_area")
 
     def __init__(self, horizon: float, workers: int):
         self.workers = self.peak_workers = workers
-        self.admitted = self.waited = self.started = self.completed = self.shed = self.peak_queue = 0
+        self.waited = self.completed = self.shed = self.peak_queue = 0
         self.work = self.end_sum = self.wait_sum = self.sojourn_sum = self.sent_sum = 0.0
         self.s_queue = series(horizon)
         self.s_busy = series(horizon)
@@ -204,9 +202,9 @@ class PoolStats:
             "peak_workers": self.peak_workers,
             "worker_seconds": (self._worker_area + self.workers * (horizon - self._resized) + self._excess_area
                                + max(0, busy - self.workers) * (horizon - self._excess_since)),
-            "admitted": self.admitted,
+            "admitted": self.completed + self.shed + in_pool,  # the others were rejected
             "waited": self.waited,
-            "started": self.started,
+            "started": self.completed + busy,
             "wait_sum": self.wait_sum,
             "completed": self.completed,
             "shed": self.shed,

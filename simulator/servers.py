@@ -102,7 +102,6 @@ class Pool:
         request = Request(self.env, endpoint, effect)
         now = request.sent
         stats = endpoint.stats
-        stats.requests += 1
         stats.in_flight += 1
         stats.s_requests[int(now)] += 1
         if self.busy < self.workers:
@@ -117,9 +116,7 @@ class Pool:
                 self.stats.peak_queue = len(self.queue)
             if request.deadline is not None:
                 self._arm_timeout(request)
-        pool_stats = self.stats
-        pool_stats.admitted += 1
-        pool_stats.sent_sum += now
+        self.stats.sent_sum += now
         return request
 
     def _start(self, request: Request, now: float) -> None:
@@ -128,7 +125,6 @@ class Pool:
         service = request.endpoint.service()
         end = now + service
         stats = self.stats
-        stats.started += 1
         stats.wait_sum += now - request.sent
         stats.work += service
         stats.end_sum += end
