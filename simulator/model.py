@@ -24,7 +24,7 @@ from simulator.shopper import Habits, shopper
 from simulator.support import run as run_support
 from simulator.timers import at
 from simulator.units import format_clock
-from simulator.waiting_room import Room
+from simulator.waiting_room import Room, Ticket
 
 SAMPLE_PRIORITY = -1
 """Per-second samples are taken before any other event of that instant: level[k] is the state after [0, k)."""
@@ -88,9 +88,11 @@ class World:
         self.playbook = Playbook(self, scenario.contingency, rng)
         self._release_kept(scenario)
 
-    def finish(self, outcome: str) -> None:
-        """The shopper in hand leaves with this outcome."""
+    def finish(self, outcome: str, ticket: Ticket | None = None) -> None:
+        """The shopper in hand leaves with this outcome, and their place in the shop if the room let them in."""
         self.shoppers.finish(self.env._now, outcome)
+        if ticket is not None:
+            self.room.leave(ticket)
 
     def coupon_chance(self) -> float:
         """Chance that a shopper who would not press buy now does: they hold a packet from an earlier rain."""

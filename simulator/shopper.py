@@ -20,7 +20,7 @@ from simulator.distributions import Distribution, Sampler
 from simulator.engine import Engine
 from simulator.inventory import GENERAL, PAID, Order
 from simulator.scenario import Behaviour
-from simulator.servers import Endpoint, Failure
+from simulator.servers import Endpoint, Failure, Request
 from simulator.waiting_room import Ticket
 
 if TYPE_CHECKING:
@@ -54,37 +54,30 @@ class Habits:
 
 
 def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, intent: tuple) -> Generator:
-    """One shopper's visit to one sale, ending in exactly one outcome."""
-    luck = intent[-1]
-    world.shoppers.arrive(world.env._now)
+    """One shopper's visit to one sale: arrive, look, press buy, order one unit, pay. It ends in exactly
+    one outcome, recorded by `world.finish` (one generator for the whole visit: hot path)."""
+    buys, pays, accepted, keeps_trying, patience, luck = intent
+    env = world.env
+    world.shoppers.arrive(env._now)
     if luck < world.divert:
         return world.finish("diverted")
     tier = world.tiers[sale][segment]
-    room = world.room
-    ticket = None
-    if room is not None and room.enabled:
-        ticket = Ticket(world.opens[sale][tier], world.stock_of[sale], tier)
-        left = yield from room.enter(ticket)
-        if left is not None:
-            return world.finish(left)
-    outcome = yield from visit(world, me, sale, tier, habits, intent, ticket)
-    world.finish(outcome)
-    if ticket is not None:
-        room.leave(ticket)
-
-
-def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: tuple,
-          ticket: Ticket | None) -> Generator[Any, Any, str]:
-    """Look, press buy, order one unit, pay: the outcome of the visit."""
-    buys, pays, accepted, keeps_trying, patience, _ = intent
-    env = world.env
     opens = world.opens[sale][tier]
+    room, ticket = world.room, None
+    if room is not None and room.enabled:
+        ticket = Ticket(opens, world.stock_of[sale], tier)
+        if (left := (yield from room.enter(ticket))) is not None:
+            return world.finish(left)
     give_up_at = max(env._now, opens) + patience  # patience is for trying, which starts at the open
 
-    if (yield from call(world, "product_page", None, habits, give_up_at)) is GAVE_UP:
-        return "gave_up"
+    # every shopper looks: the first attempt is sent here rather than through call (hot path)
+    sent = request(world, "product_page", None)
+    if (answer := (yield sent)).__class__ is Failure:
+        answer = yield from retry(env, sent.endpoint, None, habits, give_up_at)
+    if answer is GAVE_UP:
+        return world.finish("gave_up", ticket)
     if not buys and not (world.rains and world.coupon_draw() < world.coupon_chance()):
-        return "left_funnel"
+        return world.finish("left_funnel", ticket)
     stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
     refresh_until = None
     substituted = False
@@ -92,19 +85,19 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
     wait = opens - env._now + habits.think() if env._now < opens else habits.think()
     if ticket is None:
         yield wait
-    elif (left := (yield from world.room.rest(ticket, wait))) is not None:
-        return left
+    elif (left := (yield from room.rest(ticket, wait))) is not None:
+        return world.finish(left, ticket)
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
         answer = yield from call(world, "buy", in_stock, habits, give_up_at)
         if answer is GAVE_UP:
-            return "gave_up"
+            return world.finish("gave_up", ticket)
         if answer is True:
             yield habits.think()
             order = yield from call(world, "create_order", partial(stock.reserve, me, price, tier),
                                     habits, give_up_at)
             if order is GAVE_UP:
-                return "gave_up"
+                return world.finish("gave_up", ticket)
             if isinstance(order, Order):
                 break
         offer = world.substitutes.get(stock.name) if not substituted else None
@@ -120,44 +113,59 @@ def visit(world: World, me: int, sale: int, tier: int, habits: Habits, intent: t
             if draw < offer.share + (1 - offer.share) * offer.restock_share:
                 stock.restock_reservations += 1
         if not keeps_trying:
-            return "sold_out"
+            return world.finish("sold_out", ticket)
         if refresh_until is None:
             refresh_until = env._now + habits.keep_trying_for
         wait = habits.refresh()
         if env._now + wait > refresh_until:
-            return "sold_out"
+            return world.finish("sold_out", ticket)
         if ticket is None:
             yield wait
-        elif (left := (yield from world.room.rest(ticket, wait))) is not None:
-            return left
+        elif (left := (yield from room.rest(ticket, wait))) is not None:
+            return world.finish(left, ticket)
 
     if not pays:
-        return "left_funnel"  # the order expires at the end of its payment window
+        return world.finish("left_funnel", ticket)  # the order expires at the end of its payment window
     yield habits.pay_delay()  # in checkout, holding a unit: the waiting room keeps the place
     paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)
-        return "gave_up"
-    return "bought" if paid == PAID else "left_funnel"
+        return world.finish("gave_up", ticket)
+    return world.finish("bought" if paid == PAID else "left_funnel", ticket)
+
+
+class Answered:
+    """The answer to a step that is not a request: an event already processed, so a journey carries on."""
+
+    __slots__ = ("_value",)
+    callbacks = None
+
+    def __init__(self, value: Any):
+        self._value = value
+
+
+def request(world: World, step: str, effect: Callable[[], Any] | None) -> Request | Answered:
+    """The first attempt at a step: its request, or, for a step that is not a request, its answer."""
+    endpoint = world.calls.get(step)
+    if endpoint is None:  # not modelled as a request: it simply happens
+        return Answered(effect() if effect is not None else True)
+    return endpoint.call(effect)
 
 
 def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habits,
          give_up_at: float) -> Generator[Any, Any, Any]:
-    """Request a step, retrying failures with backoff; the step's result, or GAVE_UP.
-
-    Hot path: the first attempt is made here and most succeed, so the retry loop is a generator of its own."""
-    endpoint = world.calls.get(step)
-    if endpoint is None:  # not modelled as a request: it simply happens
-        return effect() if effect is not None else True
-    result = yield endpoint.call(effect)
-    if result.__class__ is Failure:
-        return (yield from retry(world.env, endpoint, effect, habits, give_up_at))
-    return result
+    """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
+    sent = request(world, step, effect)
+    answer = yield sent
+    if answer.__class__ is Failure:
+        return (yield from retry(world.env, sent.endpoint, effect, habits, give_up_at))
+    return answer
 
 
 def retry(env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits,
           give_up_at: float) -> Generator[Any, Any, Any]:
-    """Send a failed request again after backoff until it succeeds or the retries or patience run out."""
+    """After a failed first attempt: send again after backoff until the request succeeds or the retries or
+    the patience run out; the step's result, or GAVE_UP."""
     wait = habits.backoff
     for _ in range(habits.max_retries):
         pause = habits.pause(wait)
