@@ -26,11 +26,12 @@ class _Part:
     scale: float
     expected: float
 
-    def cdf(self, t: np.ndarray | float) -> np.ndarray | float:
-        x = np.clip((np.asarray(t, dtype=float) - self.start) / self.scale, 0.0, None)
+    def cdf(self, t: float) -> float:
+        """The share of this part's arrivals before t (plain math: it is read per batch of arrivals)."""
+        x = max(0.0, (t - self.start) / self.scale)
         if self.kind == "exp":
-            return -np.expm1(-x)
-        x = np.minimum(x, 1.0)
+            return -math.expm1(-x)
+        x = min(x, 1.0)
         return x * x if self.kind == "ramp" else x
 
     def density(self, t: np.ndarray | float) -> np.ndarray:
@@ -70,7 +71,7 @@ class ArrivalCurve:
 
     def expected_between(self, a: float, b: float) -> float:
         """Expected arrivals in [a, b)."""
-        return float(sum(p.expected * (p.cdf(b) - p.cdf(a)) for p in self.parts))
+        return sum(p.expected * (p.cdf(b) - p.cdf(a)) for p in self.parts)
 
     def rate(self, t: np.ndarray | float) -> np.ndarray:
         """Arrivals per second at times t: the curve the model draws from and load tests replay."""
