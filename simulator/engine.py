@@ -133,39 +133,35 @@ class Engine(Environment):
             super().step()
 
     def run_until(self, until: float) -> None:
-        """Process every event due before `until`, then stand at `until` (Environment.run, lean)."""
+        """Process every event and start due before `until`, then stand at `until` (Environment.run, lean)."""
         queue, slots, starts = self._queue, self._slots, self._starts
         edge = self._edge
         inf = float("inf")
         start_at = starts[0][0] if starts else inf
         while True:
-            if queue:
+            if queue and (queue[0][0] < edge or not slots):
                 t = queue[0][0]
-                if t < edge or not slots:
-                    if start_at < t:
-                        if start_at >= until:
-                            break
-                        self._start_next()
-                        start_at = starts[0][0] if starts else inf
-                        continue
-                    if t >= until:
-                        break
-                    _, _, _, event = heappop(queue)
-                    self._now = t
-                    callbacks, event.callbacks = event.callbacks, None
-                    for callback in callbacks:
-                        callback(event)
-                    if not event._ok and not hasattr(event, "_defused"):
-                        raise event._value
-                    start_at = starts[0][0] if starts else inf  # a callback may have added a stream
-                    continue
-            if not self._advance():  # no event pending: only starts
+            elif self._advance():  # the next event is bucketed: its bucket is now in the heap
+                edge = self._edge
+                continue
+            else:
+                t = inf  # no event pending: only starts
+            if start_at < t:
                 if start_at >= until:
                     break
                 self._start_next()
                 start_at = starts[0][0] if starts else inf
                 continue
-            edge = self._edge
+            if t >= until:
+                break
+            _, _, _, event = heappop(queue)
+            self._now = t
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                raise event._value
+            start_at = starts[0][0] if starts else inf  # a callback may have added a stream
         self._now = until
 
 
