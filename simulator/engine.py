@@ -137,7 +137,6 @@ class Engine(Environment):
         queue, slots, starts = self._queue, self._slots, self._starts
         edge = self._edge
         inf = float("inf")
-        start_at = starts[0][0] if starts else inf
         while True:
             if queue and (queue[0][0] < edge or not slots):
                 t = queue[0][0]
@@ -146,11 +145,10 @@ class Engine(Environment):
                 continue
             else:
                 t = inf  # no event pending: only starts
-            if start_at < t:
-                if start_at >= until:
+            if starts and starts[0][0] < t:
+                if starts[0][0] >= until:
                     break
                 self._start_next()
-                start_at = starts[0][0] if starts else inf
                 continue
             if t >= until:
                 break
@@ -161,7 +159,6 @@ class Engine(Environment):
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
                 raise event._value
-            start_at = starts[0][0] if starts else inf  # a callback may have added a stream
         self._now = until
 
 
@@ -183,14 +180,14 @@ class Journey:
     when yielded gives its value back at once. Call it with BEGIN (or any processed event) to start it.
     """
 
-    __slots__ = ("generator", "env", "callbacks", "_ok", "_value")
+    __slots__ = ("generator", "env", "callbacks")
+    _ok = True  # as an event, processed ok and with nothing to give: a pause
+    _value = None
 
     def __init__(self, generator: Generator, env: Engine):
         self.generator = generator
         self.env = env
         self.callbacks = None  # [self] only while it is queued: a cycle the collector need not break
-        self._ok = True
-        self._value = None
 
     def __call__(self, event: Event) -> None:
         send = self.generator.send
