@@ -350,8 +350,11 @@ def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance
                           calibration.describe(row.measured[key], key), calibration.describe(row.predicted[key], key),
                           _error(error) + verdict, end_section=key == "p99")
     seen, expected = result.arrivals
-    table.caption = (f"shoppers measured {seen:,} (curve {expected:,.0f}); judged: throughput and p95 within "
-                     f"{tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}")
+    transport = ", ".join(f"{step} {calibration.describe(t, 'p50')}" for step, t in result.transport.items()
+                          if t is not None)
+    table.caption = (f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
+                     f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
+                     f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}")
     table.caption_justify = "left"
     Console(highlight=False).print(table)
     figure = fresh_path(source / "validation.png")

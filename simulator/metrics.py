@@ -44,6 +44,13 @@ def percentile(counts: list[int], q: float) -> float | None:
     return bucket_bounds(len(counts) - 1)[1]
 
 
+def draw(counts: list[int], n: int, rng: np.random.Generator) -> np.ndarray:
+    """n durations drawn from a histogram, log-uniform inside a bucket as `percentile` reads it."""
+    weights = np.asarray(counts, dtype=float)
+    b = rng.choice(len(weights), size=n, p=weights / weights.sum())
+    return np.exp(_LOG_MIN + (b + rng.random(n)) / _SCALE)
+
+
 def series(horizon: float) -> list[int]:
     """A per-second counter series covering the horizon."""
     return [0] * (int(math.ceil(horizon)) + 1)
