@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from simulator import load_scenario
-from simulator.calibration import calibrate, fit_service, fit_workers, read_requests, write_overlay
+from simulator.calibration import calibrate, fit_service, fit_workers, read_requests, transport_times, write_overlay
 from simulator.distributions import Distribution
+from simulator.metrics import Latencies, draw, percentile
 
 STEADY = "scenarios/steady-state.yaml"
 
@@ -79,3 +80,27 @@ def test_calibrated_overlay_applies_to_the_scenario(tmp_path):
     pool = fitted.system.endpoints.product_page.pool
     assert abs(fitted.system.pools[pool].workers - 6) <= 1
     assert fitted.system.endpoints.product_page.service.mean == pytest.approx(0.03, rel=0.05)  # the worker's time
+
+
+def test_transport_is_what_clients_waited_beyond_the_server_and_none_without_timing(tmp_path):
+    scenario = load_scenario(STEADY)
+    sent, wait, app = fifo(8.0, 12, Distribution("exp", (1.0,)), 600)
+    write_requests(tmp_path, "product_page", sent, wait, app, overhead=0.003)
+    transport = transport_times(read_requests(tmp_path, scenario)["product_page"])
+    assert len(transport) == len(sent) and transport == pytest.approx(0.003, abs=1e-6)
+    with open(tmp_path / "requests.csv", "a", newline="") as f:  # a target that sends no Server-Timing
+        csv.writer(f).writerow(["buy", 1.0, 50.0, "", "", 200])
+    assert len(transport_times(read_requests(tmp_path, scenario)["buy"])) == 0
+
+
+def test_draws_from_a_histogram_read_back_its_percentiles():
+    rng = np.random.default_rng(5)
+    latency = rng.lognormal(np.log(0.05), 0.8, 50_000)
+    recorder = Latencies(horizon=1.0)
+    for t in latency:
+        recorder.record(0.0, float(t))
+    counts = recorder.histograms()["hist"]
+    drawn = draw(counts, 200_000, rng)
+    for q in (0.5, 0.95, 0.99):
+        assert np.quantile(drawn, q) == pytest.approx(percentile(counts, q), rel=0.02)
+        assert np.quantile(drawn, q) == pytest.approx(np.quantile(latency, q), rel=0.04)
