@@ -88,8 +88,8 @@ def test_validation_holds_against_a_shop_of_known_capacity(start_shop, tmp_path,
     calibrated = CliRunner().invoke(main, ["calibrate", "--from", str(directory)])
     assert calibrated.exit_code == 0, calibrated.output
     fitted = load_scenario(REFERENCE, overlays=[directory / "calibration.yaml"])
-    for step, endpoint in fitted.system.endpoints.items():
-        assert endpoint.service.mean == pytest.approx(0.040, rel=0.1), step
+    for step, endpoint in fitted.system.endpoints.items():  # the handler's own time comes on top of the 40 ms,
+        assert 0.036 <= endpoint.service.mean <= 0.050, step  # more of it when the machine is busy
         assert endpoint.service.cv == pytest.approx(1.0, abs=0.15), step
     assert fitted.system.pools["shop"].workers == 8
     result = CliRunner().invoke(main, ["validate", REFERENCE, "--from", str(directory),
