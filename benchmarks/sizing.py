@@ -1,6 +1,6 @@
 """Sizing cost: model runs and wall time to size the Thursday flash sale's pools and support agents.
 
-    python benchmarks/sizing.py                       # full scale (300k shoppers): about 12 minutes here
+    python benchmarks/sizing.py                       # full scale (300k shoppers): about 6 minutes here
     python benchmarks/sizing.py --set audience.size=100k -j 2
 
 Prints, per sizing, the runs it took, the runs per pool and the wall time. Goal: at most 12 model

@@ -162,13 +162,18 @@ class Engine(Environment):
         self._now = until
 
 
-class _Begin:
-    """What a journey's generator is sent first."""
+class Answered:
+    """An event already processed, carrying its value: yielded, a journey carries on at once with it."""
 
-    _value = None
+    __slots__ = ("_value",)
+    callbacks = None
+
+    def __init__(self, value: Any):
+        self._value = value
 
 
-BEGIN = _Begin()
+BEGIN = Answered(None)
+"""What a journey's generator is sent first."""
 
 
 class Journey:

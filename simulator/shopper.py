@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.distributions import Distribution, Sampler
-from simulator.engine import Engine
+from simulator.engine import Answered, Engine
 from simulator.inventory import GENERAL, PAID, Order
 from simulator.scenario import Behaviour
 from simulator.servers import Endpoint, Failure, Request
@@ -132,16 +132,6 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         world.unanswered_orders.append(order)
         return world.finish("gave_up", ticket)
     return world.finish("bought" if paid == PAID else "left_funnel", ticket)
-
-
-class Answered:
-    """The answer to a step that is not a request: an event already processed, so a journey carries on."""
-
-    __slots__ = ("_value",)
-    callbacks = None
-
-    def __init__(self, value: Any):
-        self._value = value
 
 
 def request(world: World, step: str, effect: Callable[[], Any] | None) -> Request | Answered:

@@ -1,4 +1,5 @@
-"""The event loop runs events in exactly SimPy's order, however many are pending and however far ahead."""
+"""The event loop runs events in exactly SimPy's order, however many are pending and however far ahead, and
+starts each stream's journeys in time order after the events due at their time."""
 
 import gc
 import math
