@@ -18,7 +18,7 @@ import numpy as np
 import simpy
 
 from simulator import load_scenario, simulate
-from simulator.distributions import Distribution, Sampler
+from simulator.distributions import Distribution, sampler
 from simulator.engine import Engine
 from simulator.servers import Endpoint, Pool
 
@@ -52,7 +52,7 @@ def core_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> in
     no journey around it. Splits the model's cost between its core and the shopper journey."""
     env = Engine()
     pool = Pool(env, "web", c, None, False, horizon)
-    endpoint = Endpoint("page", pool, Sampler(Distribution("exp", (1 / mu,)), np.random.default_rng(seed)), None,
+    endpoint = Endpoint("page", pool, sampler(Distribution("exp", (1 / mu,)), np.random.default_rng(seed)), None,
                         horizon)
     gaps = np.random.default_rng(seed + 1).exponential(1 / lam, int(lam * horizon * 1.1) + 100)
 

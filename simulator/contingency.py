@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.distributions import Distribution, Sampler
+from simulator.distributions import Distribution, Draw, sampler
 from simulator.inventory import Stock
 from simulator.playbook import Rule
 from simulator.timers import at
@@ -32,7 +32,7 @@ class Substitution:
     price: float
     share: float
     restock_share: float
-    draw: Sampler
+    draw: Draw
 
 
 class _Armed:
@@ -151,7 +151,7 @@ class Playbook:
         elif kind == "substitute":
             old = world.substitutes.get(action.sku)
             uniform = Distribution("uniform", (0.0, 1.0))
-            draw = old.draw if old else Sampler(uniform, self.rng(f"substitute:{action.sku}"))
+            draw = old.draw if old else sampler(uniform, self.rng(f"substitute:{action.sku}"))
             world.substitutes[action.sku] = Substitution(
                 world.stocks[action.to] if action.to else None, action.price, action.share, action.restock_share, draw)
 

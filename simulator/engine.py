@@ -73,7 +73,7 @@ class Engine(Environment):
             heappop(self._starts)
         else:
             heapreplace(self._starts, (item[0], n, item[1], stream))
-        Journey(generator, self)(BEGIN)
+        Journey(generator, self).resume(BEGIN)
 
     def push(self, t: float, event: Any, priority: int = NORMAL) -> None:
         """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
@@ -182,7 +182,7 @@ class Journey:
     Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
     neither a Process object nor a termination event. It is its own event for pauses: a float yielded
     by the generator requeues the journey itself that many seconds later. An event already processed
-    when yielded gives its value back at once. Call it with BEGIN (or any processed event) to start it.
+    when yielded gives its value back at once. Start it with `resume(BEGIN)`.
     """
 
     __slots__ = ("generator", "env", "callbacks")
@@ -192,20 +192,23 @@ class Journey:
     def __init__(self, generator: Generator, env: Engine):
         self.generator = generator
         self.env = env
-        self.callbacks = None  # [self] only while it is queued: a cycle the collector need not break
+        self.callbacks = None  # [self.resume] only while it is queued: a cycle the collector need not break
 
-    def __call__(self, event: Event) -> None:
+    def resume(self, event: Event) -> None:
+        """Send the generator the value of the event it waited on, and carry on to its next wait.
+
+        A callback as a bound method, not a callable instance: Python calls a method for half the price."""
         send = self.generator.send
         try:
             nxt = send(event._value)
             while True:
                 if nxt.__class__ is float:
                     env = self.env
-                    self.callbacks = [self]
+                    self.callbacks = [self.resume]
                     env.push(env._now + nxt, self)
                     return
                 if nxt.callbacks is not None:
-                    nxt.callbacks.append(self)
+                    nxt.callbacks.append(self.resume)
                     return
                 nxt = send(nxt._value)
         except StopIteration:

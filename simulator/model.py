@@ -12,7 +12,7 @@ from simpy import Event
 
 from simulator.contingency import Playbook, Substitution
 from simulator.demand import curves, draw_shoppers, drawn_demand
-from simulator.distributions import Distribution, Sampler
+from simulator.distributions import Distribution, sampler
 from simulator.engine import Engine, collector_paused
 from simulator.inventory import GENERAL, MEMBER, PAID, TOP, Order, Stock
 from simulator.metrics import ShopperStats
@@ -52,7 +52,7 @@ class World:
             for name, p in scenario.system.pools.items()
         }
         self.endpoints = {
-            step: Endpoint(step, self.pools[ep.pool], Sampler(ep.service, rng(f"service:{step}")), ep.timeout,
+            step: Endpoint(step, self.pools[ep.pool], sampler(ep.service, rng(f"service:{step}")), ep.timeout,
                            horizon)
             for step, ep in scenario.system.endpoints.items()
         }
@@ -84,7 +84,7 @@ class World:
             self.balance = BalanceDay(self, scenario.presale, self.stock_of[i], scenario.sales[i].sale_price, rng,
                                       horizon)
         self.audience = scenario.audience.size
-        self.coupon_draw = Sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
+        self.coupon_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
         self.playbook = Playbook(self, scenario.contingency, rng)
         self._release_kept(scenario)
 

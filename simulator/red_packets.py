@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.distributions import Distribution, Sampler
+from simulator.distributions import Distribution, sampler
 from simulator.metrics import series
 from simulator.scenario import RedPacketRain
 
@@ -30,8 +30,8 @@ class Rain:
         self.config = config
         self.end = config.start + config.duration
         self.left = config.budget
-        self.amount = Sampler(config.amount, rng(f"rain:{name}:amount"))
-        self.luck = Sampler(Distribution("uniform", (0.0, 1.0)), rng(f"rain:{name}:win"))
+        self.amount = sampler(config.amount, rng(f"rain:{name}:amount"))
+        self.luck = sampler(Distribution("uniform", (0.0, 1.0)), rng(f"rain:{name}:win"))
         self.phase = rng(f"rain:{name}:join")
         self.won: dict[int, int] = {}  # participant -> packets
         self.participants = self.taps = self.served_taps = self.packets = 0

@@ -20,7 +20,7 @@ from typing import Any
 
 from simpy import Event
 
-from simulator.distributions import Sampler
+from simulator.distributions import Draw
 from simulator.engine import Engine
 from simulator.metrics import EndpointStats, PoolStats
 
@@ -66,10 +66,10 @@ class Request(Event):
 class Endpoint:
     """A named operation clients call, served by one pool, with its service time and client timeout."""
 
-    def __init__(self, name: str, pool: Pool, service: Sampler, timeout: float | None, horizon: float):
+    def __init__(self, name: str, pool: Pool, service: Draw, timeout: float | None, horizon: float):
         self.name = name
         self.pool = pool
-        self.service: Callable[[], float] = service
+        self.service: Draw = service
         self.base_service = service
         """The service time as configured (a simplified checkout scales this)."""
         self.timeout = timeout

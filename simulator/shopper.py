@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.distributions import Distribution, Sampler
+from simulator.distributions import Distribution, sampler
 from simulator.engine import Answered, Engine
 from simulator.inventory import GENERAL, PAID, Order
 from simulator.scenario import Behaviour
@@ -34,10 +34,10 @@ class Habits:
 
     def __init__(self, behaviour: Behaviour, rng: Callable[[str], np.random.Generator]):
         retry, sold_out = behaviour.retry, behaviour.sold_out
-        self.think = Sampler(behaviour.think_time, rng("think"))
-        self.pay_delay = Sampler(behaviour.pay_delay, rng("pay_delay"))
-        self.jitter_draw = Sampler(Distribution("uniform", (0.0, 1.0)), rng("jitter"))
-        self.refresh = Sampler(Distribution("exp", (sold_out.refresh_every,)), rng("refresh"))
+        self.think = sampler(behaviour.think_time, rng("think"))
+        self.pay_delay = sampler(behaviour.pay_delay, rng("pay_delay"))
+        self.jitter_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("jitter"))
+        self.refresh = sampler(Distribution("exp", (sold_out.refresh_every,)), rng("refresh"))
         self.max_retries = retry.max_retries
         self.backoff = retry.backoff
         self.multiplier = retry.multiplier

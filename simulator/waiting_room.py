@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from simpy import Environment, Event
 
-from simulator.distributions import Distribution, Sampler
+from simulator.distributions import Distribution, sampler
 from simulator.inventory import Stock
 from simulator.metrics import Latencies, series
 from simulator.scenario import WaitingRoom as Config
@@ -64,8 +64,8 @@ class Room:
         self.session_timeout = config.session_timeout
         self.balk_over = config.balk_over
         self.balk = config.balk
-        self.patience = Sampler(config.patience, rng("waiting_room:patience"))
-        self.balk_draw = Sampler(Distribution("uniform", (0.0, 1.0)), rng("waiting_room:balk"))
+        self.patience = sampler(config.patience, rng("waiting_room:patience"))
+        self.balk_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("waiting_room:balk"))
         self.order = rng("waiting_room:order")
         self.queue: deque[Ticket] = deque()
         self.waiting = 0  # in the queue and not gone

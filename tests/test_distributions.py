@@ -1,4 +1,4 @@
-"""Distributions written as short strings: parsing, canonical text, moments of samples, the Sampler."""
+"""Distributions written as short strings: parsing, canonical text, moments of samples, the sampler."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.distributions import Distribution, Sampler, parse_distribution
+from simulator.distributions import Distribution, parse_distribution, sampler
 
 N = 200_000
 
@@ -316,13 +316,13 @@ def test_empirical_csv_round_trips_through_inline_text(tmp_path):
     assert parse_distribution(str(d)) == d
 
 
-# -- Sampler -----------------------------------------------------------------------------------
+# -- sampler -----------------------------------------------------------------------------------
 
 
 def test_sampler_returns_python_floats_in_sample_order_across_refills():
     d = parse_distribution("exp(1s)")
-    sampler = Sampler(d, np.random.default_rng(3), batch=4)
-    draws = [sampler() for _ in range(10)]
+    draw = sampler(d, np.random.default_rng(3), batch=4)
+    draws = [draw() for _ in range(10)]
     reference = np.random.default_rng(3)
     expected = [x for _ in range(3) for x in d.sample(reference, 4).tolist()][:10]
     assert draws == expected
@@ -331,27 +331,27 @@ def test_sampler_returns_python_floats_in_sample_order_across_refills():
 
 def test_sampler_is_reproducible_from_the_same_rng_state():
     d = parse_distribution("lognormal(40ms, 0.8)")
-    first = Sampler(d, np.random.default_rng(123))
-    second = Sampler(d, np.random.default_rng(123))
+    first = sampler(d, np.random.default_rng(123))
+    second = sampler(d, np.random.default_rng(123))
     assert [first() for _ in range(3000)] == [second() for _ in range(3000)]
-    other = Sampler(d, np.random.default_rng(124))
-    assert [other() for _ in range(10)] != [Sampler(d, np.random.default_rng(123))() for _ in range(10)]
+    other = sampler(d, np.random.default_rng(124))
+    assert [other() for _ in range(10)] != [sampler(d, np.random.default_rng(123))() for _ in range(10)]
 
 
 def test_sampler_of_const_returns_it_without_consuming_rng():
     rng = np.random.default_rng(5)
     before = rng.bit_generator.state
-    sampler = Sampler(parse_distribution("250ms"), rng)
-    assert [sampler() for _ in range(5000)] == [0.25] * 5000
-    assert type(sampler()) is float
+    draw = sampler(parse_distribution("250ms"), rng)
+    assert [draw() for _ in range(5000)] == [0.25] * 5000
+    assert type(draw()) is float
     assert rng.bit_generator.state == before
 
 
 def test_sampler_draws_have_the_distribution_mean():
-    sampler = Sampler(parse_distribution("gamma(2s, 0.5)"), np.random.default_rng(8))
-    assert math.fsum(sampler() for _ in range(N)) / N == pytest.approx(2.0, rel=0.01)
+    draw = sampler(parse_distribution("gamma(2s, 0.5)"), np.random.default_rng(8))
+    assert math.fsum(draw() for _ in range(N)) / N == pytest.approx(2.0, rel=0.01)
 
 
 def test_sampler_rejects_empty_batches():
     with pytest.raises(ValueError, match="batch"):
-        Sampler(parse_distribution("exp(1s)"), np.random.default_rng(1), batch=0)
+        sampler(parse_distribution("exp(1s)"), np.random.default_rng(1), batch=0)
