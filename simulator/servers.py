@@ -45,19 +45,20 @@ WAITING, ANSWERING, GONE = 0, 1, 2
 """Client side of a request: still waiting; its response is on its way; it timed out and left."""
 
 
-class Request(Event):
+class Request:
     """One request, which is also the event its client waits on: triggered when the response arrives.
 
-    Hot path: being the client's event saves an object and a callback per request.
+    Hot path: being the client's event saves an object and a callback per request, and, not being a
+    SimPy Event, it has slots only (no attribute dict). Its value is the effect's result or a Failure.
     """
 
-    __slots__ = ("endpoint", "sent", "deadline", "effect", "client")
+    __slots__ = ("endpoint", "sent", "deadline", "effect", "client", "callbacks", "_value")
+    _ok = True  # processed, it always succeeds: a failure is a value (REJECTED, TIMED_OUT), never raised
 
-    def __init__(self, env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None):
-        self.env = env
+    def __init__(self, now: float, endpoint: Endpoint, effect: Callable[[], Any] | None):
         self.callbacks = []
         self.endpoint = endpoint
-        self.sent = now = env._now
+        self.sent = now
         self.deadline = now + endpoint.timeout if endpoint.timeout is not None else None
         self.effect = effect
         self.client = WAITING
@@ -99,8 +100,8 @@ class Pool:
         return self.busy + len(self.queue)
 
     def submit(self, endpoint: Endpoint, effect: Callable[[], Any] | None) -> Request:
-        request = Request(self.env, endpoint, effect)
-        now = request.sent
+        now = self.env._now
+        request = Request(now, endpoint, effect)
         stats = endpoint.stats
         stats.in_flight += 1
         stats.s_requests[int(now)] += 1
@@ -130,7 +131,6 @@ class Pool:
         stats.end_sum += end
         if request.client == WAITING and (request.deadline is None or end <= request.deadline):
             request.client = ANSWERING  # the client's response arrives as the worker finishes
-            request._ok = True
             request.callbacks.insert(0, self._on_finish)
             self._push(end, request)
         else:  # the client gives up (or gave up) first; the worker goes on on its own clock
@@ -158,7 +158,6 @@ class Pool:
         """Answer the client now with a failure: REJECTED (queue full) or TIMED_OUT."""
         stats = request.endpoint.stats
         stats.in_flight -= 1
-        request._ok = True
         request._value = failure
         if failure is REJECTED:
             stats.rejected += 1
