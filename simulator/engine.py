@@ -138,7 +138,7 @@ class Engine(Environment):
         edge = self._edge
         inf = float("inf")
         while True:
-            if queue and (queue[0][0] < edge or not slots):
+            if queue and (not slots or queue[0][0] < edge):
                 t = queue[0][0]
             elif self._advance():  # the next event is bucketed: its bucket is now in the heap
                 edge = self._edge

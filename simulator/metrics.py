@@ -167,19 +167,25 @@ class EndpointStats(Latencies):
 class PoolStats:
     """What happened inside one pool: work done and time-averages for Little's law.
 
-    Time integrals are kept as sums (hot path: no update per state change): the busy-worker area is
-    the work started less what runs past the horizon; the in-pool area is the time spent by requests
-    that left plus, for those still inside, the time from their arrival to the horizon.
+    Time integrals are kept as sums of instants (hot path: one addition per event, no update per state
+    change). The busy-worker area is the sum of completion times less start times, the requests still
+    in service counting until the horizon; the in-pool area is the sum of departure times less arrival
+    times, those still inside counting until the horizon.
     """
 
-    __slots__ = ("workers", "waited", "completed", "shed", "peak_queue", "work",
-                 "end_sum", "wait_sum", "sojourn_sum", "sent_sum", "s_queue", "s_busy", "s_workers",
+    __slots__ = ("workers", "waited", "completed", "shed", "peak_queue", "sent_sum", "start_sum", "done_sum",
+                 "shed_sum", "left_sent_sum", "wait_sum", "s_queue", "s_busy", "s_workers",
                  "peak_workers", "_resized", "_worker_area", "_excess_since", "_excess_area")
 
     def __init__(self, horizon: float, workers: int):
         self.workers = self.peak_workers = workers
         self.waited = self.completed = self.shed = self.peak_queue = 0
-        self.work = self.end_sum = self.wait_sum = self.sojourn_sum = self.sent_sum = 0.0
+        self.sent_sum = 0.0  # arrival times of the requests admitted
+        self.start_sum = 0.0  # start times of the requests started
+        self.done_sum = 0.0  # completion times of the requests completed
+        self.shed_sum = 0.0  # times the requests shed were dropped
+        self.left_sent_sum = 0.0  # arrival times of the requests that left (completed or shed)
+        self.wait_sum = 0.0  # queue waits of the requests started
         self.s_queue = series(horizon)
         self.s_busy = series(horizon)
         self.s_workers = series(horizon)
@@ -215,9 +221,9 @@ class PoolStats:
             "wait_sum": self.wait_sum,
             "completed": self.completed,
             "shed": self.shed,
-            "busy_area": self.work - (self.end_sum - busy * horizon),
-            "in_pool_area": self.sojourn_sum + (in_pool * horizon - self.sent_sum),
-            "sojourn_sum": self.sojourn_sum,
+            "busy_area": self.done_sum - self.start_sum + busy * horizon,
+            "in_pool_area": self.done_sum + self.shed_sum + in_pool * horizon - self.sent_sum,
+            "sojourn_sum": self.done_sum + self.shed_sum - self.left_sent_sum,
             "peak_queue": self.peak_queue,
             "series": {"queue": self.s_queue, "busy": self.s_busy, "workers": self.s_workers},
         }

@@ -127,8 +127,7 @@ class Pool:
         end = now + service
         stats = self.stats
         stats.wait_sum += now - request.sent
-        stats.work += service
-        stats.end_sum += end
+        stats.start_sum += now
         if request.client == WAITING and (request.deadline is None or end <= request.deadline):
             request.client = ANSWERING  # the client's response arrives as the worker finishes
             request.callbacks.insert(0, self._on_finish)
@@ -173,9 +172,8 @@ class Pool:
         now = self.env._now
         pool_stats = self.stats
         pool_stats.completed += 1
-        pool_stats.sojourn_sum += now - request.sent
-        pool_stats.sent_sum -= request.sent
-        pool_stats.end_sum -= now
+        pool_stats.done_sum += now
+        pool_stats.left_sent_sum += request.sent
         result = request.effect() if request.effect is not None else True
         if self.busy > self.workers:  # a worker past the count after a shrink: its time counts till now
             pool_stats.excess(now, self.busy)
@@ -197,8 +195,8 @@ class Pool:
             if self.shed_expired and nxt.client == GONE:
                 pool_stats.shed += 1
                 nxt.endpoint.stats.shed += 1
-                pool_stats.sojourn_sum += now - nxt.sent
-                pool_stats.sent_sum -= nxt.sent
+                pool_stats.shed_sum += now
+                pool_stats.left_sent_sum += nxt.sent
                 continue
             self._start(nxt, now)
             return
