@@ -79,7 +79,7 @@ class Engine(Environment):
         """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
         entry = (t, priority, next(self._eid), event)
         queue = self._queue
-        if t < self._edge or len(queue) < SMALL:
+        if len(queue) < SMALL or t < self._edge:
             heappush(queue, entry)
             return
         slot = int(t * SLOTS_PER_SECOND) if t < FAR else _FAR_SLOT  # _slot(t), inlined (hot path)
@@ -198,9 +198,8 @@ class Journey:
         """Send the generator the value of the event it waited on, and carry on to its next wait.
 
         A callback as a bound method, not a callable instance: Python calls a method for half the price."""
-        send = self.generator.send
         try:
-            nxt = send(event._value)
+            nxt = self.generator.send(event._value)
             while True:
                 if nxt.__class__ is float:
                     env = self.env
@@ -210,7 +209,7 @@ class Journey:
                 if nxt.callbacks is not None:
                     nxt.callbacks.append(self.resume)
                     return
-                nxt = send(nxt._value)
+                nxt = self.generator.send(nxt._value)
         except StopIteration:
             return
 

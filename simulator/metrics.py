@@ -230,21 +230,16 @@ class PoolStats:
 
 
 class ShopperStats:
-    """Arrivals and outcomes of shoppers, per second (totals are the series' sums) and in the system now."""
+    """Arrivals and outcomes of shoppers, per second (totals are the series' sums) and in the system now.
+
+    Counted where a shopper arrives and where `World.finish` ends a visit (hot path: no call of its own).
+    """
 
     def __init__(self, horizon: float):
         self.in_system = 0
         self.s_arrivals = series(horizon)
         self.s_in_system = series(horizon)
         self.s_outcomes = {o: series(horizon) for o in OUTCOMES}
-
-    def arrive(self, now: float) -> None:
-        self.in_system += 1
-        self.s_arrivals[int(now)] += 1
-
-    def finish(self, now: float, outcome: str) -> None:
-        self.in_system -= 1
-        self.s_outcomes[outcome][int(now)] += 1
 
     def snapshot(self) -> dict:
         return {

@@ -90,7 +90,9 @@ class World:
 
     def finish(self, outcome: str, ticket: Ticket | None = None) -> None:
         """The shopper in hand leaves with this outcome, and their place in the shop if the room let them in."""
-        self.shoppers.finish(self.env._now, outcome)
+        shoppers = self.shoppers
+        shoppers.in_system -= 1
+        shoppers.s_outcomes[outcome][int(self.env._now)] += 1
         if ticket is not None:
             self.room.leave(ticket)
 

@@ -58,7 +58,9 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     one outcome, recorded by `world.finish` (one generator for the whole visit: hot path)."""
     buys, pays, accepted, keeps_trying, patience, luck = intent
     env = world.env
-    world.shoppers.arrive(env._now)
+    shoppers = world.shoppers
+    shoppers.in_system += 1
+    shoppers.s_arrivals[int(env._now)] += 1
     if luck < world.divert:
         return world.finish("diverted")
     tier = world.tiers[sale][segment]
@@ -68,7 +70,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         ticket = Ticket(opens, world.stock_of[sale], tier)
         if (left := (yield from room.enter(ticket))) is not None:
             return world.finish(left)
-    give_up_at = max(env._now, opens) + patience  # patience is for trying, which starts at the open
+    give_up_at = (opens if opens > env._now else env._now) + patience  # for trying, which starts at the open
 
     # every shopper looks: the first attempt is sent here rather than through call (hot path)
     sent = request(world, "product_page", None)
