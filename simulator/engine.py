@@ -73,7 +73,10 @@ class Engine(Environment):
             heappop(self._starts)
         else:
             heapreplace(self._starts, (item[0], n, item[1], stream))
-        Journey(generator, self).resume(BEGIN)
+        journey = Journey()
+        journey.generator = generator
+        journey.env = self
+        journey.resume(BEGIN)
 
     def push(self, t: float, event: Any, priority: int = NORMAL) -> None:
         """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
@@ -182,17 +185,13 @@ class Journey:
     Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
     neither a Process object nor a termination event. It is its own event for pauses: a float yielded
     by the generator requeues the journey itself that many seconds later. An event already processed
-    when yielded gives its value back at once. Start it with `resume(BEGIN)`.
+    when yielded gives its value back at once. The engine makes one per start (without an __init__,
+    which would cost a frame per shopper), gives it its generator and env, and resumes it with BEGIN.
     """
 
-    __slots__ = ("generator", "env", "callbacks")
+    __slots__ = ("generator", "env", "callbacks")  # callbacks: [self.resume] only while it is queued
     _ok = True  # as an event, processed ok and with nothing to give: a pause
     _value = None
-
-    def __init__(self, generator: Generator, env: Engine):
-        self.generator = generator
-        self.env = env
-        self.callbacks = None  # [self.resume] only while it is queued: a cycle the collector need not break
 
     def resume(self, event: Event) -> None:
         """Send the generator the value of the event it waited on, and carry on to its next wait.
