@@ -21,7 +21,7 @@ _SCALE = _PER_DECADE / math.log(10)
 N_BUCKETS = 9 * _PER_DECADE
 WINDOW = 10.0
 """Seconds per window of the latency-over-time histograms."""
-_FLUSH = 4096
+FLUSH = 4096
 """Responses buffered before binning: binning in numpy costs less than a logarithm per response."""
 
 
@@ -60,9 +60,12 @@ class Latencies:
     """Durations recorded as log-bucket histograms, overall and per window, and a per-second count.
 
     `slow` maps a bound to a per-second count of durations above it: a watched p99 reads it.
+    A duration is buffered as its end in `answered` and its length in `latencies`, and binned a buffer
+    at a time: `record` does it, and a hot caller appends to both itself, then calls `flush` once they
+    hold FLUSH (a call less per duration).
     """
 
-    __slots__ = ("latency_sum", "hist", "windows", "s_served", "slow", "_answered", "_latencies")
+    __slots__ = ("latency_sum", "hist", "windows", "s_served", "slow", "answered", "latencies")
 
     def __init__(self, horizon: float):
         self.latency_sum = 0.0
@@ -70,14 +73,14 @@ class Latencies:
         self.windows: dict[int, np.ndarray] = {}  # window -> histogram, only for windows with responses
         self.s_served = np.zeros(len(series(horizon)), dtype=np.int64)
         self.slow: dict[float, np.ndarray] = {}
-        self._answered: list[float] = []
-        self._latencies: list[float] = []
+        self.answered: list[float] = []
+        self.latencies: list[float] = []
 
     def record(self, now: float, latency: float) -> None:
-        """One duration ending now (two appends; binned a buffer at a time)."""
-        self._answered.append(now)
-        self._latencies.append(latency)
-        if len(self._latencies) >= _FLUSH:
+        """One duration ending now."""
+        self.answered.append(now)
+        self.latencies.append(latency)
+        if len(self.latencies) >= FLUSH:
             self.flush()
 
     def watch(self, bound: float) -> np.ndarray:
@@ -86,12 +89,12 @@ class Latencies:
 
     def flush(self) -> None:
         """Bin the buffered durations into the histograms and the per-second series."""
-        if not self._latencies:
+        if not self.latencies:
             return
-        now = np.array(self._answered)
-        latency = np.array(self._latencies)
-        self._answered.clear()
-        self._latencies.clear()
+        now = np.array(self.answered)
+        latency = np.array(self.latencies)
+        self.answered.clear()
+        self.latencies.clear()
         self.latency_sum += float(latency.sum())
         b = ((np.log(np.maximum(latency, 1e-5)) - _LOG_MIN) * _SCALE).astype(np.int64)
         np.clip(b, 0, N_BUCKETS - 1, out=b)
@@ -132,14 +135,6 @@ class EndpointStats(Latencies):
         self.s_timed_out = series(horizon)
         self.s_retries = series(horizon)
         self.s_in_flight = series(horizon)
-
-    def record_served(self, now: float, latency: float) -> None:
-        """A response reached its client in time (hot path: Latencies.record inlined)."""
-        self.in_flight -= 1
-        self._answered.append(now)
-        self._latencies.append(latency)
-        if len(self._latencies) >= _FLUSH:
-            self.flush()
 
     def snapshot(self) -> dict:
         histograms = self.histograms()  # binning what is buffered: the served series is then complete
