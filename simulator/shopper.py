@@ -72,8 +72,9 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
             return world.finish(left)
     give_up_at = (opens if opens > env._now else env._now) + patience  # for trying, which starts at the open
 
-    # every shopper looks: the first attempt is sent here rather than through call (hot path)
-    sent = request(world, "product_page", None)
+    # every shopper looks: the first attempt is sent here rather than through call or request (hot path)
+    page = world.calls.get("product_page")
+    sent = page.call(None) if page is not None else Answered(True)
     if (answer := (yield sent)).__class__ is Failure:
         answer = yield from retry(env, sent.endpoint, None, habits, give_up_at)
     if answer is GAVE_UP:
