@@ -92,7 +92,10 @@ def _tapper(world: World, rain: Rain, who: int, joined: float) -> Generator[floa
     endpoint = world.endpoints["grab"]
     period = 1.0 / rain.config.tap_rate
     cap = rain.config.per_user_cap
-    tap = _Tap(rain, who, env)
+
+    def tap() -> float:  # the effect of a served tap (a closure: called for less than an object)
+        return rain.grab(who, env._now)
+
     k = 0
     while True:
         t = joined + k * period  # taps on a fixed grid: no drift however long the rain
@@ -103,15 +106,3 @@ def _tapper(world: World, rain: Rain, who: int, joined: float) -> Generator[floa
         rain.taps += 1
         endpoint.call(tap)
         k += 1
-
-
-class _Tap:
-    """The effect of one participant's served tap (one object per participant, not per tap)."""
-
-    __slots__ = ("rain", "who", "env")
-
-    def __init__(self, rain: Rain, who: int, env):
-        self.rain, self.who, self.env = rain, who, env
-
-    def __call__(self) -> float:
-        return self.rain.grab(self.who, self.env._now)

@@ -36,7 +36,7 @@ from loadtests.target.store import (
     Store,
     open_store,
 )
-from simulator.distributions import Sampler, parse_distribution
+from simulator.distributions import parse_distribution, sampler
 
 SWEEP_EVERY = 1.0
 """Seconds between sweeps that return the units of expired orders."""
@@ -72,7 +72,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
     """The shop for one server process (uvicorn's factory: the configuration comes from the environment)."""
     config = config or ShopConfig.from_env()
     rng = np.random.default_rng()
-    services = {name: Sampler(parse_distribution(text, None), rng) for name, text in config.service.items()}
+    services = {name: sampler(parse_distribution(text, None), rng) for name, text in config.service.items()}
     shop: dict = {}  # the process's store and slots, opened in lifespan
 
     def store() -> Store:
