@@ -27,7 +27,8 @@ CHILD = """
 import sys
 sys.path.insert(0, {here!r})
 from speed import core_mmc, reference_mmc, requests_of
-from simulator import load_scenario, simulate
+from simulator import load_scenario
+from simulator import simulate
 lam, c, hours = 10.0, 12, {hours!r}
 steady = load_scenario("scenarios/steady-state.yaml", [f"audience.size={{int(lam * hours * 3600)}}",
                                                        f"clock.horizon={{hours}}h"])

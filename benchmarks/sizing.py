@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 from simulator import load_scenario
-from simulator.sizing import size
+from simulator.analysis.sizing import size
 
 SCENARIO = "scenarios/xiaomi-thursday-flash.yaml"
 

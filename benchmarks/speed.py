@@ -20,8 +20,8 @@ import simpy
 
 from simulator import load_scenario, simulate
 from simulator.distributions import Distribution, sampler
-from simulator.engine import Engine
-from simulator.servers import Endpoint, Pool
+from simulator.engine.calendar import Engine
+from simulator.engine.pools import Endpoint, Pool
 
 
 def reference_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> int:

@@ -24,11 +24,11 @@ from locust import FastHttpUser, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from loadtests.recorder import Recorder, collect
 from loadtests.shapes import ScenarioShape
-from simulator.demand import curves
-from simulator.http_api import HttpStep, fill
-from simulator.loadtest import Recorder, collect
-from simulator.replay import load_replay
+from simulator.model.demand import curves
+from simulator.model.replay import load_replay
+from simulator.scenario.loadtest import HttpStep, fill
 
 GAVE_UP = "gave_up"
 

@@ -18,7 +18,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from simulator.scenario import ScenarioError, load_scenario, scenario_schema
+from simulator.scenario.loader import ScenarioError, load_scenario, scenario_schema
 
 BAD_INPUT, INTERNAL = 2, 3
 err = Console(stderr=True, highlight=False)
@@ -107,9 +107,9 @@ def schema() -> None:
 def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, plan: str | None,
         overlays: tuple[Path, ...], overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
     """Simulate a scenario and write its results."""
-    from simulator import report
-    from simulator.runner import simulate
-    from simulator.summary import write_data
+    from simulator.analysis.replications import simulate
+    from simulator.output import report
+    from simulator.output.data import write_data
 
     loaded = load_scenario(scenario, overrides, plan, overlays)
     directory = claim_directory(out, loaded.name, seed if seed is not None else loaded.seed)
@@ -140,8 +140,9 @@ def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, p
 def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replications: int | None, jobs: int,
             overlays: tuple[Path, ...], overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
     """Run the baseline and the scenario's plans on common random numbers; show them side by side."""
-    from simulator import report_compare
-    from simulator.compare import BASELINE, load_plans, run_plans, write_data
+    from simulator.analysis.compare import BASELINE, load_plans, run_plans
+    from simulator.output import compare_report as report_compare
+    from simulator.output.data import write_comparison
 
     scenarios = load_plans(scenario, plans, overrides, overlays)  # every plan checked before any run
     baseline = scenarios[BASELINE]
@@ -151,7 +152,7 @@ def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replicatio
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"simulating {baseline.name}: {len(scenarios)} runs", total=count * len(scenarios))
         result = run_plans(scenarios, seed, count, jobs, progress=lambda: bar.advance(task))
-    write_data(directory, result)
+    write_comparison(directory, result)
     if not no_figures:
         report_compare.write_report(directory, result)
     Console(highlight=False).print(report_compare.comparison_table(result))
@@ -179,9 +180,11 @@ def size(scenario: Path, what: str, seed: int | None, replications: int | None, 
          overlays: tuple[Path, ...], overrides: tuple[str, ...], max_scale: float, max_agents: int,
          out: Path | None, no_figures: bool) -> None:
     """Find the fewest servers, stock and agents meeting the targets; verify; exit 1 if a target cannot be met."""
-    from simulator import report, report_sizing, sizing
-    from simulator.runner import simulate
-    from simulator.summary import write_data
+    from simulator.analysis import sizing
+    from simulator.analysis.replications import simulate
+    from simulator.output import report
+    from simulator.output import sizing_report as report_sizing
+    from simulator.output.data import write_data
 
     loaded = load_scenario(scenario, overrides, overlays=overlays)
     try:
@@ -264,7 +267,8 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
 def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: str, workers: int,
              max_users: int | None, overrides: tuple[str, ...], out: Path | None) -> None:
     """Replay the scenario's traffic against real endpoints with Locust (headless)."""
-    from simulator import loadtest as lt
+    from simulator.analysis import loadtest as lt
+    from simulator.output.loadtest_report import summary_table as loadtest_table
     from simulator.units import parse_duration
 
     loaded = load_scenario(scenario, overrides)
@@ -272,7 +276,7 @@ def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: 
         seconds = parse_duration(run_time)
     except ValueError as exc:
         raise UsageProblem(f"--run-time: {exc}") from None
-    test = lt.LoadTest(str(scenario), host, scale, speedup, seconds, workers, max_users, overrides)
+    test = lt.LoadTestRun(str(scenario), host, scale, speedup, seconds, workers, max_users, overrides)
     try:
         test.check()
         lt.check_users(test)
@@ -284,7 +288,7 @@ def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: 
     code = lt.run(test, directory)
     if not (directory / "locust_stats.csv").exists():
         raise UsageProblem(f"Locust exited with code {code} and wrote no statistics; see {directory / 'locust.log'}")
-    Console(highlight=False).print(lt.summary_table(directory))
+    Console(highlight=False).print(loadtest_table(directory))
     click.echo(f"results: {directory}")
 
 
@@ -296,14 +300,14 @@ loadtest_dir = click.option("--from", "source", required=True,
 @main.command()
 @loadtest_dir
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path),
-              help="Scenario to fit (default: the one the load test replayed).")
+              help="Scenario to fit (default: the one the load test scaled).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Overlay file to write (default <load test>/calibration[-N].yaml); never overwritten.")
 @guarded
 def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
-    from simulator import calibration
-    from simulator.loadtest import read_meta
+    from simulator.analysis import calibration
+    from simulator.analysis.loadtest import read_meta
 
     scenario = scenario or Path(_meta(source, read_meta).scenario)
     loaded = load_scenario(scenario, _meta(source, read_meta).overrides)
@@ -332,7 +336,7 @@ def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance
     """Compare the model with a load test at the load measured; exit 1 beyond the tolerance."""
     from rich.table import Table
 
-    from simulator import calibration
+    from simulator.analysis import calibration
 
     try:
         result = calibration.validate(scenario, source, tolerance, replications, overlays)

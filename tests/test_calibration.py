@@ -7,9 +7,16 @@ import numpy as np
 import pytest
 
 from simulator import load_scenario
-from simulator.calibration import calibrate, fit_service, fit_workers, read_requests, transport_times, write_overlay
+from simulator.analysis.calibration import (
+    calibrate,
+    fit_service,
+    fit_workers,
+    read_requests,
+    transport_times,
+    write_overlay,
+)
 from simulator.distributions import Distribution
-from simulator.metrics import Latencies, draw, percentile
+from simulator.engine.recorders import Latencies, draw, percentile
 
 STEADY = "scenarios/steady-state.yaml"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from simulator.analysis.compare import BASELINE, compare
+from simulator.analysis.summary import t95
 from simulator.cli import main
-from simulator.compare import BASELINE, compare
-from simulator.summary import t95
 
 ROOT = Path(__file__).resolve().parent.parent
 STEADY = (ROOT / "scenarios" / "steady-state.yaml").read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from simulator import load_scenario
-from simulator.demand import curves
+from simulator.model.demand import curves
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import load_scenario
-from simulator.engine import SMALL, Engine, Journey
-from simulator.model import simulate_once
+from simulator.engine.calendar import SMALL, Engine, Journey
+from simulator.model.replication import simulate_once
 
 delays = st.one_of(st.floats(0, 1e-3), st.floats(0, 5), st.floats(0, 5000), st.sampled_from([0.0, 7.8125e-3, 1.0]))
 """Delays within a slot, across a few, far ahead, and on slot edges."""

@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from simulator import load_scenario
 from simulator.cli import main
-from simulator.http_api import fill
+from simulator.scenario.loadtest import fill
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 

@@ -5,7 +5,7 @@ import pytest
 
 from simulator import load_scenario
 from simulator.cli import main
-from simulator.model import simulate_once
+from simulator.model.replication import simulate_once
 
 SMALL = {  # a few thousand shoppers and presale orders: the same machinery at test speed
     "double11": ("audience.size=4k", "presale.expected_deposits=600", "presale.units=500"),

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from simulator.cli import main
-from simulator.scenario import load_scenario
+from simulator.scenario.loader import load_scenario
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 REFERENCE = "scenarios/reference-shop.yaml"

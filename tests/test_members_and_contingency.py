@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from simulator.inventory import GENERAL, MEMBER, TOP
-from simulator.model import simulate_once
+from simulator.model.inventory import GENERAL, MEMBER, TOP
+from simulator.model.replication import simulate_once
 from tests.conftest import load_text
 
 SHOP = """
@@ -210,7 +210,7 @@ def test_room_turns_guests_away_while_members_still_have_their_quota(tmp_path):
 
 
 def test_rule_at_a_fixed_time_cannot_repeat(tmp_path):
-    from simulator.scenario import ScenarioError
+    from simulator.scenario.loader import ScenarioError
 
     with pytest.raises(ScenarioError, match="a rule at a fixed time fires once"):
         run(tmp_path, 'contingency={x: {when: {at: "19:10"}, repeat: true, do: {divert: {share: 10%}}}}')

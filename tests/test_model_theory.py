@@ -3,7 +3,7 @@
 import pytest
 
 from simulator import load_scenario, simulate
-from simulator.theory import mmc, mmck
+from simulator.analysis.theory import mmc, mmck
 
 STEADY = "scenarios/steady-state.yaml"
 

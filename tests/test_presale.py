@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from simulator.model import simulate_once
-from simulator.presale import deposit_days, deposit_events
-from simulator.summary import stat
+from simulator.analysis.summary import stat
+from simulator.model.presale import deposit_days, deposit_events
+from simulator.model.replication import simulate_once
 from tests.conftest import load_text
 
 DOUBLE11 = """

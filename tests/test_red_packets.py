@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simulator.model import simulate_once
+from simulator.model.replication import simulate_once
 from tests.conftest import load_text
 
 RAIN = """

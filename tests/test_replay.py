@@ -1,4 +1,4 @@
-"""The replayed scenario: a share of the audience and stock on a compressed shopper clock."""
+"""The scaled scenario: a share of the audience and stock on a compressed shopper clock."""
 
 import math
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from simulator import load_scenario
-from simulator.demand import curves
-from simulator.replay import load_replay, replayed
+from simulator.model.demand import curves
+from simulator.model.replay import load_replay
+from simulator.scenario.scaling import scaled
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 
@@ -18,7 +19,7 @@ def thursday():
 
 
 def test_shopper_times_compress_and_server_times_do_not(thursday):
-    r = replayed(thursday, scale=0.01, speedup=10)
+    r = scaled(thursday, scale=0.01, speedup=10)
     assert r.clock.horizon == pytest.approx(thursday.clock.horizon / 10)
     assert r.sales[0].open == pytest.approx(thursday.sales[0].open / 10)
     assert r.audience.behaviour.think_time.mean == pytest.approx(thursday.audience.behaviour.think_time.mean / 10)
@@ -30,7 +31,7 @@ def test_shopper_times_compress_and_server_times_do_not(thursday):
 
 
 def test_the_curve_keeps_its_shape_at_scale_and_speed(thursday):
-    r = replayed(thursday, scale=0.01, speedup=10)
+    r = scaled(thursday, scale=0.01, speedup=10)
     real, fast = curves(thursday)[0], curves(r)[0]
     for t in (0.0, 600.0, 899.0, 900.0, 905.0, 1200.0, 2000.0):
         assert fast.expected_between(t / 10, (t + 10) / 10) == pytest.approx(
@@ -40,7 +41,7 @@ def test_the_curve_keeps_its_shape_at_scale_and_speed(thursday):
 @pytest.mark.parametrize("scale, speedup", [(0, 1), (1.5, 1), (0.1, 0.5), (0.1, math.inf)])
 def test_impossible_replays_are_refused(thursday, scale, speedup):
     with pytest.raises(ValueError, match="scale|speedup"):
-        replayed(thursday, scale, speedup)
+        scaled(thursday, scale, speedup)
 
 
 def test_load_replay_draws_every_arrival_in_order_within_the_run_time():

@@ -6,8 +6,8 @@ import pytest
 from rich.console import Console
 
 from simulator import load_scenario, simulate
-from simulator.report import FIGURES, summary_table, write_report
-from simulator.summary import write_data
+from simulator.output.data import write_data
+from simulator.output.report import FIGURES, summary_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -67,7 +67,7 @@ def test_summary_table_renders_endpoints_and_units_sold(run):
 
 
 def test_confidence_half_width_and_missing_values_are_shown():
-    from simulator.report import fmt
+    from simulator.output.plotting import fmt
 
     assert fmt({"mean": 1000.0, "ci95": [900.0, 1100.0]}) == "1,000 ± 100"
     assert fmt({"mean": 0.25, "ci95": [0.2, 0.3]}, 100, 1, "%") == "25.0 ± 5.0%"

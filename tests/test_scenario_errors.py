@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.cli import main
-from simulator.scenario import Scenario, ScenarioError, load_scenario
+from simulator.scenario.loader import ScenarioError, load_scenario
+from simulator.scenario.promotion import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 STEADY = ROOT / "scenarios" / "steady-state.yaml"

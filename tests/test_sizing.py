@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from simulator import load_scenario, theory
-from simulator.cli import main
-from simulator.runner import simulate
-from simulator.sizing import (
+from simulator import load_scenario
+from simulator.analysis import theory
+from simulator.analysis.replications import simulate
+from simulator.analysis.sizing import (
     Sizing,
     Unmet,
     cover,
@@ -22,6 +22,7 @@ from simulator.sizing import (
     verify,
     with_stock,
 )
+from simulator.cli import main
 from tests.conftest import load_text
 
 STEADY = ("clock.horizon=30m", "audience.size=18k", "replications=5")
@@ -281,7 +282,7 @@ def test_cover_reports_the_intervals_no_shift_is_on_for():
 
 
 def _shift(start, end):
-    from simulator.helpdesk import Shift
+    from simulator.scenario.support import Shift
 
     return Shift(name=f"{start}-{end}", start=start, end=end)
 

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from simulator import simulate
+from simulator.analysis.theory import erlang_a, mmc
 from simulator.cli import main
-from simulator.helpdesk import SOURCES
-from simulator.model import simulate_once, streams
-from simulator.support import ContactLog, contacts, roster_agents, serve, until
-from simulator.theory import erlang_a, mmc
+from simulator.engine.streams import streams
+from simulator.model.contact_centre import ContactLog, contacts, roster_agents, serve, until
+from simulator.model.replication import simulate_once
+from simulator.scenario.support import SOURCES
 from tests.conftest import load_text
 
 # A shop of a few shoppers, so the replication is all support: one steady source on the phone, one
@@ -343,7 +344,7 @@ def test_bad_support_input_is_one_line_naming_the_field(tmp_path, old, new, need
 
 
 def test_compare_shows_what_more_agents_buy_on_the_same_contacts(tmp_path):
-    from simulator.compare import compare
+    from simulator.analysis.compare import compare
 
     path = tmp_path / "sale.yaml"
     path.write_text(SALE + "plans:\n  more-agents:\n    set:\n      support.roster[0].phone: 12\n")

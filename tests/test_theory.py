@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from simulator import theory
-from simulator.theory import (
+from simulator.analysis import theory
+from simulator.analysis.theory import (
     erlang_a,
     erlang_b,
     erlang_c,

@@ -6,11 +6,13 @@ import numpy as np
 from simpy import Environment
 
 from simulator import load_scenario, simulate
-from simulator.inventory import Stock
-from simulator.model import simulate_once, streams
-from simulator.scenario import Sku, WaitingRoom
-from simulator.theory import erlang_a
-from simulator.waiting_room import Room, Ticket
+from simulator.analysis.theory import erlang_a
+from simulator.engine.streams import streams
+from simulator.model.inventory import Stock
+from simulator.model.replication import simulate_once
+from simulator.model.waiting_room import Room, Ticket
+from simulator.scenario.promotions import WaitingRoom
+from simulator.scenario.shop import Sku
 
 STEADY = "scenarios/steady-state.yaml"
 

@@ -19,7 +19,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--slots", type=int, help="Requests each process serves at once (default: no limit).")
     p.add_argument("--service", action="append", default=[], metavar="ENDPOINT=DIST",
                    help=f"Added service time, e.g. buy=exp(40ms); endpoints: all, {', '.join(ENDPOINTS)}.")
-    p.add_argument("--scenario", help="Sell the SKUs of this scenario file (replayed with --scale/--speedup).")
+    p.add_argument("--scenario", help="Sell the SKUs of this scenario file (scaled with --scale/--speedup).")
     p.add_argument("--scale", type=float, default=1.0, help="With --scenario: share of its stock.")
     p.add_argument("--speedup", type=float, default=1.0, help="With --scenario: payment windows this much shorter.")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -41,14 +41,14 @@ def config(args: argparse.Namespace) -> ShopConfig:
         service.update(dict.fromkeys(ENDPOINTS, text) if name == "all" else {name: text})
     fields = {"slots": args.slots, "service": service, "store": args.store, "fresh": args.fresh}
     if args.scenario:
-        from simulator.replay import replayed
-        from simulator.scenario import ScenarioError, load_scenario
+        from simulator.scenario.loader import ScenarioError, load_scenario
+        from simulator.scenario.scaling import scaled
 
         try:
             scenario = load_scenario(args.scenario, args.overrides)
         except ScenarioError as exc:
             raise ValueError("; ".join(map(str, exc.problems))) from None
-        return config_from_scenario(replayed(scenario, args.scale, args.speedup), **fields)
+        return config_from_scenario(scaled(scenario, args.scale, args.speedup), **fields)
     from simulator.units import parse_duration
 
     try:

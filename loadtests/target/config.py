@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from simulator.distributions import parse_distribution
 
 if TYPE_CHECKING:
-    from simulator.scenario import Scenario
+    from simulator.scenario.promotion import Scenario
 
 ENV = "FLASHSIM_TARGET_CONFIG"
 ENDPOINTS = ("token", "product_page", "buy", "create_order", "pay", "grab")
@@ -105,7 +105,7 @@ def _problems(config: ShopConfig) -> list[str]:
 def config_from_scenario(scenario: Scenario, **fields) -> ShopConfig:
     """A shop selling a scenario's SKUs (stock, limits, payment windows) at its sales' prices.
 
-    Replay a scenario first (simulator.replay.replayed) to sell a load test's share of the stock on
+    Replay a scenario first (simulator.scenario.scaled) to sell a load test's share of the stock on
     its faster clock; `fields` are the other ShopConfig fields (slots, service, store, fresh, rains).
     """
     price = {sale.sku: sale.sale_price for sale in scenario.sales}

@@ -1,0 +1,38 @@
+"""What each Locust process records beyond Locust's statistics, and the merge of the processes' parts."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from simulator.analysis.loadtest import PARTS
+
+MAX_ROWS = 500_000
+"""Requests one process records one by one for requests.csv; Locust's own statistics count them all."""
+
+
+class Recorder:
+    """What one Locust process saw beyond Locust's statistics: each request, arrivals, outcomes."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.arrivals: Counter[int] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.dropped = 0
+
+    def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
+        if len(self.rows) < MAX_ROWS:
+            self.rows.append((step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"),
+                              status))
+        else:
+            self.dropped += 1
+
+    def save_part(self, out: Path, schedule: dict | None) -> None:
+        """This process's records as parts/<pid>.json; `schedule` (scheduled and expected arrivals) from one."""
+        (out / PARTS).mkdir(parents=True, exist_ok=True)
+        part = {"rows": self.rows, "arrivals": self.arrivals, "outcomes": self.outcomes, "dropped": self.dropped}
+        (out / PARTS / f"{os.getpid()}.json").write_text(json.dumps({**part, **(schedule or {})}))
+
+

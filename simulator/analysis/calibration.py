@@ -1,0 +1,309 @@
+"""Measured against predicted: fit the model to a load test (calibrate) and check it (validate).
+
+A load test directory (flashsim loadtest) holds every request the shoppers made: its journey step,
+when it was sent, the client's response time and, where the target sends `Server-Timing`, the time
+it waited for a worker (`wait`) and the time a worker spent on it (`app`).
+
+- calibrate: each endpoint's service time is the time a worker spent on it (`app`), or where the
+  target sends no timing, what the client saw less any server-side wait (network and HTTP overhead
+  then count as service), fitted as a lognormal or gamma by moments, whichever is closer
+  (Kolmogorov-Smirnov). A pool's workers are
+  read where the pool was saturated (requests waited): busy workers = throughput x time on a worker.
+- validate: the model runs the scaled scenario at the arrivals that were measured, and each
+  endpoint's throughput and response-time percentiles are compared with the measurement. The model
+  has no network: where the target sends timing, each predicted response time has a transport time
+  added (the client's time less the server's, network, HTTP and load generator), drawn from those
+  measured in the same run, as calibrate leaves transport out of the service time it fits.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simulator.analysis.loadtest import LoadTestRun, read_meta
+from simulator.analysis.replications import simulate
+from simulator.distributions import Distribution
+from simulator.engine.recorders import N_BUCKETS, draw
+from simulator.model.demand import curves
+from simulator.scenario.loader import load_scenario
+from simulator.scenario.promotion import Scenario
+from simulator.scenario.scaling import scaled
+from simulator.units import format_duration
+
+QUANTILES = (0.50, 0.95, 0.99)
+JUDGED = ("throughput", "p95")
+"""What validate holds to the tolerance: p50 and p99 are shown but depend on effects the model leaves out."""
+
+
+@dataclass
+class Requests:
+    """One journey step's requests as measured: times in seconds, NaN where the target sent no timing."""
+
+    sent: np.ndarray
+    client: np.ndarray
+    wait: np.ndarray
+    app: np.ndarray
+    answered: np.ndarray
+    """The client got an answer (success, sold out or declined), not an error or a timeout."""
+
+
+def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
+    """requests.csv of a load test, per journey step; answers are classified by the scenario's loadtest section."""
+    path = directory / "requests.csv"
+    if not path.exists():
+        raise ValueError(f"{directory}: no requests.csv; is this a `flashsim loadtest` directory?")
+    columns: dict[str, list[list[float]]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            columns.setdefault(row["step"], []).append([
+                float(row["sent_s"]), float(row["client_ms"]) / 1000, _ms(row["server_wait_ms"]),
+                _ms(row["server_ms"]), float(row["status"]),
+            ])
+    steps = scenario.loadtest.steps
+    out = {}
+    for step, rows in columns.items():
+        a = np.array(rows)
+        http = getattr(steps, step, None)
+        status = a[:, 4].astype(int)
+        business = set(http.sold_out + http.declined) if http is not None else set()
+        answered = ((status >= 200) & (status < 300)) | np.isin(status, sorted(business))
+        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered)
+    return out
+
+
+def _ms(text: str) -> float:
+    return float(text) / 1000 if text not in ("", "None") else math.nan
+
+
+# -- calibrate ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Fit:
+    step: str
+    samples: int
+    service: Distribution
+    ks: float
+    """Kolmogorov-Smirnov distance between the samples and the fitted distribution."""
+
+
+def fit_service(samples: np.ndarray, rng: np.random.Generator) -> tuple[Distribution, float]:
+    """Lognormal or gamma with the samples' mean and cv, whichever is closer by KS distance."""
+    samples = np.sort(samples[np.isfinite(samples) & (samples > 0)])
+    if len(samples) < 20:
+        raise ValueError(f"{len(samples)} samples: too few to fit a service time (need 20)")
+    mean, cv = float(samples.mean()), float(samples.std(ddof=1) / samples.mean())
+    best = None
+    for kind in ("lognormal", "gamma"):
+        dist = Distribution(kind, (mean, cv))
+        model = np.sort(dist.sample(rng, 20_000))
+        ecdf = np.arange(1, len(samples) + 1) / len(samples)
+        ks = float(np.max(np.abs(np.searchsorted(model, samples, side="right") / len(model) - ecdf)))
+        if best is None or ks < best[1]:
+            best = (dist, ks)
+    return best
+
+
+def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | None, int]:
+    """Workers of a pool serving `steps`: (estimate, or None if nothing ever queued; most seen busy at once).
+
+    A request that waited got its worker the moment another left, so when it starts every worker is
+    busy: the requests on a worker at those moments count the workers. On a worker means from
+    `sent + wait` for `app` seconds (client send times stand in for arrivals at the server).
+    """
+    sent = np.concatenate([requests[s].sent for s in steps])
+    wait = np.concatenate([requests[s].wait for s in steps])
+    app = np.concatenate([requests[s].app for s in steps])
+    known = np.isfinite(app) & np.isfinite(wait)
+    if not known.any():
+        return None, 0
+    start, end, waited = sent[known] + wait[known], sent[known] + wait[known] + app[known], wait[known]
+    ends = np.sort(end)
+    starts = np.sort(start)
+    busy = np.searchsorted(starts, start, side="right") - np.searchsorted(ends, start, side="right")
+    lower = int(busy.max())
+    queued = waited > max(0.001, 0.05 * float(np.median(app[known])))
+    if queued.sum() < 10:
+        return None, lower
+    return int(round(float(np.median(busy[queued])))), lower
+
+
+def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[str, str | int], list[str]]:
+    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test, and notes."""
+    requests = read_requests(directory, scenario)
+    rng = np.random.default_rng(seed)
+    overlay: dict[str, str | int] = {}
+    notes = []
+    for step, _ in scenario.system.endpoints.items():
+        r = requests.get(step)
+        if r is None or not r.answered.any():
+            notes.append(f"{step}: no answered requests measured; service time left as it is")
+            continue
+        app, client = r.app[r.answered], r.client[r.answered] - np.nan_to_num(r.wait[r.answered], nan=0.0)
+        service = np.where(np.isfinite(app), app, client)
+        try:
+            dist, ks = fit_service(service, rng)
+        except ValueError as exc:
+            notes.append(f"{step}: {exc}; service time left as it is")
+            continue
+        text = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
+        overlay[f"system.endpoints.{step}.service"] = text
+        notes.append(f"{step}: service {text} from {len(service):,} requests (KS distance {ks:.3f})")
+    for pool, spec in scenario.system.pools.items():
+        steps = [s for s, e in scenario.system.endpoints.items() if e.pool == pool and s in requests]
+        if not steps:
+            continue
+        workers, lower = fit_workers(requests, steps)
+        if workers is None:
+            notes.append(f"{pool}: never saturated, so its workers cannot be read (at least {lower} were busy "
+                         f"at once); left at {spec.workers}")
+        else:
+            overlay[f"system.pools.{pool}.workers"] = workers
+            notes.append(f"{pool}: {workers} workers (busy where requests queued)")
+    return overlay, notes
+
+
+def write_overlay(path: Path, overlay: dict[str, str | int], source: Path, notes: list[str]) -> None:
+    """The overlay as a YAML file of `path: value` lines, applied with `--overlay FILE`."""
+    lines = [f"# flashsim calibrate --from {source}", *(f"# {n}" for n in notes)]
+    lines += [f"{key}: {value!r}" if isinstance(value, str) else f"{key}: {value}" for key, value in overlay.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# -- validate ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    step: str
+    measured: dict[str, float | None]
+    predicted: dict[str, float | None]
+
+    def error(self, key: str) -> float | None:
+        """(predicted - measured) / measured; infinite when only the model saw traffic."""
+        m, p = self.measured.get(key), self.predicted.get(key)
+        if m is None or p is None:
+            return None
+        if m == 0:
+            return None if p == 0 else math.inf
+        return (p - m) / m
+
+
+@dataclass
+class Validation:
+    rows: list[Row]
+    tolerance: float
+    arrivals: tuple[int, float]
+    """(measured, expected by the scaled curve) shoppers over the run."""
+    measured_latency: dict[str, np.ndarray]
+    predicted_latency: dict[str, np.ndarray]
+    """Sorted draws of the response times the model predicts a client sees, transport included."""
+    transport: dict[str, float | None]
+    """Median transport time per step (client less server), None where the target sent no timing."""
+
+    @property
+    def passed(self) -> bool:
+        return all(abs(e) <= self.tolerance for r in self.rows for k in JUDGED if (e := r.error(k)) is not None)
+
+
+def measured_scenario(scenario_path: Path, directory: Path,
+                      overlays: tuple[Path, ...] = ()) -> tuple[Scenario, LoadTestRun, int, float]:
+    """The scaled scenario the load test ran, with its audience set to the arrivals that were measured."""
+    meta = read_meta(directory)
+    base = scaled(load_scenario(scenario_path, meta.overrides, overlays=overlays), meta.scale, meta.speedup)
+    horizon = min(meta.run_time, base.clock.horizon)
+    seen, expected = _arrivals(directory)
+    if expected <= 0 or seen == 0:
+        raise ValueError(f"{directory}: no shoppers arrived during the load test; nothing to compare")
+    cut = base.model_copy(update={"clock": base.clock.model_copy(update={"horizon": horizon})})
+    in_run = sum(c.expected_between(0.0, horizon) for c in curves(cut))  # a flat curve spreads over the horizon
+    size = max(1, round(base.audience.size * seen / in_run))
+    scenario = cut.model_copy(update={"audience": base.audience.model_copy(update={"size": size})})
+    return scenario, meta, seen, expected
+
+
+def _arrivals(directory: Path) -> tuple[int, float]:
+    with open(directory / "arrivals.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return sum(int(r["arrivals"]) for r in rows), sum(float(r["expected"]) for r in rows)
+
+
+def validate(scenario_path: Path, directory: Path, tolerance: float = 0.15, replications: int = 5,
+             overlays: tuple[Path, ...] = ()) -> Validation:
+    """Run the model at the measured load; per endpoint, predicted against measured."""
+    scenario, _, seen, expected = measured_scenario(scenario_path, directory, overlays)
+    requests = read_requests(directory, scenario)
+    horizon = scenario.clock.horizon
+    result = simulate(scenario, replications=replications)
+    rng = np.random.default_rng(scenario.seed)
+    validation = Validation([], tolerance, (seen, expected), {}, {}, {})
+    for step, _ in scenario.system.endpoints.items():
+        r = requests.get(step)
+        hist = [sum(rep["endpoints"][step]["hist"][b] for rep in result.replications) for b in range(N_BUCKETS)]
+        served = sum(rep["endpoints"][step]["served"] for rep in result.replications) / len(result.replications)
+        latency = np.sort(r.client[r.answered]) if r is not None else np.array([])
+        transport = transport_times(r) if r is not None else np.array([])
+        predicted = np.sort(draw(hist, DRAWS, rng) + (rng.choice(transport, DRAWS) if len(transport) else 0.0)
+                            if sum(hist) else np.array([]))
+        validation.rows.append(Row(step, {"throughput": len(latency) / horizon, **_quantiles(latency)},
+                                   {"throughput": served / horizon, **_quantiles(predicted)}))
+        validation.measured_latency[step] = latency
+        validation.predicted_latency[step] = predicted
+        validation.transport[step] = float(np.median(transport)) if len(transport) else None
+    return validation
+
+
+DRAWS = 200_000
+"""Predicted response times drawn per step: the p99 of so many is read to well under 1%."""
+
+
+def transport_times(r: Requests) -> np.ndarray:
+    """What answered clients waited beyond the server's own time (wait and app): network, HTTP and the
+    load generator. Empty where the target sends no Server-Timing."""
+    t = (r.client - r.wait - r.app)[r.answered]
+    return np.maximum(t[np.isfinite(t)], 0.0)
+
+
+def _quantiles(times: np.ndarray) -> dict[str, float | None]:
+    return {f"p{round(q * 100)}": float(np.quantile(times, q)) if len(times) else None for q in QUANTILES}
+
+
+def plot_validation(validation: Validation, path: Path) -> None:
+    """Response-time distributions per endpoint, measured against predicted, on a log time axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r.step for r in validation.rows]
+    fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.6), squeeze=False)
+    for ax, step in zip(axes[0], steps):
+        latency = validation.measured_latency[step]
+        if len(latency):
+            ax.step(latency, np.arange(1, len(latency) + 1) / len(latency), where="post", label="measured")
+        predicted = validation.predicted_latency[step]
+        if len(predicted):
+            share = np.linspace(0.0, 1.0, 501)
+            ax.plot(np.quantile(predicted, share), share, label="predicted")
+        ax.set_xscale("log")
+        ax.set_title(step)
+        ax.set_xlabel("response time (s)")
+        ax.axhline(0.95, color="grey", lw=0.5, ls=":")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("share of answered requests")
+    axes[0][0].legend(loc="lower right")
+    fig.suptitle("Response times: load test (measured) vs flashsim (predicted)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def describe(value: float | None, key: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}/s" if key == "throughput" else format_duration(value)

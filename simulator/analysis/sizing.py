@@ -1,0 +1,637 @@
+"""Sizing: the fewest servers, the least stock and the fewest support agents that meet the targets.
+
+Each question starts from theory (a fluid bound and Erlang C for server pools, Erlang C/A per interval
+for agents, the demand distribution for stock) and is then searched on the model with common random
+numbers: every candidate meets the same shoppers and contacts, so a difference between two candidates
+is the candidate's doing, a target met by c workers is met by c + 1, and a few runs settle each knob.
+A configuration meets a target when it holds in at least `targets.confidence` of the replications.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from simulator.analysis import theory
+from simulator.analysis.replications import RunResult, seeds, simulate
+from simulator.analysis.summary import figures
+from simulator.engine.recorders import percentile
+from simulator.engine.streams import streams
+from simulator.model import contact_centre as support
+from simulator.model.world import kept_share
+from simulator.scenario.promotion import Scenario
+from simulator.scenario.support import TEAMS
+from simulator.units import format_clock
+
+K = TypeVar("K")
+UNLIMITED = 10**9
+"""Stock that never runs out: how much shoppers would take is read off a run with it."""
+
+
+class Unmet(Exception):
+    """A target cannot be met within the bounds given (exit 1)."""
+
+
+@dataclass
+class Evaluation:
+    """One model run of a candidate configuration: what was tried and which knobs it passed."""
+
+    what: str
+    config: dict[str, int]
+    passed: dict[str, bool | None]
+
+
+@dataclass
+class Sizing:
+    """What `flashsim size` found: the table, the runs it took, and the sized scenario."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[Evaluation] = field(default_factory=list)
+    staffing: list[dict[str, Any]] = field(default_factory=list)
+    """Agents per interval and team (the staffing table)."""
+    roster: list[dict[str, Any]] = field(default_factory=list)
+    scenario: Scenario | None = None
+    """The scenario with every sized part applied (verified by the caller)."""
+    unmet: list[str] = field(default_factory=list)
+    on_run: Callable[[Evaluation], None] | None = None
+    skipped: list[str] = field(default_factory=list)
+    """Parts `all` left out: the scenario sets no target for them."""
+    applied: str = ""
+    """The server variant applied to the sized scenario (the one as configured)."""
+
+    def log(self, evaluation: Evaluation) -> None:
+        self.runs.append(evaluation)
+        if self.on_run is not None:
+            self.on_run(evaluation)
+
+
+# -- the search ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Knob:
+    lo: int  # largest value known to fail (low - 1 when none)
+    hi: int | None  # smallest value known to pass
+    step: int
+    tried: bool = False
+
+
+def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int,
+           high: dict[K, int], max_runs: int = 40, describe: Callable[[K], str] = str) -> dict[K, int]:
+    """The smallest value of every knob whose check passes, all searched at once: from the warm start,
+    steps that double (down while passing, up while failing), then bisection. A knob already settled
+    that fails once the others have moved is searched up again, and a last run of all the answers
+    must pass. `evaluate` answers True (pass), False (fail) or None (inconclusive, e.g. a downstream
+    pool starved by an upstream one, or an interval behind a failing one)."""
+    knobs = {k: _Knob(low - 1, None, max(1, round(0.05 * v))) for k, v in start.items()}
+    for _ in range(max_runs):
+        candidates: dict[K, int] = {}
+        for k, knob in knobs.items():
+            if knob.hi is not None and knob.hi - knob.lo <= 1:
+                continue
+            if not knob.tried:
+                candidates[k] = min(max(start[k], low), high[k])
+            elif knob.hi is None:
+                if knob.lo >= high[k]:
+                    raise Unmet(f"{describe(k)}: not met even at the bound of {high[k]}")
+                candidates[k] = min(knob.lo + knob.step, high[k])
+            elif knob.lo < low and knob.step > 0:
+                candidates[k] = max(low, knob.hi - knob.step)
+            else:
+                candidates[k] = (knob.lo + knob.hi) // 2
+        final = not candidates
+        config = {k: candidates.get(k, knob.hi) for k, knob in knobs.items()}
+        passed = evaluate(config)
+        for k, value in candidates.items():
+            knob = knobs[k]
+            knob.tried = knob.tried or passed[k] is not None
+            if passed[k] is True:
+                knob.step = knob.step * 2 if knob.lo < low else 0
+                knob.hi = value
+            elif passed[k] is False:
+                knob.step = knob.step * 2 if knob.hi is None else 0
+                knob.lo = value
+        if final and all(passed[k] is True for k in knobs):
+            return _tighten(config, evaluate, low)
+        for k, knob in knobs.items():  # settled, but fails with the others where they are now: up again
+            if k not in candidates and passed[k] is False:
+                knob.lo, knob.hi, knob.step = knob.hi, None, 1
+    pending = [describe(k) for k, knob in knobs.items() if knob.hi is None or knob.hi - knob.lo > 1]
+    raise Unmet(f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}"
+                f"{' ...' if len(pending) > 5 else ''})")
+
+
+def _tighten(config: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int,
+             rounds: int = 3) -> dict[K, int]:
+    """One less of every knob at once, kept where it still passes and the rest still pass with it: an
+    answer found while other knobs were below their own answers can be one too high."""
+    for _ in range(rounds):
+        trial = {k: max(low, v - 1) for k, v in config.items()}
+        passed = evaluate(trial) if trial != config else {}
+        lowered = {k for k in trial if trial[k] < config[k] and passed.get(k) is True}
+        if not lowered:
+            break
+        candidate = {k: trial[k] if k in lowered else v for k, v in config.items()}
+        if candidate != trial and not all(v is True for v in evaluate(candidate).values()):
+            break  # lowering some hurt the others: keep the answers as they were
+        config = candidate
+    return config
+
+
+def _enough(oks: list[bool], confidence: float) -> bool:
+    """Met in at least `confidence` of the replications."""
+    return sum(oks) >= math.ceil(confidence * len(oks) - 1e-9)
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+def with_workers(scenario: Scenario, workers: dict[str, int]) -> Scenario:
+    """The scenario with these pool sizes; a bounded queue keeps its length per worker."""
+    pools = dict(scenario.system.pools)
+    for name, c in workers.items():
+        pool = pools[name]
+        limit = None if pool.queue_limit is None else max(1, round(pool.queue_limit * c / pool.workers))
+        pools[name] = pool.model_copy(update={"workers": c, "queue_limit": limit})
+    return scenario.model_copy(update={"system": scenario.system.model_copy(update={"pools": pools})})
+
+
+def _judged_pools(scenario: Scenario) -> list[str]:
+    """Pools with a target to meet, in journey order (upstream first)."""
+    t = scenario.targets
+    order = []
+    for step, ep in scenario.system.endpoints.items():
+        if ep.pool not in order and (t.error_rate is not None or step in t.latency):
+            order.append(ep.pool)
+    return order
+
+
+def answered_quantile(endpoint: dict, q: float) -> float | None:
+    """The q-quantile of response times with rejected and timed-out requests counted as slower than any
+    answer: a pool cannot meet a latency bound by turning requests away fast."""
+    failed = endpoint["rejected"] + endpoint["timed_out"]
+    answered = endpoint["served"] + failed
+    if not answered:
+        return None
+    share = failed / answered
+    if share >= 1 - q:
+        return math.inf
+    return percentile(endpoint["hist"], q / (1 - share))
+
+
+def pool_passes(scenario: Scenario, rep: dict, pool: str) -> bool:
+    """One replication meets the targets of one pool: its endpoints' latency bounds (failed requests
+    counting as too slow) and error rate."""
+    mine = [step for step, ep in scenario.system.endpoints.items() if ep.pool == pool]
+    for step in mine:
+        bounds = scenario.targets.latency.get(step)
+        for name, q in (("p95", 0.95), ("p99", 0.99)):
+            bound = getattr(bounds, name) if bounds is not None else None
+            value = answered_quantile(rep["endpoints"][step], q)
+            if bound is not None and value is not None and value > bound:
+                return False
+    if scenario.targets.error_rate is not None:
+        errors = sum(rep["endpoints"][s]["rejected"] + rep["endpoints"][s]["timed_out"] for s in mine)
+        answered = errors + sum(rep["endpoints"][s]["served"] for s in mine)
+        if answered and errors / answered > scenario.targets.error_rate:
+            return False
+    return True
+
+
+def warm_start(scenario: Scenario, ample: RunResult, pool: str) -> int:
+    """Workers theory asks for, from the demand a run with ample capacity saw: the fluid bound (a queue
+    may absorb a surge for as long as the latency bound allows) and Erlang C at the busiest 10 seconds."""
+    endpoints = {step: ep for step, ep in scenario.system.endpoints.items() if ep.pool == pool}
+    work = np.zeros(len(ample.replications[0]["endpoints"][next(iter(endpoints))]["series"]["requests"]))
+    requests = np.zeros_like(work)
+    delay = math.inf
+    for step, ep in endpoints.items():
+        for rep in ample.replications:
+            n = np.asarray(rep["endpoints"][step]["series"]["requests"], dtype=float) / len(ample.replications)
+            work += n * ep.service.mean
+            requests += n
+        bound = scenario.targets.latency.get(step)
+        allowed = min((b for b in (bound.p95, bound.p99) if b is not None), default=None) if bound else None
+        allowed = allowed if allowed is not None else ep.timeout
+        if allowed is not None:
+            delay = min(delay, max(allowed - ep.service.mean, 0.1 * allowed))
+    delay = delay if math.isfinite(delay) else 1.0
+    fluid = theory.fluid_servers(work.tolist(), delay)
+    tens = np.convolve(requests, np.ones(10) / 10, mode="valid") if len(requests) >= 10 else requests
+    peak = int(np.argmax(tens)) if len(tens) else 0
+    lam = float(tens[peak]) if len(tens) else 0.0
+    mean_service = float(work.sum() / requests.sum()) if requests.sum() else 0.0
+    erlang = theory.servers_for_service_level(lam, 1 / mean_service, delay, 0.99) if lam > 0 < mean_service else 1
+    return max(1, math.ceil(fluid), erlang)
+
+
+def size_servers(scenario: Scenario, label: str, run: Callable[[Scenario], RunResult], sizing: Sizing,
+                 max_scale: float) -> tuple[dict[str, int], RunResult]:
+    """Workers per pool meeting the pools' targets; the passing run of the answer."""
+    check(scenario, "servers")
+    pools = _judged_pools(scenario)
+    confidence = scenario.targets.confidence
+    high = {p: max(1, math.ceil(scenario.system.pools[p].workers * max_scale)) for p in pools}
+    ample = run(with_workers(scenario, high))
+    ample_ok = {p: _enough([pool_passes(scenario, r, p) for r in ample.replications], confidence) for p in pools}
+    sizing.log(Evaluation(f"{label}: bound", high, dict(ample_ok)))
+    short = [p for p in pools if not ample_ok[p]]
+    if short:
+        raise Unmet(f"{label}: pool(s) {', '.join(short)} miss their targets even at {max_scale:g}x "
+                    f"the workers ({', '.join(f'{p} {high[p]}' for p in short)})")
+    start = {p: min(warm_start(scenario, ample, p), high[p]) for p in pools}
+    runs: dict[tuple, RunResult] = {}
+
+    def evaluate(config: dict[str, int]) -> dict[str, bool | None]:
+        key = tuple(sorted(config.items()))
+        fresh = key not in runs
+        result = runs[key] = runs[key] if not fresh else run(with_workers(scenario, config))
+        passed: dict[str, bool | None] = {}
+        upstream_failed = False
+        for p in pools:  # a pool downstream of a failing one sees less load than it will: no verdict
+            ok = _enough([pool_passes(scenario, r, p) for r in result.replications], confidence)
+            passed[p] = None if ok and upstream_failed else ok
+            upstream_failed = upstream_failed or not ok
+        if fresh:
+            sizing.log(Evaluation(label, dict(config), dict(passed)))
+        return passed
+
+    answer = search(start, evaluate, 1, high)
+    final = runs[tuple(sorted(answer.items()))]
+    for p in pools:
+        hours = [figures(r)["pools"][p]["worker_hours"] for r in final.replications]
+        sizing.rows.append({"what": "servers", "variant": label, "item": p,
+                            "current": scenario.system.pools[p].workers, "sized": answer[p],
+                            "warm_start": start[p], "cost": float(np.mean(hours)), "cost_unit": "server-hours"})
+    return answer, final
+
+
+# -- stock --------------------------------------------------------------------------------------
+
+
+def with_stock(scenario: Scenario, stock: dict[str, int]) -> Scenario:
+    skus = {name: sku.model_copy(update={"stock": stock.get(name, sku.stock)})
+            for name, sku in scenario.inventory.skus.items()}
+    return scenario.model_copy(update={"inventory": scenario.inventory.model_copy(update={"skus": skus})})
+
+
+def _transfer(scenario: Scenario, sku: str) -> float | None:
+    """Time from a stock signal to units on sale, for the rule that transfers stock to this SKU."""
+    times = [r.after + r.do.transfer.lead for r in scenario.contingency.values()
+             if r.do.transfer is not None and r.do.transfer.sku == sku]
+    return max(times) if times else None
+
+
+def units_needed(peak_out: list[int], quota: float, guaranteed: int) -> int:
+    """Fewest units with which no bucket a run took units from ever empties: the general bucket holds
+    S - round(quota*S) - guaranteed, the member bucket round(quota*S); the set-aside units are the same
+    in every run. Without a quota it is the peak of units held plus one, exactly."""
+    s = peak_out[0] + guaranteed + 1
+    while s - round(quota * s) - guaranteed <= peak_out[0] or (quota > 0 and round(quota * s) <= peak_out[1]):
+        s += 1
+    return s
+
+
+def size_stock(scenario: Scenario, run: Callable[[Scenario], RunResult], sizing: Sizing) -> dict[str, int]:
+    """Units per SKU for the stock target: a run with stock that never runs out tells, replication by
+    replication, the most units taken out of each bucket at once; with common random numbers a run with S
+    units follows it exactly until a bucket empties, so without member quotas it runs out exactly when
+    the peak of units held reaches S (with quotas the buckets are sized apart: a little more than needed)."""
+    check(scenario, "stock")
+    target = scenario.targets.stock
+    skus = list(dict.fromkeys(sale.sku for sale in scenario.sales))
+    rules = {n: r for n, r in scenario.contingency.items() if r.when.stock is None}  # no stock levels to watch
+    unlimited = with_stock(scenario, dict.fromkeys(skus, UNLIMITED)).model_copy(update={"contingency": rules})
+    result = run(unlimited)
+    sizing.log(Evaluation("stock: unlimited", dict.fromkeys(skus, UNLIMITED), dict.fromkeys(skus, True)))
+    p = target.stockout_probability
+    answer = {}
+    for sku in skus:
+        quota, guaranteed = kept_share(scenario, sku)
+        needs = np.array([units_needed(rep["stock"][sku]["peak_out"], quota, guaranteed)
+                          for rep in result.replications])
+        bought = np.array([rep["stock"][sku]["sold"] for rep in result.replications], dtype=float)
+        allowed = math.floor(p * len(needs) + 1e-9)  # replications that may run out
+        need = int(np.sort(needs)[::-1][allowed]) if allowed < len(needs) else 1
+        floor = scenario.presale.units if scenario.presale is not None and _presale_sku(scenario) == sku else 1
+        answer[sku] = max(need, floor)
+        row = {"what": "stock", "variant": "", "item": sku, "current": scenario.inventory.skus[sku].stock,
+               "sized": answer[sku], "warm_start": None, "cost": answer[sku], "cost_unit": "units",
+               "expected_demand": float(bought.mean()), "need_mean": float(needs.mean()),
+               "need_max": int(needs.max()), "safety_stock": answer[sku] - float(bought.mean()),
+               "replications": len(needs)}
+        lead = _transfer(scenario, sku)
+        if lead is not None:
+            row["transfer_time"] = lead
+            row["reorder_point"] = reorder_point(result, sku, lead, p)
+        sizing.rows.append(row)
+    return answer
+
+
+def _presale_sku(scenario: Scenario) -> str | None:
+    return next((sale.sku for sale in scenario.sales if sale.name == scenario.presale.sale), None)
+
+
+def reorder_point(result: RunResult, sku: str, lead: float, p: float) -> int:
+    """Units available at which a transfer arriving `lead` seconds after the signal must be asked for: the
+    most units orders take in any window of that length, exceeded in at most p of the replications."""
+    worst = []
+    for rep in result.replications:
+        series = rep["stock"][sku]["series"]
+        held = np.cumsum(series["orders"]) - np.cumsum(series["expired"])
+        span = max(1, int(math.ceil(lead)))
+        worst.append(int((held[span:] - held[:-span]).max()) if len(held) > span else int(held.max()))
+    allowed = math.floor(p * len(worst) + 1e-9)
+    return int(np.sort(worst)[::-1][min(allowed, len(worst) - 1)]) + 1
+
+
+# -- agents -------------------------------------------------------------------------------------
+
+
+def _minutes(per_interval: np.ndarray, interval: float, minutes: int) -> np.ndarray:
+    return np.repeat(per_interval, int(interval // 60))[:minutes]
+
+
+def agent_warm_start(scenario: Scenario, logs: list[support.ContactLog], team: str, n: int) -> np.ndarray:
+    """Agents per interval by Erlang C (Erlang A when customers hang up), from the contacts offered
+    (escalations counted at their first contact's time: a start, which the search corrects)."""
+    cfg = scenario.support
+    target = scenario.targets.support
+    channel = cfg.channels.get(team)
+    concurrency = channel.concurrency if channel else 1
+    patience = channel.patience if channel else cfg.experts.patience
+    theta = 1 / patience.mean if patience is not None and patience.mean > 0 else None
+    count, work = np.zeros(n), np.zeros(n)
+    for log in logs:
+        if channel is None:
+            mask, handle = log.escalate & ~log.bot, log.expert_handle
+        else:
+            mask, handle = (log.team == TEAMS.index(team)) & ~log.bot, log.handle
+        k = np.minimum((log.time[mask] // cfg.interval).astype(int), n - 1)
+        count += np.bincount(k, minlength=n)[:n]
+        work += np.bincount(k, weights=handle[mask], minlength=n)[:n]
+    need = np.zeros(n, dtype=int)
+    for i in np.flatnonzero(count):
+        slots = theory.agents_for_service_level(count[i] / len(logs) / cfg.interval, count[i] / work[i],
+                                                target.answer_within, target.service_level, theta,
+                                                target.abandonment)
+        if channel is not None and channel.max_sessions is not None:
+            slots = min(slots, channel.max_sessions)
+        need[i] = math.ceil(slots / concurrency)
+    return need
+
+
+def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, max_agents: int) -> Scenario:
+    """Agents per interval meeting targets.support (chat and phone, then the expert tier, which takes what
+    they pass on), turned into agents per shift of the scenario's roster, and the roster checked on the
+    same contacts: an interval the roster leaves short gets one more agent and the roster is redone.
+    Returns the scenario with that roster."""
+    check(scenario, "agents")
+    cfg = scenario.support
+    children = seeds(seed, len(shop.replications))
+    logs = [support.contacts(scenario, rep, streams(child)) for rep, child in zip(shop.replications, children)]
+    horizon = support.until(scenario)
+    minutes = int(math.ceil(horizon / 60))
+    n = int(math.ceil(horizon / cfg.interval))
+    confidence = scenario.targets.confidence
+    on = support.on_duty(scenario)
+    staffed = {name: np.zeros(n, dtype=int) for name in TEAMS}
+    counts = {name: np.zeros(len(cfg.roster), dtype=int) for name in TEAMS}
+    uncovered: set[tuple[str, int]] = set()
+
+    def serve_all(agents: dict[str, np.ndarray]) -> list[dict]:
+        return [support.serve(scenario, log, agents) for log in logs]
+
+    def met(served: list[dict], team: str) -> list[bool]:
+        ok = np.array([support.team_met(scenario, s["teams"][team]["intervals"]) for s in served])
+        return [_enough(ok[:, i].tolist(), confidence) for i in range(n)]
+
+    def deployed() -> dict[str, np.ndarray]:
+        return {t: counts[t] @ on for t in TEAMS}
+
+    for group in (("chat", "phone"), ("experts",)):
+        teams = [t for t in group if t in support.teams(scenario)]
+        start = {(t, i): int(v) for t in teams for i, v in enumerate(agent_warm_start(scenario, logs, t, n))}
+
+        def evaluate(config: dict[tuple[str, int], int], teams=teams) -> dict[tuple[str, int], bool | None]:
+            for (t, i), v in config.items():
+                staffed[t][i] = v
+            agents = {**deployed(), **{t: _minutes(staffed[t], cfg.interval, minutes) for t in teams}}
+            served = serve_all(agents)
+            passed: dict[tuple[str, int], bool | None] = {}
+            for t in teams:
+                share = met(served, t)
+                for i in range(n):  # a backlog from an earlier failing interval makes a later failure no verdict
+                    passed[(t, i)] = share[i] if share[i] or all(share[:i]) else None
+            sizing.log(Evaluation(f"agents: {'+'.join(teams)} per interval",
+                                  {f"{t}@{i}": v for (t, i), v in config.items()},
+                                  {f"{t}@{i}": v for (t, i), v in passed.items()}))
+            return passed
+
+        answer = search(start, evaluate, 0, dict.fromkeys(start, max_agents), max_runs=60 + 3 * n,
+                        describe=lambda k: f"{k[0]} at {format_clock(scenario.clock.start_time, k[1] * cfg.interval)}")
+        for (t, i), v in answer.items():
+            staffed[t][i] = v
+        for _ in range(10):  # the roster gives some intervals more than they asked for: check it as deployed
+            for t in teams:
+                counts[t], gaps = cover(cfg.interval, on, staffed[t])
+                uncovered |= {(t, i) for i in gaps}
+            served = serve_all(deployed())
+            short = [(t, i) for t in teams for i, ok in enumerate(met(served, t))
+                     if not ok and (t, i) not in uncovered]
+            sizing.log(Evaluation(f"agents: {'+'.join(teams)} roster",
+                                  {f"{t} {shift.name}": int(counts[t][k]) for t in teams
+                                   for k, shift in enumerate(cfg.roster)},
+                                  {f"{t}@{i}": False for t, i in short}))
+            if not short:
+                break
+            for t, i in short:
+                staffed[t][i] += 1
+    roster = [shift.model_copy(update={t: int(counts[t][k]) for t in TEAMS}) for k, shift in enumerate(cfg.roster)]
+    sized = scenario.model_copy(update={"support": cfg.model_copy(update={"roster": roster})})
+    final = serve_all(support.roster_agents(sized))
+    _report_agents(scenario, roster, staffed, final, on, sizing)
+    if uncovered:
+        when = sorted({format_clock(scenario.clock.start_time, i * cfg.interval) for _, i in uncovered})
+        sizing.unmet.append(f"agents: no shift of the roster is on at {', '.join(when[:6])}"
+                            f"{' ...' if len(when) > 6 else ''}, where contacts need agents")
+    return sized
+
+
+def cover(interval: float, on: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Agents per shift so that every minute has the agents its interval needs; also the intervals no
+    shift is on for. Minutes in time order: a shortfall goes to the shift that is on then whose time ahead
+    is most needed (a 4-hour peak shift before an all-day one for a 4-hour peak), ties to the one on longest."""
+    per = int(interval // 60)
+    minutes = on.shape[1]
+    want = _minutes(need, interval, minutes)
+    have = np.zeros(minutes, dtype=int)
+    counts = np.zeros(on.shape[0], dtype=int)
+    gaps = []
+    for m in range(minutes):
+        short = want[m] - have[m]
+        if short <= 0:
+            continue
+        choices = np.flatnonzero(on[:, m])
+        if not len(choices):
+            gaps.append(m // per)
+            continue
+        k = max(choices, key=lambda k: _merit(on[k], want - have, m))
+        counts[k] += short
+        have += short * on[k]
+    return counts, sorted(set(gaps))
+
+
+def _merit(on: np.ndarray, short: np.ndarray, m: int) -> tuple[float, int]:
+    """How much of a shift's spell from minute m is still short of agents, and how long the spell runs."""
+    stop = m + int(np.argmin(np.append(on[m:], False)))
+    return float(np.mean(short[m:stop] > 0)), stop
+
+
+def paid_hours(on: np.ndarray, counts: np.ndarray, roster: list) -> float:
+    """Agent-hours paid: each spell of a shift that overlaps the run, for its whole length."""
+    spells = [int(np.sum(np.diff(np.concatenate(([0], row.astype(int)))) == 1)) for row in on]
+    return float(sum(c * n * (shift.hours[1] - shift.hours[0]) / 3600 for c, n, shift in zip(counts, spells, roster)))
+
+
+def _report_agents(scenario: Scenario, roster: list, staffed: dict[str, np.ndarray], served: list[dict],
+                   on: np.ndarray, sizing: Sizing) -> None:
+    """The staffing table (per interval: contacts, agents asked for and deployed, service level with the
+    roster), the roster beside the scenario's, and a row per team with its paid agent-hours."""
+    cfg = scenario.support
+    teams = support.teams(scenario)
+    counts = {t: np.array([getattr(s, t) for s in roster]) for t in TEAMS}
+    per = int(cfg.interval // 60)
+    for i in range(len(staffed["experts"])):
+        row: dict[str, Any] = {"interval": i, "start": i * cfg.interval}
+        for t in teams:
+            intervals = [s["teams"][t]["intervals"] for s in served]
+            offered = sum(x["offered"][i] for x in intervals)
+            row[f"{t}_offered"] = offered / len(served)
+            row[f"{t}_agents"] = int(staffed[t][i])
+            row[f"{t}_deployed"] = int((counts[t] @ on)[i * per:(i + 1) * per].min())
+            row[f"{t}_service_level"] = sum(x["answered_within"][i] for x in intervals) / offered if offered else None
+        sizing.staffing.append(row)
+    for shift, new in zip(cfg.roster, roster):
+        for t in teams:
+            sizing.roster.append({"shift": shift.name, "team": t, "start": shift.start, "end": shift.end,
+                                  "current": getattr(shift, t), "sized": getattr(new, t),
+                                  "temporary": shift.temporary})
+    for t in teams:
+        current = np.array([getattr(s, t) for s in cfg.roster])
+        sizing.rows.append({"what": "agents", "variant": "", "item": t, "current": int(current.sum()),
+                            "sized": int(counts[t].sum()), "warm_start": None,
+                            "cost": paid_hours(on, counts[t], roster), "cost_unit": "agent-hours (paid)",
+                            "current_cost": paid_hours(on, current, cfg.roster),
+                            "peak_per_interval": int(staffed[t].max())})
+
+
+# -- all of it ----------------------------------------------------------------------------------
+
+WHAT = ("servers", "stock", "agents")
+
+
+def check(scenario: Scenario, what: str) -> list[str]:
+    """The parts to size; ValueError (bad input) when the scenario gives nothing to size them against."""
+    if what != "all":
+        if not sizable(scenario, what):
+            raise ValueError({"servers": "targets: give latency bounds or an error_rate to size servers against",
+                              "stock": "targets.stock: give stockout_probability to size stock against",
+                              "agents": "support: the scenario has no support section to staff"}[what])
+        return [what]
+    parts = [p for p in WHAT if sizable(scenario, p)]
+    if not parts:
+        raise ValueError("targets: nothing to size against (give latency or error_rate, targets.stock, or a "
+                         "support section)")
+    return parts
+
+
+def sizable(scenario: Scenario, part: str) -> bool:
+    """The scenario gives what sizing this part needs: targets for it (and, for agents, a support section)."""
+    if part == "servers":
+        return bool(_judged_pools(scenario))
+    if part == "stock":
+        return scenario.targets.stock is not None
+    return scenario.support is not None
+
+
+def size(scenario: Scenario, what: str = "all", seed: int | None = None, replications: int | None = None,
+         jobs: int = 1, max_scale: float = 20.0, max_agents: int = 5000,
+         on_run: Callable[[Evaluation], None] | None = None) -> Sizing:
+    """Size what is asked (servers, stock, agents or all, in that order: each sized part feeds the next)."""
+    seed = scenario.seed if seed is None else seed
+    count = replications or scenario.replications
+    parts = check(scenario, what)
+    sizing = Sizing(on_run=on_run, skipped=[p for p in WHAT if p not in parts])
+
+    def run(s: Scenario) -> RunResult:
+        return simulate(s, seed, count, jobs)
+
+    sized = scenario
+    shop: RunResult | None = None
+    if "servers" in parts:
+        room = scenario.waiting_room
+        if room is not None:  # the other way round too, for comparison: what queued entry saves, or costs
+            other = "without queued entry" if room.enabled else "with queued entry"
+            try:
+                size_servers(scenario.model_copy(update={"waiting_room": room.model_copy(
+                    update={"enabled": not room.enabled})}), other, run, sizing, max_scale)
+            except Unmet as exc:
+                sizing.rows.append({"what": "servers", "variant": other, "item": "all pools", "current": None,
+                                    "sized": None, "warm_start": None, "cost": None, "cost_unit": "",
+                                    "note": f"cannot be met: {exc}"})
+        label = "as configured" if room is None else ("with queued entry" if room.enabled
+                                                       else "without queued entry (as configured)")
+        sizing.applied = label
+        try:
+            workers, shop = size_servers(scenario, label, run, sizing, max_scale)
+            sized = with_workers(sized, workers)
+        except Unmet as exc:
+            sizing.unmet.append(f"servers: {exc}")
+    if "stock" in parts:
+        try:
+            sized = with_stock(sized, size_stock(sized, run, sizing))
+            shop = None
+        except Unmet as exc:
+            sizing.unmet.append(f"stock: {exc}")
+    if "agents" in parts:
+        try:
+            shop = shop if shop is not None else run(sized)
+            sized = size_agents(sized, shop, seed, sizing, max_agents)
+        except Unmet as exc:
+            sizing.unmet.append(f"agents: {exc}")
+    sizing.scenario = sized
+    return sizing
+
+
+def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[str, Any]]:
+    """The sized configuration's own run, judged target by target: the share of replications meeting
+    each, against the confidence asked for (stock: the share that ran out, against the bound)."""
+    scenario = result.scenario
+    parts = WHAT if what == "all" else (what,)
+    reps = result.replications
+    need = scenario.targets.confidence
+    checks = []
+    if "servers" in parts:
+        for pool in _judged_pools(scenario):
+            oks = [pool_passes(scenario, r, pool) for r in reps]
+            checks.append({"check": f"pool {pool}: latency and error-rate targets", "value": float(np.mean(oks)),
+                           "bound": need, "met": _enough(oks, need)})
+    target = scenario.targets.stock
+    if "stock" in parts and target is not None:
+        for sku in dict.fromkeys(sale.sku for sale in scenario.sales):  # out: a shopper found no unit for them
+            out = [s["sold_out_at"] is not None or s["refused_at"] is not None for s in (r["stock"][sku] for r in reps)]
+            checks.append({"check": f"stock {sku}: share of replications running out", "value": float(np.mean(out)),
+                           "bound": target.stockout_probability,
+                           "met": float(np.mean(out)) <= target.stockout_probability + 1e-9})
+    if "agents" in parts and scenario.support is not None:
+        for team in support.teams(scenario):
+            ok = np.array([support.team_met(scenario, rep["support"]["teams"][team]["intervals"]) for rep in reps])
+            worst = float(ok.mean(axis=0).min()) if ok.size else 1.0
+            checks.append({"check": f"support {team}: every interval's service level", "value": worst,
+                           "bound": need, "met": all(_enough(ok[:, i].tolist(), need) for i in range(ok.shape[1]))})
+    return checks

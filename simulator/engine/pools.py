@@ -1,0 +1,215 @@
+"""Pools of workers serving requests from a bounded FIFO queue, and the endpoints clients call.
+
+A request is served, rejected at once (queue full), or times out at the client, who counts a failure
+while a worker may still be busy on it (wasted work). A pool knows requests and workers, nothing of
+shoppers or stock: what serving a request does to the world is the caller's `effect`, applied when
+the worker finishes, whether or not the client is still waiting.
+
+Hot path: every request passes here. A request costs one SimPy event when it is answered in time
+(the client's response event is itself scheduled for the moment service ends), plus one timer when
+it has to queue with a client timeout, plus one completion event when the client times out first.
+A rejected request costs none: it is answered before the client waits, and the client carries on.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from simpy import Event
+
+from simulator.distributions import Draw
+from simulator.engine.calendar import Engine
+from simulator.engine.recorders import FLUSH, EndpointStats, PoolStats
+
+
+class Failure:
+    """A response that is not a result: the request was rejected or timed out."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+REJECTED = Failure("rejected")
+TIMED_OUT = Failure("timed out")
+
+
+WAITING, ANSWERING, GONE = 0, 1, 2
+"""Client side of a request: still waiting; its response is on its way; it timed out and left."""
+
+
+class Request:
+    """One request, which is also the event its client waits on: triggered when the response arrives.
+
+    Hot path: being the client's event saves an object and a callback per request, and, not being a
+    SimPy Event, it has slots only (no attribute dict). Its value is the effect's result or a Failure.
+    Made by `Pool.submit` (without an __init__, which would cost a frame per request).
+    """
+
+    __slots__ = ("endpoint", "sent", "deadline", "effect", "client", "callbacks", "_value")
+    _ok = True  # processed, it always succeeds: a failure is a value (REJECTED, TIMED_OUT), never raised
+
+
+class Endpoint:
+    """A named operation clients call, served by one pool, with its service time and client timeout."""
+
+    def __init__(self, name: str, pool: Pool, service: Draw, timeout: float | None, horizon: float):
+        self.name = name
+        self.pool = pool
+        self.service: Draw = service
+        self.base_service = service
+        """The service time as configured (a simplified checkout scales this)."""
+        self.timeout = timeout
+        self.stats = EndpointStats(horizon)
+        self.call: Callable[[Callable[[], Any] | None], Event] = functools.partial(pool.submit, self)
+        """Send one request; the returned event's value is the effect's result, REJECTED or TIMED_OUT."""
+
+
+class Pool:
+    """A fixed number of workers taking requests first come, first served from one bounded queue."""
+
+    def __init__(self, env: Engine, name: str, workers: int, queue_limit: int | None,
+                 shed_expired: bool, horizon: float):
+        self.env = env
+        self.name = name
+        self.workers = workers
+        self.queue_limit = queue_limit
+        self.shed_expired = shed_expired
+        self.busy = 0
+        self.queue: deque[Request] = deque()
+        self.stats = PoolStats(horizon, workers)
+        self._on_finish = self._finish  # one bound method for every request (hot path)
+        self._push = env.push
+
+    def in_pool(self) -> int:
+        """Requests queued or in service."""
+        return self.busy + len(self.queue)
+
+    def submit(self, endpoint: Endpoint, effect: Callable[[], Any] | None) -> Request:
+        now = self.env._now
+        request = Request()
+        request.callbacks = []
+        request.endpoint = endpoint
+        request.sent = now
+        request.deadline = now + endpoint.timeout if endpoint.timeout is not None else None
+        request.effect = effect
+        request.client = WAITING
+        stats = endpoint.stats
+        stats.in_flight += 1
+        stats.s_requests[int(now)] += 1
+        if self.busy < self.workers:
+            self._start(request, now)
+        elif self.queue_limit is not None and len(self.queue) >= self.queue_limit:
+            self._fail(request, now, REJECTED)
+            return request
+        else:
+            self.stats.waited += 1
+            self.queue.append(request)
+            if len(self.queue) > self.stats.peak_queue:
+                self.stats.peak_queue = len(self.queue)
+            if request.deadline is not None:
+                self._arm_timeout(request)
+        self.stats.sent_sum += now
+        return request
+
+    def _start(self, request: Request, now: float) -> None:
+        """A worker takes the request: schedule when the worker is free and, if in time, the response."""
+        self.busy += 1
+        service = request.endpoint.service()
+        end = now + service
+        stats = self.stats
+        stats.wait_sum += now - request.sent
+        stats.start_sum += now
+        if request.client == WAITING and (request.deadline is None or end <= request.deadline):
+            request.client = ANSWERING  # the client's response arrives as the worker finishes
+            request.callbacks.insert(0, self._on_finish)
+            self._push(end, request)
+        else:  # the client gives up (or gave up) first; the worker goes on on its own clock
+            if request.client == WAITING and request.sent == now:
+                self._arm_timeout(request)  # started at once, so no timer was armed in the queue
+            finish = Event(self.env)
+            finish._ok = True
+            finish.callbacks.append(lambda _, r=request: self._finish(r))
+            self._push(end, finish)
+
+    def _arm_timeout(self, request: Request) -> None:
+        timer = Event(self.env)
+        timer._ok = True
+        timer.callbacks.append(lambda _, r=request: self._time_out(r))
+        self._push(request.deadline, timer)
+
+    def _time_out(self, request: Request) -> None:
+        """The client's timeout fires: unless its response is on the way, it counts a failure and leaves."""
+        if request.client != WAITING:
+            return
+        request.client = GONE
+        self._fail(request, self.env._now, TIMED_OUT)
+
+    def _fail(self, request: Request, now: float, failure: Failure) -> None:
+        """Answer the client now with a failure: REJECTED (queue full) or TIMED_OUT."""
+        stats = request.endpoint.stats
+        stats.in_flight -= 1
+        request._value = failure
+        if failure is REJECTED:
+            stats.rejected += 1
+            stats.s_rejected[int(now)] += 1
+            request.callbacks = None  # answered before the client waits: it carries on at once
+        else:
+            stats.timed_out += 1
+            stats.s_timed_out[int(now)] += 1
+            self._push(now, request)
+
+    def _finish(self, request: Request) -> None:
+        """A worker completes a request: apply its effect, answer the client if still waiting, take the next."""
+        now = self.env._now
+        pool_stats = self.stats
+        pool_stats.completed += 1
+        pool_stats.done_sum += now
+        pool_stats.left_sent_sum += request.sent
+        result = request.effect() if request.effect is not None else True
+        if self.busy > self.workers:  # a worker past the count after a shrink: its time counts till now
+            pool_stats.excess(now, self.busy)
+        if request.client == ANSWERING:
+            request._value = result
+            stats = request.endpoint.stats  # the response time, recorded in place (hot path)
+            stats.in_flight -= 1
+            stats.answered.append(now)
+            stats.latencies.append(now - request.sent)
+            if len(stats.latencies) >= FLUSH:
+                stats.flush()
+        else:
+            request.endpoint.stats.wasted += 1
+        self.busy -= 1
+        if self.queue and self.busy < self.workers:  # fewer workers after a resize: this one may stop
+            self._take_next(now)
+
+    def _take_next(self, now: float) -> None:
+        """A free worker takes the first queued request still worth serving."""
+        queue = self.queue
+        pool_stats = self.stats
+        while queue:
+            nxt = queue.popleft()
+            if self.shed_expired and nxt.client == GONE:
+                pool_stats.shed += 1
+                nxt.endpoint.stats.shed += 1
+                pool_stats.shed_sum += now
+                pool_stats.left_sent_sum += nxt.sent
+                continue
+            self._start(nxt, now)
+            return
+
+    def resize(self, workers: int) -> None:
+        """From now on the pool has `workers`: new ones take queued requests at once; when there are
+        fewer, busy workers finish their request and stop."""
+        now = self.env._now
+        self.stats.resize(now, workers, self.busy)
+        self.workers = workers
+        while self.queue and self.busy < workers:
+            self._take_next(now)

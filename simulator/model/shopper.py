@@ -1,0 +1,174 @@
+"""The shopper journey as a SimPy process: arrive, look, press buy, order one unit, pay, or leave.
+
+Every step is a request to an endpoint; a failed request (rejected or timed out) is retried with
+capped exponential backoff and jitter until the retries or the shopper's patience run out. These
+retries are what multiply load in a real flash sale, so they are modelled, not assumed away.
+
+A shopper yields either an event to wait for (a response) or a float: seconds to pause (think,
+refresh, back off). Pauses are plain numbers because they are the commonest wait (hot path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulator.distributions import Distribution, sampler
+from simulator.engine.calendar import Answered, Engine
+from simulator.engine.pools import Endpoint, Failure, Request
+from simulator.model.inventory import GENERAL, PAID, Order
+from simulator.model.waiting_room import Ticket
+from simulator.scenario.audience import Behaviour
+
+if TYPE_CHECKING:
+    from simulator.model.world import World
+
+GAVE_UP = Failure("gave up")
+
+
+class Habits:
+    """One segment's behaviour made ready for the hot path: samplers and plain numbers."""
+
+    def __init__(self, behaviour: Behaviour, rng: Callable[[str], np.random.Generator]):
+        retry, sold_out = behaviour.retry, behaviour.sold_out
+        self.think = sampler(behaviour.think_time, rng("think"))
+        self.pay_delay = sampler(behaviour.pay_delay, rng("pay_delay"))
+        self.jitter_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("jitter"))
+        self.refresh = sampler(Distribution("exp", (sold_out.refresh_every,)), rng("refresh"))
+        self.max_retries = retry.max_retries
+        self.backoff = retry.backoff
+        self.multiplier = retry.multiplier
+        self.max_backoff = retry.max_backoff
+        self.jitter = retry.jitter
+        self.keep_trying_for = sold_out.keep_trying_for
+
+    def pause(self, wait: float) -> float:
+        """The pause before a retry whose backoff is `wait`: its jittered share drawn at random."""
+        return wait * (1.0 - self.jitter + self.jitter * self.jitter_draw())
+
+    def next_backoff(self, wait: float) -> float:
+        return min(wait * self.multiplier, self.max_backoff)
+
+
+def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, intent: tuple) -> Generator:
+    """One shopper's visit to one sale: arrive, look, press buy, order one unit, pay. It ends in exactly
+    one outcome, recorded by `world.finish` (one generator for the whole visit: hot path)."""
+    buys, pays, accepted, keeps_trying, patience, luck = intent
+    env = world.env
+    shoppers = world.shoppers
+    shoppers.in_system += 1
+    shoppers.s_arrivals[int(env._now)] += 1
+    if luck < world.divert:
+        return world.finish("diverted")
+    tier = world.tiers[sale][segment]
+    opens = world.opens[sale][tier]
+    room, ticket = world.room, None
+    if room is not None and room.enabled:
+        ticket = Ticket(opens, world.stock_of[sale], tier)
+        if (left := (yield from room.enter(ticket))) is not None:
+            return world.finish(left)
+    give_up_at = (opens if opens > env._now else env._now) + patience  # for trying, which starts at the open
+
+    # every shopper looks: the first attempt is sent here rather than through call or request (hot path)
+    page = world.calls.get("product_page")
+    sent = page.call(None) if page is not None else Answered(True)
+    if (answer := (yield sent)).__class__ is Failure:
+        answer = yield from retry(env, sent.endpoint, None, habits, give_up_at)
+    if answer is GAVE_UP:
+        return world.finish("gave_up", ticket)
+    if not buys and not (world.rains and world.coupon_draw() < world.coupon_chance()):
+        return world.finish("left_funnel", ticket)
+    stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
+    refresh_until = None
+    substituted = False
+    # early: wait on the page, then press buy with the crowd at the open
+    wait = opens - env._now + habits.think() if env._now < opens else habits.think()
+    if ticket is None:
+        yield wait
+    elif (left := (yield from room.rest(ticket, wait))) is not None:
+        return world.finish(left, ticket)
+
+    while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
+        answer = yield from call(world, "buy", in_stock, habits, give_up_at)
+        if answer is GAVE_UP:
+            return world.finish("gave_up", ticket)
+        if answer is True:
+            yield habits.think()
+            order = yield from call(world, "create_order", partial(stock.reserve, me, price, tier),
+                                    habits, give_up_at)
+            if order is GAVE_UP:
+                return world.finish("gave_up", ticket)
+            if isinstance(order, Order):
+                break
+        offer = world.substitutes.get(stock.name) if not substituted else None
+        if offer is not None:  # the playbook's third level: a substitute, or a restock reservation
+            substituted = True
+            draw = offer.draw()
+            if offer.stock is not None and draw < offer.share:
+                stock, price, tier = offer.stock, offer.price, GENERAL
+                in_stock = stock.in_stock
+                if ticket is not None:
+                    ticket.stock, ticket.tier = stock, tier
+                continue
+            if draw < offer.share + (1 - offer.share) * offer.restock_share:
+                stock.restock_reservations += 1
+        if not keeps_trying:
+            return world.finish("sold_out", ticket)
+        if refresh_until is None:
+            refresh_until = env._now + habits.keep_trying_for
+        wait = habits.refresh()
+        if env._now + wait > refresh_until:
+            return world.finish("sold_out", ticket)
+        if ticket is None:
+            yield wait
+        elif (left := (yield from room.rest(ticket, wait))) is not None:
+            return world.finish(left, ticket)
+
+    if not pays:
+        return world.finish("left_funnel", ticket)  # the order expires at the end of its payment window
+    yield habits.pay_delay()  # in checkout, holding a unit: the waiting room keeps the place
+    paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
+    if paid is GAVE_UP:
+        world.unanswered_orders.append(order)
+        return world.finish("gave_up", ticket)
+    return world.finish("bought" if paid == PAID else "left_funnel", ticket)
+
+
+def request(world: World, step: str, effect: Callable[[], Any] | None) -> Request | Answered:
+    """The first attempt at a step: its request, or, for a step that is not a request, its answer."""
+    endpoint = world.calls.get(step)
+    if endpoint is None:  # not modelled as a request: it simply happens
+        return Answered(effect() if effect is not None else True)
+    return endpoint.call(effect)
+
+
+def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habits,
+         give_up_at: float) -> Generator[Any, Any, Any]:
+    """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
+    sent = request(world, step, effect)
+    answer = yield sent
+    if answer.__class__ is Failure:
+        return (yield from retry(world.env, sent.endpoint, effect, habits, give_up_at))
+    return answer
+
+
+def retry(env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits,
+          give_up_at: float) -> Generator[Any, Any, Any]:
+    """After a failed first attempt: send again after backoff until the request succeeds or the retries or
+    the patience run out; the step's result, or GAVE_UP."""
+    wait = habits.backoff
+    for _ in range(habits.max_retries):
+        pause = habits.pause(wait)
+        if env._now + pause > give_up_at:
+            break
+        yield pause
+        wait = habits.next_backoff(wait)
+        endpoint.stats.retries += 1
+        endpoint.stats.s_retries[int(env._now)] += 1
+        result = yield endpoint.call(effect)
+        if result.__class__ is not Failure:
+            return result
+    return GAVE_UP

@@ -1,0 +1,66 @@
+"""Data files of a run and of a comparison: summary.json, timeseries.csv, latency.csv and their kin."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from simulator.analysis import summary
+from simulator.analysis.compare import Comparison
+from simulator.analysis.replications import RunResult
+from simulator.units import format_clock
+
+
+def _number(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 6)
+
+
+def write_data(directory: Path, result: RunResult) -> None:
+    """summary.json, timeseries.csv and latency.csv: the data every figure and script reads."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "summary.json").write_text(json.dumps(result.summary, indent=2, allow_nan=False) + "\n")
+    header, rows = result.timeseries
+    start = result.scenario.clock.start_time
+    with open(directory / "timeseries.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow([header[0], "clock", *header[1:]])
+        for row in rows:  # a row at a time: a day of seconds x many columns is millions of numbers
+            second, *values = row.tolist()
+            writer.writerow([int(second), format_clock(start, second), *map(_number, values)])
+    with open(directory / "latency.csv", "w", newline="") as f:
+        fields = ["endpoint", "start", "clock", "served", "p50", "p95", "p99"]
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for row in result.latency:
+            writer.writerow({**row, "clock": format_clock(start, row["start"])})
+
+
+def write_comparison(directory: Path, comparison: Comparison) -> None:
+    """compare.json, compare.csv, and each run's own summary.json and series in `<directory>/<plan>/`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, result in comparison.results.items():
+        summary.write_data(directory / name, result)
+    (directory / "compare.json").write_text(json.dumps(comparison.data(), indent=2, allow_nan=False) + "\n")
+    with open(directory / "compare.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        header = ["figure", "baseline mean", "baseline ci95"]
+        for name in comparison.plans:
+            header += [f"{name} mean", f"{name} ci95", f"{name} diff mean", f"{name} diff ci95",
+                       f"{name} significant"]
+        writer.writerow(header)
+        for row in comparison.rows:
+            cells = [row.figure, *_mean_and_half(row.baseline)]
+            for name in comparison.plans:
+                plan = row.plans[name]
+                flag = plan["significant"]
+                cells += [*_mean_and_half(plan["value"]), *_mean_and_half(plan["diff"]),
+                          "" if flag is None else str(flag).lower()]
+            writer.writerow(cells)
+
+
+def _mean_and_half(leaf: dict[str, Any]) -> list[Any]:
+    """Mean and half-width of the 95% CI; empty cells where there is none."""
+    ci = leaf.get("ci95")
+    return ["" if leaf["mean"] is None else leaf["mean"], "" if not ci else (ci[1] - ci[0]) / 2]

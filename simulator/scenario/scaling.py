@@ -1,0 +1,60 @@
+"""A scenario scaled for a load test: a share of the audience, on a faster clock."""
+
+from __future__ import annotations
+
+import math
+from typing import TypeVar
+
+from simulator.scenario.audience import Arrivals, Behaviour, BehaviourOverride
+from simulator.scenario.promotion import Scenario
+
+B = TypeVar("B", Behaviour, BehaviourOverride)
+
+
+def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scenario:
+    """The scenario with `scale` of its audience and its shopper-side clock `speedup` times faster."""
+    if not (0 < scale <= 1):
+        raise ValueError(f"scale {scale:g}: use a fraction of the audience in (0, 1], e.g. 0.01")
+    if not (math.isfinite(speedup) and speedup >= 1):
+        raise ValueError(f"speedup {speedup:g}: use a number >= 1, e.g. 10")
+    k = 1.0 / speedup
+    audience = scenario.audience
+    segments = {
+        name: seg.model_copy(update={"behaviour": _behaviour(seg.behaviour, k)})
+        for name, seg in audience.segments.items()
+    }
+    return scenario.model_copy(update={
+        "clock": scenario.clock.model_copy(update={"horizon": scenario.clock.horizon * k}),
+        "audience": audience.model_copy(update={
+            "size": max(1, round(audience.size * scale)),
+            "segments": segments,
+            "arrivals": _arrivals(audience.arrivals, k),
+            "behaviour": _behaviour(audience.behaviour, k),
+        }),
+        "sales": [
+            sale.model_copy(update={"open": sale.open * k,
+                                    "arrivals": sale.arrivals and _arrivals(sale.arrivals, k)})
+            for sale in scenario.sales
+        ],
+        "inventory": scenario.inventory.model_copy(update={"skus": {
+            name: sku.model_copy(update={"payment_window": sku.payment_window * k,
+                                         "stock": max(1, round(sku.stock * scale))})
+            for name, sku in scenario.inventory.skus.items()
+        }}),
+    })
+
+
+def _arrivals(a: Arrivals, k: float) -> Arrivals:
+    return a.model_copy(update={"build_up": a.build_up * k, "surge_time": a.surge_time * k, "decay": a.decay * k})
+
+
+def _behaviour(b: B, k: float) -> B:
+    update: dict = {name: getattr(b, name).scaled(k) for name in ("think_time", "pay_delay", "patience")
+                    if getattr(b, name) is not None}
+    if b.retry is not None:
+        update["retry"] = b.retry.model_copy(update={"backoff": b.retry.backoff * k,
+                                                     "max_backoff": b.retry.max_backoff * k})
+    if b.sold_out is not None:
+        update["sold_out"] = b.sold_out.model_copy(update={"refresh_every": b.sold_out.refresh_every * k,
+                                                           "keep_trying_for": b.sold_out.keep_trying_for * k})
+    return b.model_copy(update=update)
