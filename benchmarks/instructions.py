@@ -48,9 +48,20 @@ def instructions(side: str, hours: float) -> tuple[int, float]:
     """Instructions executed by one side's process, and the requests (or customers) it simulated."""
     env = os.environ | {"OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     out = subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", sys.executable,
-         "-c", CHILD.format(here=str(HERE), hours=hours, side=side)],
-        capture_output=True, text=True, check=True, env=env, cwd=HERE.parent,
+        [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            CHILD.format(here=str(HERE), hours=hours, side=side),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=HERE.parent,
     )
     refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
     if refs is None:
@@ -72,8 +83,10 @@ def main() -> None:
     print(f"  flashsim:          {per['flashsim']:,.0f} per request ({counts['flashsim'][1]:,.0f} requests)")
     print(f"  idiomatic SimPy:   {per['reference']:,.0f} per customer ({counts['reference'][1]:,.0f} customers)")
     print(f"  flashsim's core:   {per['core']:,.0f} per request ({counts['core'][1]:,.0f} requests)")
-    print(f"ratio (flashsim per request vs SimPy per customer): {per['reference'] / per['flashsim']:.2f}x; "
-          f"core alone {per['reference'] / per['core']:.2f}x")
+    print(
+        f"ratio (flashsim per request vs SimPy per customer): {per['reference'] / per['flashsim']:.2f}x; "
+        f"core alone {per['reference'] / per['core']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

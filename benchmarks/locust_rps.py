@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BARE = '''
+BARE = """
 from locust import FastHttpUser, constant, task
 
 class Bare(FastHttpUser):
@@ -37,7 +37,7 @@ class Bare(FastHttpUser):
         with self.client.get("/products/phone/stock", name="buy", catch_response=True) as r:
             if r.status_code in (200, 409):
                 r.success()
-'''
+"""
 
 
 def free_port() -> int:
@@ -47,9 +47,22 @@ def free_port() -> int:
 
 
 def start_shop(port: int, store: Path, stock: int) -> subprocess.Popen:
-    shop = subprocess.Popen([sys.executable, "-m", "loadtests.target", "--port", str(port), "--store",
-                             f"sqlite:///{store}", "--fresh", "--stock", str(stock)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL)
+    shop = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loadtests.target",
+            "--port",
+            str(port),
+            "--store",
+            f"sqlite:///{store}",
+            "--fresh",
+            "--stock",
+            str(stock),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
@@ -63,8 +76,23 @@ def start_shop(port: int, store: Path, stock: int) -> subprocess.Popen:
 def locust(args: list[str], out: Path) -> tuple[float, float]:
     """Run Locust headless: (requests/s, requests per CPU-second of Locust itself)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the shop is still running: not counted
-    subprocess.run([sys.executable, "-m", "locust", "--headless", "--only-summary", "--loglevel", "ERROR",
-                    "--csv", str(out), *args], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "--headless",
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+            "--csv",
+            str(out),
+            *args,
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with open(f"{out}_stats.csv", newline="") as f:
         row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -87,28 +115,48 @@ def main() -> None:
             bare_file = tmp / "bare.py"
             bare_file.write_text(BARE)
             common = ["--host", host, "--run-time", f"{opts.seconds}s"]
-            bare = locust(["-f", str(bare_file), "-u", str(opts.users), "-r", str(opts.users), *common],
-                          tmp / "bare")
+            bare = locust(["-f", str(bare_file), "-u", str(opts.users), "-r", str(opts.users), *common], tmp / "bare")
             every_shopper_at_once = [  # all arrive in the first second, then refresh the sold-out stock check
-                f"audience.size={opts.users}", "audience.arrivals={build_up: 1s, build_up_share: 0, surge_share: 1, "
-                "surge_time: 100ms}", "sales.0.open=+1s", "sales.0.sku=phone",
+                f"audience.size={opts.users}",
+                "audience.arrivals={build_up: 1s, build_up_share: 0, surge_share: 1, surge_time: 100ms}",
+                "sales.0.open=+1s",
+                "sales.0.sku=phone",
                 f"audience.behaviour.sold_out={{keep_trying: 1, refresh_every: 1us, keep_trying_for: {opts.seconds}m}}",
-                "audience.behaviour.think_time=0s", "audience.behaviour.patience=1h",
+                "audience.behaviour.think_time=0s",
+                "audience.behaviour.patience=1h",
             ]
-            shipped = locust([
-                "-f", "loadtests/locustfile.py", "--scenario", "scenarios/reference-shop.yaml", "--scale", "1",
-                "--speedup", "1", "--max-shoppers", str(3 * opts.users),
-                *(a for setting in every_shopper_at_once for a in ("--flashsim-set", setting)), *common,
-            ], tmp / "shipped")
+            shipped = locust(
+                [
+                    "-f",
+                    "loadtests/locustfile.py",
+                    "--scenario",
+                    "scenarios/reference-shop.yaml",
+                    "--scale",
+                    "1",
+                    "--speedup",
+                    "1",
+                    "--max-shoppers",
+                    str(3 * opts.users),
+                    *(a for setting in every_shopper_at_once for a in ("--flashsim-set", setting)),
+                    *common,
+                ],
+                tmp / "shipped",
+            )
         finally:
             shop.terminate()
             shop.wait()
-    print(f"bare FastHttpUser, {opts.users} users, {opts.seconds} s: {bare[0]:,.0f} requests/s, "
-          f"{bare[1]:,.0f} per Locust CPU-second (the shop: one process, {os.cpu_count()} cores shared with Locust)")
-    print(f"shipped locustfile, {opts.users} shoppers refreshing: {shipped[0]:,.0f} requests/s, "
-          f"{shipped[1]:,.0f} per Locust CPU-second")
-    print(f"ratio shipped / bare: {shipped[0] / bare[0]:.2f} in requests/s (goal >= 0.9), "
-          f"{shipped[1] / bare[1]:.2f} per CPU-second")
+    print(
+        f"bare FastHttpUser, {opts.users} users, {opts.seconds} s: {bare[0]:,.0f} requests/s, "
+        f"{bare[1]:,.0f} per Locust CPU-second (the shop: one process, {os.cpu_count()} cores shared with Locust)"
+    )
+    print(
+        f"shipped locustfile, {opts.users} shoppers refreshing: {shipped[0]:,.0f} requests/s, "
+        f"{shipped[1]:,.0f} per Locust CPU-second"
+    )
+    print(
+        f"ratio shipped / bare: {shipped[0] / bare[0]:.2f} in requests/s (goal >= 0.9), "
+        f"{shipped[1] / bare[1]:.2f} per CPU-second"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ def main() -> None:
     parser.add_argument("-r", "--replications", type=int, default=1)
     args = parser.parse_args()
     scenario = load_scenario(SCENARIO, args.overrides)
-    print(f"{SCENARIO} {' '.join(args.overrides)}: {scenario.audience.size:,} shoppers, "
-          f"{args.replications} replication(s), {args.jobs} job(s)")
+    print(
+        f"{SCENARIO} {' '.join(args.overrides)}: {scenario.audience.size:,} shoppers, "
+        f"{args.replications} replication(s), {args.jobs} job(s)"
+    )
     for what in ("servers", "agents"):
         started = time.perf_counter()
         found = size(scenario, what, replications=args.replications, jobs=args.jobs)
@@ -35,11 +37,15 @@ def main() -> None:
         runs = Counter(run.what.split(":")[0] for run in found.runs)
         for variant, count in runs.items():
             pools = len(next(run.config for run in found.runs if run.what.startswith(variant)))
-            print(f"  {what:8s} {variant:40s} {count:3d} runs  {count / pools:5.1f} per "
-                  f"{'pool' if what == 'servers' else 'interval x team'}")
+            print(
+                f"  {what:8s} {variant:40s} {count:3d} runs  {count / pools:5.1f} per "
+                f"{'pool' if what == 'servers' else 'interval x team'}"
+            )
         for row in found.rows:
-            print(f"    {row['variant'] or row['what']:40s} {row['item']:8s} {row['current']:>6} -> {row['sized']:>6}"
-                  f"  (theory start {row['warm_start']})  {row['cost']:,.1f} {row['cost_unit']}")
+            print(
+                f"    {row['variant'] or row['what']:40s} {row['item']:8s} {row['current']:>6} -> {row['sized']:>6}"
+                f"  (theory start {row['warm_start']})  {row['cost']:,.1f} {row['cost_unit']}"
+            )
         for problem in found.unmet:
             print(f"    not met: {problem}")
         print(f"  {what}: {len(found.runs)} runs in {seconds:.1f} s")

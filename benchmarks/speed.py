@@ -53,8 +53,9 @@ def core_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> in
     no journey around it. Splits the model's cost between its core and the shopper journey."""
     env = Engine()
     pool = Pool(env, "web", c, None, False, horizon)
-    endpoint = Endpoint("page", pool, sampler(Distribution("exp", (1 / mu,)), np.random.default_rng(seed)), None,
-                        horizon)
+    endpoint = Endpoint(
+        "page", pool, sampler(Distribution("exp", (1 / mu,)), np.random.default_rng(seed)), None, horizon
+    )
     gaps = np.random.default_rng(seed + 1).exponential(1 / lam, int(lam * horizon * 1.1) + 100)
 
     def customer():
@@ -87,8 +88,7 @@ def peak_memory_mb(rate: float) -> float:
     Memory should follow the horizon (per-second series) and the shoppers in the system at once, not
     the number of shoppers: 4x the rate on 4x the workers must cost about the same.
     """
-    overrides = [f"audience.size={int(rate * 3600)}", "clock.horizon=1h",
-                 f"system.pools.web.workers={int(1.2 * rate)}"]
+    overrides = [f"audience.size={int(rate * 3600)}", "clock.horizon=1h", f"system.pools.web.workers={int(1.2 * rate)}"]
     code = (
         "import tracemalloc; from simulator import load_scenario, simulate; "
         f"s = load_scenario('scenarios/steady-state.yaml', {overrides!r}); tracemalloc.start(); "
@@ -106,31 +106,46 @@ def main() -> None:
     hours = 0.5 if args.quick else 2.0
     lam, c = 10.0, 12
 
-    steady = load_scenario("scenarios/steady-state.yaml", [f"audience.size={int(lam * hours * 3600)}",
-                                                           f"clock.horizon={hours}h"])
-    runs = rounds_of(args.rounds, lambda: simulate(steady, replications=1).summary,
-                     lambda: reference_mmc(lam, 1.0, c, hours * 3600), lambda: core_mmc(lam, 1.0, c, hours * 3600))
+    steady = load_scenario(
+        "scenarios/steady-state.yaml", [f"audience.size={int(lam * hours * 3600)}", f"clock.horizon={hours}h"]
+    )
+    runs = rounds_of(
+        args.rounds,
+        lambda: simulate(steady, replications=1).summary,
+        lambda: reference_mmc(lam, 1.0, c, hours * 3600),
+        lambda: core_mmc(lam, 1.0, c, hours * 3600),
+    )
     (ours, t_ours), (ref, t_ref), (core, t_core) = (min(side, key=lambda run: run[1]) for side in zip(*runs))
     per_ours, per_ref = t_ours / requests_of(ours), t_ref / ref
     paired = sorted((t_r / n_r) / (t_o / requests_of(o)) for (o, t_o), (n_r, t_r), _ in runs)
-    print(f"steady state M/M/{c}, rho {lam / c:.2f}: {requests_of(ours):,.0f} requests in {t_ours:.2f} s = "
-          f"{1 / per_ours:,.0f} requests/s")
+    print(
+        f"steady state M/M/{c}, rho {lam / c:.2f}: {requests_of(ours):,.0f} requests in {t_ours:.2f} s = "
+        f"{1 / per_ours:,.0f} requests/s"
+    )
     print(f"idiomatic SimPy M/M/{c}, same load:  {ref:,} customers in {t_ref:.2f} s = {1 / per_ref:,.0f} customers/s")
-    print(f"ratio (flashsim per request vs SimPy per customer): {per_ref / per_ours:.2f}x, each side's best of "
-          f"{args.rounds}; round by round {paired[0]:.2f}x to {paired[-1]:.2f}x, "
-          f"median {statistics.median(paired):.2f}x")
-    print(f"flashsim's queueing core alone, same load: {core:,} requests in {t_core:.2f} s = {core / t_core:,.0f} "
-          f"requests/s, {per_ref / (t_core / core):.2f}x the reference")
+    print(
+        f"ratio (flashsim per request vs SimPy per customer): {per_ref / per_ours:.2f}x, each side's best of "
+        f"{args.rounds}; round by round {paired[0]:.2f}x to {paired[-1]:.2f}x, "
+        f"median {statistics.median(paired):.2f}x"
+    )
+    print(
+        f"flashsim's queueing core alone, same load: {core:,} requests in {t_core:.2f} s = {core / t_core:,.0f} "
+        f"requests/s, {per_ref / (t_core / core):.2f}x the reference"
+    )
 
     size = "50k" if args.quick else "300k"
     flash = load_scenario("scenarios/xiaomi-thursday-flash.yaml", [f"audience.size={size}"])
     summary, t_flash = timed(lambda: simulate(flash).summary)
-    print(f"Thursday flash, {size} shoppers, one replication: {requests_of(summary):,.0f} requests in "
-          f"{t_flash:.1f} s = {requests_of(summary) / t_flash:,.0f} requests/s")
+    print(
+        f"Thursday flash, {size} shoppers, one replication: {requests_of(summary):,.0f} requests in "
+        f"{t_flash:.1f} s = {requests_of(summary) / t_flash:,.0f} requests/s"
+    )
 
     m_low, m_high = peak_memory_mb(10), peak_memory_mb(40)
-    print(f"peak heap, steady state for 1 h: {m_low:.1f} MB at 36,000 shoppers, {m_high:.1f} MB at 144,000 "
-          f"(ratio {m_high / m_low:.2f} for 4x the shoppers)")
+    print(
+        f"peak heap, steady state for 1 h: {m_low:.1f} MB at 36,000 shoppers, {m_high:.1f} MB at 144,000 "
+        f"(ratio {m_high / m_low:.2f} for 4x the shoppers)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,16 +42,27 @@ def _options(parser) -> None:
     group.add_argument("--max-shoppers", type=int, default=None, help="Cap on shoppers (users) in one run")
     group.add_argument("--flashsim-workers", type=int, default=1, help="Worker processes sharing the shoppers")
     group.add_argument("--flashsim-out", default="", help="Directory for requests.csv, arrivals.csv, outcomes.json")
-    group.add_argument("--flashsim-set", action="append", default=[], metavar="PATH=VALUE",
-                       help="Override a scenario field, as flashsim's --set")
+    group.add_argument(
+        "--flashsim-set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="Override a scenario field, as flashsim's --set",
+    )
 
 
 @events.init.add_listener
 def _init(environment: Environment, **_: Any) -> None:
     opts = environment.parsed_options
     worker = bool(getattr(opts, "worker", False))  # a worker walks the shoppers the master spawns for it
-    environment.replay = load_replay(opts.scenario, opts.scale, opts.speedup, None if worker else opts.run_time,
-                                     float("inf") if worker else opts.max_shoppers, tuple(opts.flashsim_set))
+    environment.replay = load_replay(
+        opts.scenario,
+        opts.scale,
+        opts.speedup,
+        None if worker else opts.run_time,
+        float("inf") if worker else opts.max_shoppers,
+        tuple(opts.flashsim_set),
+    )
     environment.recorder = Recorder()
     ScenarioShape.replay = environment.replay
 
@@ -78,8 +89,9 @@ def _write(environment: Environment, **_: Any) -> None:
         sale_curves = curves(replay.scenario)
         schedule = {
             "scheduled": [replay.due(s + 1) - replay.due(s) for s in range(horizon)],
-            "expected": [sum(c.expected_between(s, min(s + 1, replay.run_time)) for c in sale_curves)
-                         for s in range(horizon)],
+            "expected": [
+                sum(c.expected_between(s, min(s + 1, replay.run_time)) for c in sale_curves) for s in range(horizon)
+            ],
         }
     environment.recorder.save_part(Path(out), schedule)
     if not worker:
@@ -121,8 +133,14 @@ class Shopper(FastHttpUser):
         steps = scenario.loadtest.steps
         self.habits = habits
         self.give_up_at = max(self.clock(), sale.open) + s.patience[me]
-        self.values = {"sku": sale.sku, "user": f"shopper-{me}-{uuid.uuid4().hex[:8]}", "key": uuid.uuid4().hex,
-                       "order": "", "token": "", "accept": s.accepted[me]}
+        self.values = {
+            "sku": sale.sku,
+            "user": f"shopper-{me}-{uuid.uuid4().hex[:8]}",
+            "key": uuid.uuid4().hex,
+            "order": "",
+            "token": "",
+            "accept": s.accepted[me],
+        }
         self.headers: dict[str, str] = {}
         room = scenario.loadtest.waiting_room
         if room is not None:
@@ -191,9 +209,12 @@ class Shopper(FastHttpUser):
         sent = self.clock()
         start = time.perf_counter()
         try:
-            with gevent.Timeout(timeout), self.client.request(
-                http.method, path, name=step, headers=headers, json=body, catch_response=True
-            ) as response:
+            with (
+                gevent.Timeout(timeout),
+                self.client.request(
+                    http.method, path, name=step, headers=headers, json=body, catch_response=True
+                ) as response,
+            ):
                 status = response.status_code or 0
                 if status in http.sold_out:
                     response.success()
@@ -211,8 +232,14 @@ class Shopper(FastHttpUser):
         except gevent.Timeout:
             elapsed = (time.perf_counter() - start) * 1000
             self.environment.events.request.fire(
-                request_type=http.method, name=step, response_time=elapsed, response_length=0,
-                exception=TimeoutError(f"client timeout after {timeout:g} s"), context={}, response=None, url=path,
+                request_type=http.method,
+                name=step,
+                response_time=elapsed,
+                response_length=0,
+                exception=TimeoutError(f"client timeout after {timeout:g} s"),
+                context={},
+                response=None,
+                url=path,
             )
             self.environment.recorder.request(step, sent, elapsed, {}, 0)
             return None, {}

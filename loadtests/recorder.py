@@ -24,8 +24,7 @@ class Recorder:
 
     def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
         if len(self.rows) < MAX_ROWS:
-            self.rows.append((step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"),
-                              status))
+            self.rows.append((step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"), status))
         else:
             self.dropped += 1
 
@@ -34,5 +33,3 @@ class Recorder:
         (out / PARTS).mkdir(parents=True, exist_ok=True)
         part = {"rows": self.rows, "arrivals": self.arrivals, "outcomes": self.outcomes, "dropped": self.dropped}
         (out / PARTS / f"{os.getpid()}.json").write_text(json.dumps({**part, **(schedule or {})}))
-
-

@@ -43,8 +43,12 @@ def guarded(command: Callable) -> Callable:
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if os.environ.get("FLASHSIM_DEBUG"):
                 traceback.print_exc()
-            err.print(f"flashsim: internal error: {type(exc).__name__}: {exc} "
-                      "(set FLASHSIM_DEBUG=1 for the traceback)", markup=False, emoji=False, soft_wrap=True)
+            err.print(
+                f"flashsim: internal error: {type(exc).__name__}: {exc} (set FLASHSIM_DEBUG=1 for the traceback)",
+                markup=False,
+                emoji=False,
+                soft_wrap=True,
+            )
             sys.exit(INTERNAL)
 
     return wrapper
@@ -58,12 +62,22 @@ set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k."
 )
 seed_option = click.option("--seed", type=int, help="Root seed (default: the scenario's).")
-replications_option = click.option("--replications", "-r", type=click.IntRange(min=1),
-                                   help="Replications (default: the scenario's).")
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-                           help="Replications run at once in separate processes; results do not depend on it.")
+replications_option = click.option(
+    "--replications", "-r", type=click.IntRange(min=1), help="Replications (default: the scenario's)."
+)
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Replications run at once in separate processes; results do not depend on it.",
+)
 overlay_option = click.option(
-    "--overlay", "overlays", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+    "--overlay",
+    "overlays",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Apply an overlay file of `path.to.field: value` lines (e.g. from calibrate) before --set.",
 )
 
@@ -82,8 +96,10 @@ def main() -> None:
 def check(scenario: Path, overlays: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     """Validate a scenario file: exit 0, or exit 2 with `file:line: field: message` lines."""
     loaded = load_scenario(scenario, overrides, overlays=overlays)
-    click.echo(f"{scenario}: ok ({loaded.name}: {len(loaded.sales)} sale(s), "
-               f"{loaded.audience.size:,} shoppers, {len(loaded.plans)} plan(s))")
+    click.echo(
+        f"{scenario}: ok ({loaded.name}: {len(loaded.sales)} sale(s), "
+        f"{loaded.audience.size:,} shoppers, {len(loaded.plans)} plan(s))"
+    )
 
 
 @main.command()
@@ -100,12 +116,24 @@ def schema() -> None:
 @click.option("--plan", help="Apply one of the scenario's plans.")
 @overlay_option
 @set_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory (default results/<scenario>/<run-id>/); never overwritten.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default results/<scenario>/<run-id>/); never overwritten.",
+)
 @click.option("--no-figures", is_flag=True, help="Write data only (summary.json, timeseries.csv, latency.csv).")
 @guarded
-def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, plan: str | None,
-        overlays: tuple[Path, ...], overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
+def run(
+    scenario: Path,
+    seed: int | None,
+    replications: int | None,
+    jobs: int,
+    plan: str | None,
+    overlays: tuple[Path, ...],
+    overrides: tuple[str, ...],
+    out: Path | None,
+    no_figures: bool,
+) -> None:
     """Simulate a scenario and write its results."""
     from simulator.analysis.replications import simulate
     from simulator.output import report
@@ -114,8 +142,15 @@ def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, p
     loaded = load_scenario(scenario, overrides, plan, overlays)
     directory = claim_directory(out, loaded.name, seed if seed is not None else loaded.seed)
     count = replications or loaded.replications
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task(f"simulating {loaded.name}", total=count)
         result = simulate(loaded, seed, count, jobs, progress=lambda: bar.advance(task))
     write_data(directory, result)
@@ -133,12 +168,24 @@ def run(scenario: Path, seed: int | None, replications: int | None, jobs: int, p
 @jobs_option
 @overlay_option
 @set_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory (default results/<scenario>-compare/<run-id>/); never overwritten.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory (default results/<scenario>-compare/<run-id>/); never overwritten.",
+)
 @click.option("--no-figures", is_flag=True, help="Write data only (compare.csv, compare.json, each plan's data).")
 @guarded
-def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replications: int | None, jobs: int,
-            overlays: tuple[Path, ...], overrides: tuple[str, ...], out: Path | None, no_figures: bool) -> None:
+def compare(
+    scenario: Path,
+    plans: tuple[str, ...],
+    seed: int | None,
+    replications: int | None,
+    jobs: int,
+    overlays: tuple[Path, ...],
+    overrides: tuple[str, ...],
+    out: Path | None,
+    no_figures: bool,
+) -> None:
     """Run the baseline and the scenario's plans on common random numbers; show them side by side."""
     from simulator.analysis.compare import BASELINE, load_plans, run_plans
     from simulator.output import compare_report as report_compare
@@ -148,8 +195,15 @@ def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replicatio
     baseline = scenarios[BASELINE]
     directory = claim_directory(out, f"{baseline.name}-compare", seed if seed is not None else baseline.seed)
     count = replications or baseline.replications
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task(f"simulating {baseline.name}: {len(scenarios)} runs", total=count * len(scenarios))
         result = run_plans(scenarios, seed, count, jobs, progress=lambda: bar.advance(task))
     write_comparison(directory, result)
@@ -161,24 +215,52 @@ def compare(scenario: Path, plans: tuple[str, ...], seed: int | None, replicatio
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--what", type=click.Choice(["servers", "stock", "agents", "all"]), default="all", show_default=True,
-              help="What to size; with all, servers then stock then agents, each feeding the next.")
+@click.option(
+    "--what",
+    type=click.Choice(["servers", "stock", "agents", "all"]),
+    default="all",
+    show_default=True,
+    help="What to size; with all, servers then stock then agents, each feeding the next.",
+)
 @seed_option
 @replications_option
 @jobs_option
 @overlay_option
 @set_option
-@click.option("--max-scale", type=click.FloatRange(min=1), default=20.0, show_default=True,
-              help="Most workers a pool may get, as a multiple of its configured workers.")
-@click.option("--max-agents", type=click.IntRange(min=1), default=5000, show_default=True,
-              help="Most agents a team may get in one interval.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory (default results/<scenario>-size/<run-id>/); never overwritten.")
+@click.option(
+    "--max-scale",
+    type=click.FloatRange(min=1),
+    default=20.0,
+    show_default=True,
+    help="Most workers a pool may get, as a multiple of its configured workers.",
+)
+@click.option(
+    "--max-agents",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Most agents a team may get in one interval.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory (default results/<scenario>-size/<run-id>/); never overwritten.",
+)
 @click.option("--no-figures", is_flag=True, help="No figures for the verification run.")
 @guarded
-def size(scenario: Path, what: str, seed: int | None, replications: int | None, jobs: int,
-         overlays: tuple[Path, ...], overrides: tuple[str, ...], max_scale: float, max_agents: int,
-         out: Path | None, no_figures: bool) -> None:
+def size(
+    scenario: Path,
+    what: str,
+    seed: int | None,
+    replications: int | None,
+    jobs: int,
+    overlays: tuple[Path, ...],
+    overrides: tuple[str, ...],
+    max_scale: float,
+    max_agents: int,
+    out: Path | None,
+    no_figures: bool,
+) -> None:
     """Find the fewest servers, stock and agents meeting the targets; verify; exit 1 if a target cannot be met."""
     from simulator.analysis import sizing
     from simulator.analysis.replications import simulate
@@ -198,12 +280,15 @@ def size(scenario: Path, what: str, seed: int | None, replications: int | None, 
     def told(run: sizing.Evaluation) -> None:
         if len(run.config) > 6:
             verdicts = list(run.passed.values())
-            shown = (f"{len(run.config)} knobs: {verdicts.count(True)} ok, {verdicts.count(False)} no, "
-                     f"{verdicts.count(None)} waiting")
+            shown = (
+                f"{len(run.config)} knobs: {verdicts.count(True)} ok, {verdicts.count(False)} no, "
+                f"{verdicts.count(None)} waiting"
+            )
         else:
             verdict = {True: ":ok", False: ":no", None: ":?"}
-            shown = ", ".join(f"{k}={v}{verdict[run.passed[k]] if k in run.passed else ''}"
-                              for k, v in run.config.items())
+            shown = ", ".join(
+                f"{k}={v}{verdict[run.passed[k]] if k in run.passed else ''}" for k, v in run.config.items()
+            )
         err.print(f"run {len(found_runs) + 1}: {run.what}: {shown}", markup=False, highlight=False)
         found_runs.append(run)
 
@@ -222,8 +307,9 @@ def size(scenario: Path, what: str, seed: int | None, replications: int | None, 
             report.write_report(directory / "verification", result)
         checks = sizing.verify(found, result, what)
     report_sizing.write(directory, found, checks, loaded.clock.start_time)
-    Console(highlight=False).print(report_sizing.terminal(found, checks, loaded.clock.start_time, count,
-                                                          loaded.targets.confidence))
+    Console(highlight=False).print(
+        report_sizing.terminal(found, checks, loaded.clock.start_time, count, loaded.targets.confidence)
+    )
     click.echo(f"results: {directory}")
     sys.exit(1 if found.unmet or not all(c["met"] for c in checks) else 0)
 
@@ -252,20 +338,47 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--host", required=True, help="Base URL of the system under test, e.g. http://127.0.0.1:8000.")
-@click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=0.001, show_default=True,
-              help="Share of the audience to send.")
-@click.option("--speedup", type=click.FloatRange(min=1), default=10.0, show_default=True,
-              help="Shopper-side clock compression (think times, arrival curve, payment window...).")
+@click.option(
+    "--scale",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.001,
+    show_default=True,
+    help="Share of the audience to send.",
+)
+@click.option(
+    "--speedup",
+    type=click.FloatRange(min=1),
+    default=10.0,
+    show_default=True,
+    help="Shopper-side clock compression (think times, arrival curve, payment window...).",
+)
 @click.option("--run-time", "run_time", default="60s", show_default=True, help="Stop after this long (e.g. 90s, 5m).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Locust worker processes on this machine (master/worker mode when > 1).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Locust worker processes on this machine (master/worker mode when > 1).",
+)
 @click.option("--max-users", type=click.IntRange(min=1), help="Cap on shoppers started (default: loadtest.max_users).")
 @set_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory (default results/<scenario>/<run-id>/); the load test goes in its loadtest/.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default results/<scenario>/<run-id>/); the load test goes in its loadtest/.",
+)
 @guarded
-def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: str, workers: int,
-             max_users: int | None, overrides: tuple[str, ...], out: Path | None) -> None:
+def loadtest(
+    scenario: Path,
+    host: str,
+    scale: float,
+    speedup: float,
+    run_time: str,
+    workers: int,
+    max_users: int | None,
+    overrides: tuple[str, ...],
+    out: Path | None,
+) -> None:
     """Replay the scenario's traffic against real endpoints with Locust (headless)."""
     from simulator.analysis import loadtest as lt
     from simulator.output.loadtest_report import summary_table as loadtest_table
@@ -283,8 +396,12 @@ def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: 
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     directory = claim_directory(out, loaded.name, loaded.seed) / "loadtest"
-    err.print(f"load test: {loaded.name} at {scale:g} of the audience, {speedup:g}x faster, against {host}, "
-              f"for {seconds:g} s -> {directory}", markup=False, highlight=False)
+    err.print(
+        f"load test: {loaded.name} at {scale:g} of the audience, {speedup:g}x faster, against {host}, "
+        f"for {seconds:g} s -> {directory}",
+        markup=False,
+        highlight=False,
+    )
     code = lt.run(test, directory)
     if not (directory / "locust_stats.csv").exists():
         raise UsageProblem(f"Locust exited with code {code} and wrote no statistics; see {directory / 'locust.log'}")
@@ -292,17 +409,27 @@ def loadtest(scenario: Path, host: str, scale: float, speedup: float, run_time: 
     click.echo(f"results: {directory}")
 
 
-loadtest_dir = click.option("--from", "source", required=True,
-                            type=click.Path(exists=True, file_okay=False, path_type=Path),
-                            help="A load test directory (results/<scenario>/<run-id>/loadtest).")
+loadtest_dir = click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A load test directory (results/<scenario>/<run-id>/loadtest).",
+)
 
 
 @main.command()
 @loadtest_dir
-@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path),
-              help="Scenario to fit (default: the one the load test scaled).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Overlay file to write (default <load test>/calibration[-N].yaml); never overwritten.")
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scenario to fit (default: the one the load test scaled).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Overlay file to write (default <load test>/calibration[-N].yaml); never overwritten.",
+)
 @guarded
 def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
@@ -328,8 +455,13 @@ def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @loadtest_dir
 @overlay_option
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=0.15, show_default=True,
-              help="Largest relative error of throughput and p95 latency that passes.")
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.15,
+    show_default=True,
+    help="Largest relative error of throughput and p95 latency that passes.",
+)
 @click.option("--replications", "-r", type=click.IntRange(min=1), default=5, show_default=True)
 @guarded
 def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance: float, replications: int) -> None:
@@ -350,15 +482,23 @@ def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance
             error = row.error(key)
             judged = key in calibration.JUDGED
             verdict = "" if not judged or error is None else (" ok" if abs(error) <= tolerance else " FAIL")
-            table.add_row(row.step if key == "throughput" else "", key + ("" if judged else " (shown)"),
-                          calibration.describe(row.measured[key], key), calibration.describe(row.predicted[key], key),
-                          _error(error) + verdict, end_section=key == "p99")
+            table.add_row(
+                row.step if key == "throughput" else "",
+                key + ("" if judged else " (shown)"),
+                calibration.describe(row.measured[key], key),
+                calibration.describe(row.predicted[key], key),
+                _error(error) + verdict,
+                end_section=key == "p99",
+            )
     seen, expected = result.arrivals
-    transport = ", ".join(f"{step} {calibration.describe(t, 'p50')}" for step, t in result.transport.items()
-                          if t is not None)
-    table.caption = (f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
-                     f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
-                     f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}")
+    transport = ", ".join(
+        f"{step} {calibration.describe(t, 'p50')}" for step, t in result.transport.items() if t is not None
+    )
+    table.caption = (
+        f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
+        f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
+        f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}"
+    )
     table.caption_justify = "left"
     Console(highlight=False).print(table)
     figure = fresh_path(source / "validation.png")

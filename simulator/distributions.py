@@ -138,8 +138,10 @@ def _read_samples(where: str, name: str, base_dir: Path | None) -> tuple[float, 
     """The first column of a CSV file, one value per row, an optional header row first."""
     path = Path(base_dir or ".") / name  # an absolute name stays as it is
     if not path.is_file():
-        raise ValueError(f"{where}: no such file {str(path)!r}; give a CSV file relative to the scenario, "
-                         "e.g. empirical(samples.csv)")
+        raise ValueError(
+            f"{where}: no such file {str(path)!r}; give a CSV file relative to the scenario, "
+            "e.g. empirical(samples.csv)"
+        )
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
             rows = list(csv.reader(file))
@@ -177,8 +179,10 @@ def parse_distribution(value: str | int | float, base_dir: Path | None = None) -
         try:
             kind, params = "const", (parse_quantity(value),)
         except ValueError:
-            raise ValueError(f"{where} is not a distribution: use a quantity or name(arguments), "
-                             "e.g. 40ms, exp(50ms), lognormal(40ms, 1.2)") from None
+            raise ValueError(
+                f"{where} is not a distribution: use a quantity or name(arguments), "
+                "e.g. 40ms, exp(50ms), lognormal(40ms, 1.2)"
+            ) from None
     else:
         kind = _ALIASES.get(call[1].lower(), call[1].lower())
         if kind not in _SIGNATURES:

@@ -16,9 +16,20 @@ _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:_\d+)+(?:\.\d+)?"
 _SCALED = re.compile(rf"({_GROUPED}|{_NUM})\s*([kKMB]?)")
 _SCALES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9}
-_UNITS = {unit: Decimal(size) for unit, size in [
-    ("d", 86400), ("h", 3600), ("min", 60), ("m", 60), ("s", 1), ("ms", "1e-3"),
-    ("us", "1e-6"), ("µs", "1e-6"), ("μs", "1e-6")]}
+_UNITS = {
+    unit: Decimal(size)
+    for unit, size in [
+        ("d", 86400),
+        ("h", 3600),
+        ("min", 60),
+        ("m", 60),
+        ("s", 1),
+        ("ms", "1e-3"),
+        ("us", "1e-6"),
+        ("µs", "1e-6"),
+        ("μs", "1e-6"),
+    ]
+}
 _PART = re.compile(rf"\s*({_NUM})\s*(us|µs|μs|ms|min|s|m|h|d)\s*")
 _CURRENCY = re.compile(r"(?:¥|￥|(?:CNY|RMB)(?![A-Za-z]))\s*", re.IGNORECASE)
 _CLOCK = re.compile(r"(?:(\d{4})-(\d{2})-(\d{2})(?:\s+|[Tt]))?(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?")
@@ -30,8 +41,9 @@ def _quote(value: object) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def _parse(value: object, what: str, expected: str, read: Callable[[str], Decimal | None],
-           negative: bool = False) -> float:
+def _parse(
+    value: object, what: str, expected: str, read: Callable[[str], Decimal | None], negative: bool = False
+) -> float:
     """A YAML number (never a bool) as is, or text read after its sign; finite, negative only if allowed."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
         raise ValueError(f"{_quote(value)} is not {what}: {expected}")
@@ -87,7 +99,7 @@ def _money(text: str) -> Decimal | None:
     currency = _CURRENCY.match(text)
     if currency is None:
         return _scaled(text)
-    rest = text[currency.end():].strip()
+    rest = text[currency.end() :].strip()
     amount = _scaled(rest[1:] if rest[:1] in ("+", "-") else rest)
     return -amount if amount is not None and rest.startswith("-") else amount
 
@@ -125,8 +137,7 @@ def parse_fraction(value: str | int | float) -> float:
 
 def parse_money(value: str | int | float) -> float:
     """An amount from '¥2999', '2,999', '¥1.5k', 'CNY 300' or a number."""
-    return _parse(value, "a money amount", "use a number, optionally with ¥ or CNY, e.g. 2999, ¥2,999, ¥1.5k",
-                  _money)
+    return _parse(value, "a money amount", "use a number, optionally with ¥ or CNY, e.g. 2999, ¥2,999, ¥1.5k", _money)
 
 
 def parse_quantity(value: str | int | float) -> float:
@@ -147,14 +158,15 @@ def parse_clock(value: str) -> ClockTime:
     """A clock label: '20:00', '8:05', '20:00:05', '20:00:00.5', '2026-11-11 00:00', '2026-11-11T00:00:30'."""
     expected = "use HH:MM or HH:MM:SS, optionally after a date, e.g. 20:00, 08:05:30, 2026-11-11 00:00"
     if not isinstance(value, str):
-        raise ValueError(f"{_quote(value)} is not a clock time: quote it in the file, e.g. \"20:00\"")
+        raise ValueError(f'{_quote(value)} is not a clock time: quote it in the file, e.g. "20:00"')
     match = _CLOCK.fullmatch(value.strip())
     if match is None:
         raise ValueError(f"{_quote(value)} is not a clock time: {expected}")
     year, month, mday, hour, minute, second = match.groups()
     if int(hour) > 23 or int(minute) > 59 or float(second or 0) >= 60:
-        raise ValueError(f"{_quote(value)} is not a clock time: hours go to 23, minutes and seconds to 59, "
-                         "e.g. 23:59:59")
+        raise ValueError(
+            f"{_quote(value)} is not a clock time: hours go to 23, minutes and seconds to 59, e.g. 23:59:59"
+        )
     try:
         day = dt.date(int(year), int(month), int(mday)) if year else None
     except ValueError:
@@ -167,14 +179,18 @@ def clock_offset(start: ClockTime, value: str | int | float) -> float:
     if isinstance(value, str) and value.strip().startswith("+"):
         return parse_duration(value)
     if not isinstance(value, str) or ":" not in value:
-        raise ValueError(f"{_quote(value)} is not an instant: use a clock label or an offset after the "
-                         "start, e.g. 20:00, 2026-11-11 00:00, +30m")
+        raise ValueError(
+            f"{_quote(value)} is not an instant: use a clock label or an offset after the "
+            "start, e.g. 20:00, 2026-11-11 00:00, +30m"
+        )
     label = parse_clock(value)
     if label.day is None:
         return (label.second_of_day - start.second_of_day) % DAY
     if start.day is None:
-        raise ValueError(f"{_quote(value)} has a date but the clock start has none: date the start, "
-                         "e.g. 2026-11-10 23:30, or drop the date here")
+        raise ValueError(
+            f"{_quote(value)} has a date but the clock start has none: date the start, "
+            "e.g. 2026-11-10 23:30, or drop the date here"
+        )
     return (label.day - start.day).days * DAY + label.second_of_day - start.second_of_day
 
 

@@ -90,6 +90,7 @@ def test_rows_mark_a_significant_drop_in_queue_wait_with_twice_the_workers(compa
 
 # -- the command -----------------------------------------------------------------------------------------
 
+
 def invoke(*args: str):
     result = CliRunner().invoke(main, ["compare", *args])
     assert "Traceback" not in result.output + result.stderr
@@ -99,8 +100,9 @@ def invoke(*args: str):
 
 def test_compare_writes_table_figures_page_and_each_plans_data(scenario, tmp_path):
     out = tmp_path / "cmp"
-    result = invoke(str(scenario), "--plan", "double", "-r", "3", "--out", str(out),
-                    *(a for s in SMALL for a in ("--set", s)))
+    result = invoke(
+        str(scenario), "--plan", "double", "-r", "3", "--out", str(out), *(a for s in SMALL for a in ("--set", s))
+    )
     assert result.exit_code == 0, result.stderr
     assert "double" in result.output and "Δ " in result.output and f"results: {out}" in result.output
     for name in (BASELINE, "double"):
@@ -144,19 +146,26 @@ def test_unknown_plan_exits_2_with_one_line_naming_it(scenario, tmp_path):
 
 
 def test_bad_plan_overlays_exit_2_with_one_located_line_each_before_any_run(tmp_path):
-    text = STEADY + PLANS + "  typo:\n    set:\n      system.pools.web.wrkers: 24\n" \
-                            "  typo2:\n    set:\n      audience.sise: 5\n"
+    text = (
+        STEADY + PLANS + "  typo:\n    set:\n      system.pools.web.wrkers: 24\n"
+        "  typo2:\n    set:\n      audience.sise: 5\n"
+    )
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
-    numbers = {key: text.splitlines().index(f"      {key}: {value}") + 1
-               for key, value in (("system.pools.web.wrkers", 24), ("audience.sise", 5))}
+    numbers = {
+        key: text.splitlines().index(f"      {key}: {value}") + 1
+        for key, value in (("system.pools.web.wrkers", 24), ("audience.sise", 5))
+    }
     out = tmp_path / "cmp"
     result = invoke(str(path), "--out", str(out))
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2, lines
-    assert re.fullmatch(rf"{re.escape(str(path))}:{numbers['system.pools.web.wrkers']}: system\.pools\.web\.wrkers: "
-                        r"unknown field; did you mean 'workers'\?", lines[0])
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}:{numbers['system.pools.web.wrkers']}: system\.pools\.web\.wrkers: "
+        r"unknown field; did you mean 'workers'\?",
+        lines[0],
+    )
     assert lines[1].startswith(f"{path}:{numbers['audience.sise']}: audience.sise: unknown field")
     assert not out.exists()
 

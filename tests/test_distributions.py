@@ -221,9 +221,7 @@ def test_empirical_resamples_only_its_values_equally_often():
     assert counts / N == pytest.approx([1 / 3] * 3, abs=0.01)
 
 
-@pytest.mark.parametrize(
-    "text", ["40ms", "lognormal(1s, 0)", "gamma(1s, 0)", "uniform(2s, 2s)", "empirical(3, 3)"]
-)
+@pytest.mark.parametrize("text", ["40ms", "lognormal(1s, 0)", "gamma(1s, 0)", "uniform(2s, 2s)", "empirical(3, 3)"])
 def test_constant_distributions_never_touch_the_rng(text):
     rng = np.random.default_rng(9)
     before = rng.bit_generator.state

@@ -21,8 +21,12 @@ LATE = 2
 """SimPy priority after NORMAL: the oracle's starts, which come after every event due at their time."""
 
 
-def _trace(env: simpy.Environment, plan: list[tuple[float, int, list[float]]], until: float,
-           streams: list[list[tuple[float, list[float]]]] = ()) -> list:
+def _trace(
+    env: simpy.Environment,
+    plan: list[tuple[float, int, list[float]]],
+    until: float,
+    streams: list[list[tuple[float, list[float]]]] = (),
+) -> list:
     """Schedule the plan's events; each, when processed, schedules its children. Start the streams'
     journeys, each pausing as its list says. The order processed."""
     seen = []
@@ -75,17 +79,22 @@ def _trace(env: simpy.Environment, plan: list[tuple[float, int, list[float]]], u
 
 
 @settings(max_examples=60, deadline=None)
-@given(plan=st.lists(st.tuples(delays, st.sampled_from([0, 1]), st.lists(delays, max_size=3)),
-                     min_size=1, max_size=3 * SMALL),
-       until=st.floats(0.5, 6000))
+@given(
+    plan=st.lists(
+        st.tuples(delays, st.sampled_from([0, 1]), st.lists(delays, max_size=3)), min_size=1, max_size=3 * SMALL
+    ),
+    until=st.floats(0.5, 6000),
+)
 def test_events_run_in_simpys_order_whatever_the_calendar(plan, until):
     assert _trace(Engine(), plan, until) == _trace(simpy.Environment(), plan, until)
 
 
 @settings(max_examples=60, deadline=None)
-@given(plan=st.lists(st.tuples(delays, st.sampled_from([0, 1]), st.lists(delays, max_size=3)), max_size=SMALL),
-       streams=st.lists(st.lists(st.tuples(delays, st.lists(delays, max_size=3)), max_size=SMALL), max_size=3),
-       until=st.floats(0.5, 6000))
+@given(
+    plan=st.lists(st.tuples(delays, st.sampled_from([0, 1]), st.lists(delays, max_size=3)), max_size=SMALL),
+    streams=st.lists(st.lists(st.tuples(delays, st.lists(delays, max_size=3)), max_size=SMALL), max_size=3),
+    until=st.floats(0.5, 6000),
+)
 def test_streams_start_in_time_order_after_the_events_due_at_their_time(plan, streams, until):
     # the oracle: every start a SimPy event after NORMAL, scheduled up front in stream order
     assert _trace(Engine(), plan, until, streams) == _trace(simpy.Environment(), plan, until, streams)
@@ -161,8 +170,18 @@ def test_peek_and_step_see_starts_and_a_stream_added_during_the_run_starts_in_ti
     env.step()  # the timeout at 5.0 before the start at 5.0, which then adds a stream
     assert log == [(2.0, "a"), (3.0, "a'")] and env.peek() == 5.0
     env.run_until(100.0)
-    assert log == [(2.0, "a"), (3.0, "a'"), (5.0, "b"), (6.0, "b'"), (6.0, "late"), (7.0, "late'"), (9.0, "later"),
-                   (10.0, "later'"), (20.5, "in run"), (21.5, "in run'")]
+    assert log == [
+        (2.0, "a"),
+        (3.0, "a'"),
+        (5.0, "b"),
+        (6.0, "b'"),
+        (6.0, "late"),
+        (7.0, "late'"),
+        (9.0, "later"),
+        (10.0, "later'"),
+        (20.5, "in run"),
+        (21.5, "in run'"),
+    ]
     assert env.peek() == math.inf
 
 

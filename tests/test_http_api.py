@@ -18,15 +18,15 @@ def test_defaults_walk_the_reference_shop():
 def test_a_whole_placeholder_keeps_its_type_and_partial_ones_become_text():
     body = {"accept": "{accept}", "note": "user {user}", "items": ["{sku}"]}
     assert fill(body, {"accept": False, "user": 7, "sku": "phone"}) == {
-        "accept": False, "note": "user 7", "items": ["phone"]}
+        "accept": False,
+        "note": "user 7",
+        "items": ["phone"],
+    }
 
 
 def test_unknown_placeholder_and_bad_path_are_reported_with_their_line(tmp_path):
     text = open(THURSDAY).read() + (
-        "loadtest:\n"
-        "  steps:\n"
-        "    buy: {path: '/stock/{item}'}\n"
-        "    pay: {path: 'orders/pay'}\n"
+        "loadtest:\n  steps:\n    buy: {path: '/stock/{item}'}\n    pay: {path: 'orders/pay'}\n"
     )
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)

@@ -9,8 +9,12 @@ from simulator import load_scenario, simulate
 from simulator.cli import main
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
-SMALL = ["audience.size=20k", "clock.horizon=25m", "inventory.skus.flagship-phone.payment_window=2m",
-         "system.pools.web.workers=25"]  # an overloaded web pool: the surge must hit it
+SMALL = [
+    "audience.size=20k",
+    "clock.horizon=25m",
+    "inventory.skus.flagship-phone.payment_window=2m",
+    "system.pools.web.workers=25",
+]  # an overloaded web pool: the surge must hit it
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +30,11 @@ def column(result, name):
 
 def test_every_shopper_is_counted_once_at_every_second(flash):
     arrivals = list(itertools.accumulate(column(flash, "shoppers.arrivals")))
-    finished = list(itertools.accumulate(
-        map(sum, zip(*(column(flash, f"shoppers.{o}") for o in ("bought", "sold_out", "gave_up", "left_funnel"))))
-    ))
+    finished = list(
+        itertools.accumulate(
+            map(sum, zip(*(column(flash, f"shoppers.{o}") for o in ("bought", "sold_out", "gave_up", "left_funnel"))))
+        )
+    )
     in_system = column(flash, "shoppers.in_system")
     for second in range(1, len(in_system)):
         assert arrivals[second - 1] - finished[second - 1] == in_system[second]
@@ -37,8 +43,10 @@ def test_every_shopper_is_counted_once_at_every_second(flash):
 
 def test_requests_are_served_rejected_timed_out_or_in_flight_at_every_second(flash):
     for step in ("product_page", "buy", "create_order", "pay"):
-        sums = {k: list(itertools.accumulate(column(flash, f"{step}.{k}")))
-                for k in ("requests", "served", "rejected", "timed_out")}
+        sums = {
+            k: list(itertools.accumulate(column(flash, f"{step}.{k}")))
+            for k in ("requests", "served", "rejected", "timed_out")
+        }
         in_flight = column(flash, f"{step}.in_flight")
         for second in range(1, len(in_flight)):
             answered = sums["served"][second - 1] + sums["rejected"][second - 1] + sums["timed_out"][second - 1]
@@ -69,8 +77,17 @@ def test_expired_reservations_return_their_units(flash):
 
 
 def test_same_seed_same_files_whatever_jobs(tmp_path):
-    args = ["run", "scenarios/steady-state.yaml", "--set", "audience.size=4k", "--set", "clock.horizon=10m",
-            "-r", "3", "--no-figures"]
+    args = [
+        "run",
+        "scenarios/steady-state.yaml",
+        "--set",
+        "audience.size=4k",
+        "--set",
+        "clock.horizon=10m",
+        "-r",
+        "3",
+        "--no-figures",
+    ]
     runner = CliRunner()
     outs = []
     for jobs in ("1", "2"):

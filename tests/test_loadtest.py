@@ -69,18 +69,30 @@ def test_thursday_flash_replayed_sells_exactly_the_stock(store, start_shop, tmp_
 @pytest.mark.parametrize("utilisation, audience", [(0.6, "18k"), (0.8, "24k")])
 def test_validation_holds_against_a_shop_of_known_capacity(start_shop, tmp_path, utilisation, audience):
     """M/M/8: 8 slots and exponential 40 ms per request, as scenarios/reference-shop.yaml models it."""
-    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--scenario", REFERENCE, "--slots", "8",
-                      "--service", "all=exp(40ms)")
-    directory = loadtest(REFERENCE, shop.url, tmp_path / "run", "--scale", "1", "--speedup", "1",
-                         "--run-time", "60s", "--set", f"audience.size={audience}")
+    shop = start_shop(
+        f"sqlite:///{tmp_path / 'shop.sqlite'}", "--scenario", REFERENCE, "--slots", "8", "--service", "all=exp(40ms)"
+    )
+    directory = loadtest(
+        REFERENCE,
+        shop.url,
+        tmp_path / "run",
+        "--scale",
+        "1",
+        "--speedup",
+        "1",
+        "--run-time",
+        "60s",
+        "--set",
+        f"audience.size={audience}",
+    )
 
     arrivals = rows(directory / "arrivals.csv")
     for w in range(0, 60, 10):  # Locust starts each shopper in the second the schedule says
-        window = arrivals[w:w + 10]
+        window = arrivals[w : w + 10]
         seen, scheduled = (sum(int(r[k]) for r in window) for k in ("arrivals", "scheduled"))
         expected = sum(float(r["expected"]) for r in window)
         assert abs(seen - scheduled) <= 0.1 * scheduled
-        assert abs(seen - expected) <= max(0.1 * expected, 3 * expected ** 0.5)  # Poisson around the curve
+        assert abs(seen - expected) <= max(0.1 * expected, 3 * expected**0.5)  # Poisson around the curve
 
     # calibrate, then validate: the fit must recover the known capacity, and the queueing the model
     # predicts from it (waits are not fitted) must match what the shop did. The shop's own service runs a
@@ -92,12 +104,26 @@ def test_validation_holds_against_a_shop_of_known_capacity(start_shop, tmp_path,
         assert 0.036 <= endpoint.service.mean <= 0.050, step  # more of it when the machine is busy
         assert endpoint.service.cv == pytest.approx(1.0, abs=0.15), step
     assert fitted.system.pools["shop"].workers == 8
-    result = CliRunner().invoke(main, ["validate", REFERENCE, "--from", str(directory),
-                                       "--overlay", str(directory / "calibration.yaml"), "-r", "20"])
+    result = CliRunner().invoke(
+        main,
+        ["validate", REFERENCE, "--from", str(directory), "--overlay", str(directory / "calibration.yaml"), "-r", "20"],
+    )
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output
-    run = CliRunner().invoke(main, ["run", REFERENCE, "--set", f"audience.size={audience}", "--no-figures",
-                                    "--out", str(tmp_path / "model"), "-r", "1"])
+    run = CliRunner().invoke(
+        main,
+        [
+            "run",
+            REFERENCE,
+            "--set",
+            f"audience.size={audience}",
+            "--no-figures",
+            "--out",
+            str(tmp_path / "model"),
+            "-r",
+            "1",
+        ],
+    )
     assert run.exit_code == 0, run.output
     summary = json.loads((tmp_path / "model" / "summary.json").read_text())
     assert summary["pools"]["shop"]["utilisation"]["mean"] == pytest.approx(utilisation, abs=0.03)  # as claimed
@@ -105,8 +131,9 @@ def test_validation_holds_against_a_shop_of_known_capacity(start_shop, tmp_path,
 
 def test_locust_workers_share_the_shoppers(start_shop, tmp_path):
     shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--slots", "8")
-    directory = loadtest(REFERENCE, shop.url, tmp_path / "run", "--scale", "1", "--speedup", "1",
-                         "--run-time", "15s", "--workers", "2")
+    directory = loadtest(
+        REFERENCE, shop.url, tmp_path / "run", "--scale", "1", "--speedup", "1", "--run-time", "15s", "--workers", "2"
+    )
     arrivals = rows(directory / "arrivals.csv")
     seen = sum(int(r["arrivals"]) for r in arrivals)
     scheduled = sum(int(r["scheduled"]) for r in arrivals)
@@ -122,8 +149,9 @@ def test_loadtest_guards(tmp_path):
     assert no_host.exit_code == 2 and "--host" in no_host.output
     bad_host = runner.invoke(main, ["loadtest", THURSDAY, "--host", "127.0.0.1:8000", "--out", str(tmp_path / "a")])
     assert bad_host.exit_code == 2 and "base URL" in bad_host.output
-    too_many = runner.invoke(main, ["loadtest", THURSDAY, "--host", "http://127.0.0.1:9", "--scale", "1",
-                                    "--out", str(tmp_path / "b")])
+    too_many = runner.invoke(
+        main, ["loadtest", THURSDAY, "--host", "http://127.0.0.1:9", "--scale", "1", "--out", str(tmp_path / "b")]
+    )
     assert too_many.exit_code == 2 and "--max-users" in too_many.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing started, nothing written
 
@@ -137,10 +165,28 @@ def test_ctrl_c_stops_the_load_test_cleanly_and_keeps_what_was_written(start_sho
     shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--scenario", REFERENCE)
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-c", "from simulator.cli import main; main()", "loadtest", REFERENCE, "--host", shop.url,
-         "--scale", "1", "--speedup", "1", "--run-time", "120s", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+        [
+            sys.executable,
+            "-c",
+            "from simulator.cli import main; main()",
+            "loadtest",
+            REFERENCE,
+            "--host",
+            shop.url,
+            "--scale",
+            "1",
+            "--speedup",
+            "1",
+            "--run-time",
+            "120s",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # as in a terminal
     time.sleep(12)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=90)

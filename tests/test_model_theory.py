@@ -10,8 +10,9 @@ STEADY = "scenarios/steady-state.yaml"
 
 def run_steady(workers: int, lam: float, hours: float, extra: tuple[str, ...] = (), reps: int = 5):
     size = int(lam * hours * 3600)
-    scenario = load_scenario(STEADY, [f"system.pools.web.workers={workers}", f"audience.size={size}",
-                                      f"clock.horizon={hours}h", *extra])
+    scenario = load_scenario(
+        STEADY, [f"system.pools.web.workers={workers}", f"audience.size={size}", f"clock.horizon={hours}h", *extra]
+    )
     return simulate(scenario, replications=reps, jobs=2).summary
 
 

@@ -46,8 +46,12 @@ def test_budget_is_never_overspent_and_caps_hold(tmp_path, seed):
 
 
 def test_taps_per_second_are_participants_times_rate_while_the_pool_lasts(tmp_path):
-    rep = run(tmp_path, "red_packets.morning.budget=1M", "red_packets.morning.per_user_cap=1000",
-              "system.pools.grab.workers=100")
+    rep = run(
+        tmp_path,
+        "red_packets.morning.budget=1M",
+        "red_packets.morning.per_user_cap=1000",
+        "system.pools.grab.workers=100",
+    )
     taps = rep["endpoints"]["grab"]["series"]["requests"]
     start, joined, end = 300, 305, 360  # joining over the first 5 s; then everyone taps
     assert rep["red_packets"]["morning"]["participants"] == 2000
@@ -61,12 +65,17 @@ def test_taps_stop_when_the_pool_is_spent(tmp_path):
     rain = rep["red_packets"]["morning"]
     gone = int(rain["exhausted_at"])
     assert rain["spent"] == pytest.approx(200)
-    assert sum(rep["endpoints"]["grab"]["series"]["requests"][gone + 2:]) == 0  # the app stops tapping
+    assert sum(rep["endpoints"]["grab"]["series"]["requests"][gone + 2 :]) == 0  # the app stops tapping
 
 
 def test_coupons_won_raise_later_buying(tmp_path):
-    base = ("clock.horizon=30m", "sales[0].open=10:05", "audience.behaviour.funnel.buy=0.5",
-            "inventory.skus.x.stock=100k", "audience.arrivals={shape: flat}")  # every shopper after the rain
+    base = (
+        "clock.horizon=30m",
+        "sales[0].open=10:05",
+        "audience.behaviour.funnel.buy=0.5",
+        "inventory.skus.x.stock=100k",
+        "audience.arrivals={shape: flat}",
+    )  # every shopper after the rain
     plain = run(tmp_path, *base, seed=9)
     lifted = run(tmp_path, *base, "red_packets.morning.coupon_lift=0.5", seed=9)
     winners, arrivals = lifted["red_packets"]["morning"]["winners"], lifted["shoppers"]["arrivals"]

@@ -35,7 +35,8 @@ def test_the_curve_keeps_its_shape_at_scale_and_speed(thursday):
     real, fast = curves(thursday)[0], curves(r)[0]
     for t in (0.0, 600.0, 899.0, 900.0, 905.0, 1200.0, 2000.0):
         assert fast.expected_between(t / 10, (t + 10) / 10) == pytest.approx(
-            0.01 * real.expected_between(t, t + 10), rel=1e-6)
+            0.01 * real.expected_between(t, t + 10), rel=1e-6
+        )
 
 
 @pytest.mark.parametrize("scale, speedup", [(0, 1), (1.5, 1), (0.1, 0.5), (0.1, math.inf)])

@@ -15,8 +15,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    scenario = load_scenario(ROOT / "scenarios" / "xiaomi-thursday-flash.yaml",
-                             ["audience.size=20k", "clock.horizon=20m"])
+    scenario = load_scenario(
+        ROOT / "scenarios" / "xiaomi-thursday-flash.yaml", ["audience.size=20k", "clock.horizon=20m"]
+    )
     result = simulate(scenario)
     directory = tmp_path_factory.mktemp("run")
     write_data(directory, result)

@@ -47,47 +47,100 @@ def problem_lines(result) -> list[str]:
 
 # Each case: (id, YAML text, needle locating the offending line, dotted path, message regex)
 CASES = [
-    ("unknown-field", edit("      workers: 12", "      workrs: 12"), "workrs",
-     "system.pools.web.workrs", r"unknown field; did you mean 'workers'\?"),
-    ("wrong-unit", edit("horizon: 2h", "horizon: 15x"), "horizon:",
-     "clock.horizon", r"'15x' is not a duration"),
-    ("negative-stock", edit("stock: 1", "stock: -5"), "stock:",
-     "inventory.skus.item.stock", r"must not be negative"),
-    ("probability-above-1", edit("buy: 0", "buy: 1.5"), "buy:",
-     "audience.behaviour.funnel.buy", r"less than or equal to 1"),
-    ("percentage-above-100", edit("buy: 0", "buy: '150%'"), "buy:",
-     "audience.behaviour.funnel.buy", r"less than or equal to 1"),
-    ("segment-shares",
-     edit("  size: 72k", "  size: 72k\n  segments:\n    member: {share: 0.5}\n    guest: {share: 0.3}"),
-     "member:", "audience.segments", r"shares sum to 0\.8; they must sum to 1"),
-    ("sale-outside-horizon", edit('open: "+0s"', 'open: "+3h"'), "open:",
-     "sales[0].open", r"3h after start is outside the horizon \(0 to 2h\)"),
-    ("sale-sku-not-in-inventory", edit("sku: item", "sku: itme"), "sku: itme",
-     "sales[0].sku", r"no sku 'itme' in inventory\.skus"),
-    ("endpoint-pool-missing", edit("pool: web", "pool: db"), "pool: db",
-     "system.endpoints.product_page.pool", r"no pool named 'db'; pools are \['web'\]"),
-    ("missing-required", edit("  horizon: 2h\n", ""), 'start: "00:00"',
-     "clock.horizon", r"missing \(required\)"),
-    ("duplicate-key", edit("seed: 7\n", "seed: 7\nreplications: 2\nseed: 8\n"), "seed: 8",
-     "seed", r"duplicate key"),
-    ("distribution-arity", edit("exp(1s)", "lognormal(30ms)"), "service:",
-     "system.endpoints.product_page.service", r"lognormal takes 2 arguments"),
-    ("distribution-unknown", edit("exp(1s)", "weibull(1s)"), "service:",
-     "system.endpoints.product_page.service", r"unknown distribution 'weibull'"),
-    ("plan-overlay", BASE + "plans:\n  big:\n    set:\n      system.pools.web.workers: -1\n",
-     "system.pools.web.workers: -1", "system.pools.web.workers", r"greater than or equal to 1"),
-    ("target-for-missing-endpoint", edit("    product_page:\n      p99: 10s", "    pay:\n      p99: 10s"),
-     "p99:", "targets.latency.pay", r"no endpoint 'pay'"),  # a mapping is located at its first key
-    ("discount-over-price", edit("    price: 1\n", "    price: 1\n    discount: 5\n"), "- name: steady",
-     "sales[0]", r"discount 5 exceeds price 1"),
+    (
+        "unknown-field",
+        edit("      workers: 12", "      workrs: 12"),
+        "workrs",
+        "system.pools.web.workrs",
+        r"unknown field; did you mean 'workers'\?",
+    ),
+    ("wrong-unit", edit("horizon: 2h", "horizon: 15x"), "horizon:", "clock.horizon", r"'15x' is not a duration"),
+    ("negative-stock", edit("stock: 1", "stock: -5"), "stock:", "inventory.skus.item.stock", r"must not be negative"),
+    (
+        "probability-above-1",
+        edit("buy: 0", "buy: 1.5"),
+        "buy:",
+        "audience.behaviour.funnel.buy",
+        r"less than or equal to 1",
+    ),
+    (
+        "percentage-above-100",
+        edit("buy: 0", "buy: '150%'"),
+        "buy:",
+        "audience.behaviour.funnel.buy",
+        r"less than or equal to 1",
+    ),
+    (
+        "segment-shares",
+        edit("  size: 72k", "  size: 72k\n  segments:\n    member: {share: 0.5}\n    guest: {share: 0.3}"),
+        "member:",
+        "audience.segments",
+        r"shares sum to 0\.8; they must sum to 1",
+    ),
+    (
+        "sale-outside-horizon",
+        edit('open: "+0s"', 'open: "+3h"'),
+        "open:",
+        "sales[0].open",
+        r"3h after start is outside the horizon \(0 to 2h\)",
+    ),
+    (
+        "sale-sku-not-in-inventory",
+        edit("sku: item", "sku: itme"),
+        "sku: itme",
+        "sales[0].sku",
+        r"no sku 'itme' in inventory\.skus",
+    ),
+    (
+        "endpoint-pool-missing",
+        edit("pool: web", "pool: db"),
+        "pool: db",
+        "system.endpoints.product_page.pool",
+        r"no pool named 'db'; pools are \['web'\]",
+    ),
+    ("missing-required", edit("  horizon: 2h\n", ""), 'start: "00:00"', "clock.horizon", r"missing \(required\)"),
+    ("duplicate-key", edit("seed: 7\n", "seed: 7\nreplications: 2\nseed: 8\n"), "seed: 8", "seed", r"duplicate key"),
+    (
+        "distribution-arity",
+        edit("exp(1s)", "lognormal(30ms)"),
+        "service:",
+        "system.endpoints.product_page.service",
+        r"lognormal takes 2 arguments",
+    ),
+    (
+        "distribution-unknown",
+        edit("exp(1s)", "weibull(1s)"),
+        "service:",
+        "system.endpoints.product_page.service",
+        r"unknown distribution 'weibull'",
+    ),
+    (
+        "plan-overlay",
+        BASE + "plans:\n  big:\n    set:\n      system.pools.web.workers: -1\n",
+        "system.pools.web.workers: -1",
+        "system.pools.web.workers",
+        r"greater than or equal to 1",
+    ),
+    (
+        "target-for-missing-endpoint",
+        edit("    product_page:\n      p99: 10s", "    pay:\n      p99: 10s"),
+        "p99:",
+        "targets.latency.pay",
+        r"no endpoint 'pay'",
+    ),  # a mapping is located at its first key
+    (
+        "discount-over-price",
+        edit("    price: 1\n", "    price: 1\n    discount: 5\n"),
+        "- name: steady",
+        "sales[0]",
+        r"discount 5 exceeds price 1",
+    ),
     ("bare-dot-scalar", edit("seed: 7", "seed: ."), "seed:", "seed", r"valid integer"),
-    ("recursive-alias", BASE + "extra: &a [*a]\n", "extra: &a", "extra[0]",
-     r"alias refers to a node that contains it"),
+    ("recursive-alias", BASE + "extra: &a [*a]\n", "extra: &a", "extra[0]", r"alias refers to a node that contains it"),
 ]
 
 
-@pytest.mark.parametrize(("text", "needle", "path", "message"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("text", "needle", "path", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_field_is_reported_at_its_line_and_path(tmp_path, text, needle, path, message):
     file = tmp_path / "bad.yaml"
     file.write_text(text, encoding="utf-8")
@@ -158,10 +211,17 @@ def test_list_instead_of_mapping_is_reported(tmp_path):
     assert problem_lines(result) == [f"{file}:2: a scenario is a YAML mapping of sections"]
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    ("seed: !!int abc\n", 1), ("a: 1\nseed: !!bool maybe\n", 2), ("a: 1\n\nb: !!timestamp nope\n", 3),
-    ("a: 1\nb: !!float x\n", 2), ("a: !!python/object:os.system x\n", 1),
-], ids=["int", "bool", "timestamp", "float", "python"])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("seed: !!int abc\n", 1),
+        ("a: 1\nseed: !!bool maybe\n", 2),
+        ("a: 1\n\nb: !!timestamp nope\n", 3),
+        ("a: 1\nb: !!float x\n", 2),
+        ("a: !!python/object:os.system x\n", 1),
+    ],
+    ids=["int", "bool", "timestamp", "float", "python"],
+)
 def test_bad_explicit_tag_is_a_yaml_error_with_its_line(tmp_path, text, line):
     file = tmp_path / "tag.yaml"
     file.write_text(text, encoding="utf-8")
@@ -181,7 +241,8 @@ def test_nesting_too_deep_is_bad_input_not_a_crash(tmp_path):
 
 def test_alias_bomb_is_refused(tmp_path):
     text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)
+    )
     file = tmp_path / "bomb.yaml"
     file.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
@@ -200,20 +261,23 @@ def test_non_utf8_file_is_reported(tmp_path):
 
 # -- --set --------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("arg", "expected"), [
-    ("audience.size", r"^--set: 'audience\.size' is not PATH=VALUE"),
-    ("=3", r"^--set: '=3' is not PATH=VALUE"),
-    (".=3", r"^--set: '\.=3' is not PATH=VALUE"),
-    ("nope.deep=1", r"^--set: nope: unknown field; expected one of: .*clock"),
-    ("system.pools.web.workrs=3",
-     r"^--set: system\.pools\.web\.workrs: unknown field; did you mean 'workers'\?"),
-    ("sales[3].open=+1m", r"^--set: sales\[3\]: no item 3 in a list of 1"),
-    ("system.pools.web.workers=-1", r"^--set: system\.pools\.web\.workers: .*greater than or equal to 1"),
-    ("clock.horizon=15x", r"^--set: clock\.horizon: '15x' is not a duration"),
-    ("seed=[1", r"^--set: seed: value is not YAML"),
-    ("seed=!!int x", r"^--set: seed: value is not YAML"),
-    ("seed=.", r"^--set: seed: .*valid integer"),
-])
+
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        ("audience.size", r"^--set: 'audience\.size' is not PATH=VALUE"),
+        ("=3", r"^--set: '=3' is not PATH=VALUE"),
+        (".=3", r"^--set: '\.=3' is not PATH=VALUE"),
+        ("nope.deep=1", r"^--set: nope: unknown field; expected one of: .*clock"),
+        ("system.pools.web.workrs=3", r"^--set: system\.pools\.web\.workrs: unknown field; did you mean 'workers'\?"),
+        ("sales[3].open=+1m", r"^--set: sales\[3\]: no item 3 in a list of 1"),
+        ("system.pools.web.workers=-1", r"^--set: system\.pools\.web\.workers: .*greater than or equal to 1"),
+        ("clock.horizon=15x", r"^--set: clock\.horizon: '15x' is not a duration"),
+        ("seed=[1", r"^--set: seed: value is not YAML"),
+        ("seed=!!int x", r"^--set: seed: value is not YAML"),
+        ("seed=.", r"^--set: seed: .*valid integer"),
+    ],
+)
 def test_bad_set_is_reported_against_set(arg, expected):
     result = check(STEADY, "--set", arg)
     assert result.exit_code == 2, result.output
@@ -247,6 +311,7 @@ def test_check_with_good_set_succeeds():
 
 # -- plans -----------------------------------------------------------------------------------------------
 
+
 def test_unknown_plan_is_reported():
     with pytest.raises(ScenarioError) as info:
         load_scenario(STEADY, plan="nope")
@@ -274,6 +339,7 @@ def test_good_plan_is_applied(tmp_path):
 
 # -- nothing written on bad input ------------------------------------------------------------------------
 
+
 def test_run_on_bad_input_creates_no_directory(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(edit("stock: 1", "stock: -5"), encoding="utf-8")
@@ -296,6 +362,7 @@ def test_run_never_overwrites_an_existing_directory(tmp_path):
 
 
 # -- schema ----------------------------------------------------------------------------------------------
+
 
 def test_schema_is_json_with_sections_and_defaults():
     result = CliRunner().invoke(main, ["schema"])
@@ -333,11 +400,38 @@ def _paths(node, prefix=()):
 
 PATHS = [p for p in _paths(RAW) if p]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**20), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["15x", "-1", "150%", "1e400", ".", "+.", "exp(0)", "lognormal(1s)", "weibull(1s)",
-                     "+99h", "25:00", "¥-3", "1,0,0", "!!int x", "[", "{", "*a", "&a", ":", "- x", "\t"]),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.sampled_from(
+        [
+            "15x",
+            "-1",
+            "150%",
+            "1e400",
+            ".",
+            "+.",
+            "exp(0)",
+            "lognormal(1s)",
+            "weibull(1s)",
+            "+99h",
+            "25:00",
+            "¥-3",
+            "1,0,0",
+            "!!int x",
+            "[",
+            "{",
+            "*a",
+            "&a",
+            ":",
+            "- x",
+            "\t",
+        ]
+    ),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
 )
 
 
@@ -370,7 +464,7 @@ def mutated(draw):
     text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
     if draw(st.booleans()):  # corrupt the text itself
         pos = draw(st.integers(0, len(text)))
-        text = text[:pos] + draw(st.text(max_size=6)) + text[pos + draw(st.integers(0, 6)):]
+        text = text[:pos] + draw(st.text(max_size=6)) + text[pos + draw(st.integers(0, 6)) :]
     return text
 
 
@@ -385,8 +479,9 @@ def _assert_clean(path: Path, overrides=()):
         assert isinstance(result, Scenario)
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @FUZZ
@@ -398,8 +493,7 @@ def test_fuzz_mutated_scenarios_fail_cleanly(tmp_path, text):
 
 
 @FUZZ
-@given(text=st.one_of(st.text(max_size=200),
-                      st.text(alphabet=" \n\t-:[]{}&*!|>'\"#%@`,?ab01.", max_size=120)))
+@given(text=st.one_of(st.text(max_size=200), st.text(alphabet=" \n\t-:[]{}&*!|>'\"#%@`,?ab01.", max_size=120)))
 def test_fuzz_random_text_fails_cleanly(tmp_path, text):
     file = tmp_path / "fuzz.yaml"
     file.write_text(text, encoding="utf-8")
@@ -415,7 +509,9 @@ def test_fuzz_random_bytes_fail_cleanly(tmp_path, data):
 
 
 @FUZZ
-@given(path=st.one_of(st.sampled_from([".".join(map(str, p)) for p in PATHS]), st.text(max_size=15)),
-       value=st.one_of(st.text(max_size=15), st.sampled_from(["-1", "15x", "[", "!!int x", ".", "1e400"])))
+@given(
+    path=st.one_of(st.sampled_from([".".join(map(str, p)) for p in PATHS]), st.text(max_size=15)),
+    value=st.one_of(st.text(max_size=15), st.sampled_from(["-1", "15x", "[", "!!int x", ".", "1e400"])),
+)
 def test_fuzz_set_fails_cleanly(path, value):
     _assert_clean(STEADY, [f"{path}={value}"])

@@ -148,8 +148,11 @@ def test_units_needed_keeps_every_bucket_from_emptying():
 
 
 def test_stock_sized_with_a_member_quota_keeps_every_tier_served(tmp_path):
-    members = ("audience.segments={member: {share: 0.4}, guest: {share: 0.6}}",
-               "sales[0].members={segments: [member], quota: 30%}", "replications=10")
+    members = (
+        "audience.segments={member: {share: 0.4}, guest: {share: 0.6}}",
+        "sales[0].members={segments: [member], quota: 30%}",
+        "replications=10",
+    )
     scenario = load_text(tmp_path, STOCK_SALE, *members)
     sizing = Sizing()
     stock = size_stock(scenario, lambda s: simulate(s, jobs=2), sizing)["phone"]
@@ -170,8 +173,21 @@ def test_demand_uncertainty_draws_a_different_audience_per_replication(tmp_path)
 
 def test_size_command_writes_its_tables_and_verifies(tmp_path):
     out = tmp_path / "size"
-    result = CliRunner().invoke(main, ["size", "scenarios/steady-state.yaml", "--what", "servers", "-j", "2",
-                                       "--out", str(out), "--no-figures", *sum((["--set", s] for s in STEADY), [])])
+    result = CliRunner().invoke(
+        main,
+        [
+            "size",
+            "scenarios/steady-state.yaml",
+            "--what",
+            "servers",
+            "-j",
+            "2",
+            "--out",
+            str(out),
+            "--no-figures",
+            *sum((["--set", s] for s in STEADY), []),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((out / "sizing.json").read_text())
     assert data["verification"] and all(c["met"] for c in data["verification"])
@@ -182,16 +198,40 @@ def test_size_command_writes_its_tables_and_verifies(tmp_path):
 
 
 def test_size_exits_1_when_the_bound_cannot_meet_the_targets(tmp_path):
-    result = CliRunner().invoke(main, ["size", "scenarios/steady-state.yaml", "--what", "servers",
-                                       "--max-scale", "1", "--out", str(tmp_path / "s"), "--no-figures",
-                                       "--set", "system.pools.web.workers=6", *sum((["--set", s] for s in STEADY), [])])
+    result = CliRunner().invoke(
+        main,
+        [
+            "size",
+            "scenarios/steady-state.yaml",
+            "--what",
+            "servers",
+            "--max-scale",
+            "1",
+            "--out",
+            str(tmp_path / "s"),
+            "--no-figures",
+            "--set",
+            "system.pools.web.workers=6",
+            *sum((["--set", s] for s in STEADY), []),
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "not met" in result.output and "web" in result.output
 
 
 def test_size_without_a_target_is_bad_input(tmp_path):
-    result = CliRunner().invoke(main, ["size", "scenarios/steady-state.yaml", "--what", "stock",
-                                       "--out", str(tmp_path / "s"), *sum((["--set", s] for s in STEADY), [])])
+    result = CliRunner().invoke(
+        main,
+        [
+            "size",
+            "scenarios/steady-state.yaml",
+            "--what",
+            "stock",
+            "--out",
+            str(tmp_path / "s"),
+            *sum((["--set", s] for s in STEADY), []),
+        ],
+    )
     assert result.exit_code == 2
     assert "targets.stock" in result.output
 
@@ -289,13 +329,17 @@ def _shift(start, end):
 
 def test_a_latency_bound_is_not_met_by_turning_requests_away():
     # a short queue makes an undersized pool fast for those it serves: rejections count as too slow
-    scenario = load_scenario("scenarios/steady-state.yaml", (*STEADY, "system.pools.web.queue_limit=12",
-                                                             "targets.latency.product_page.p99=6s"))
+    scenario = load_scenario(
+        "scenarios/steady-state.yaml",
+        (*STEADY, "system.pools.web.queue_limit=12", "targets.latency.product_page.p99=6s"),
+    )
     found = size(scenario, "servers", jobs=2)
     workers = found.scenario.system.pools["web"].workers
     assert workers >= theory.servers_for_response(10, 1, 6, 0.99) - 1
-    rejected = [rep["endpoints"]["product_page"]["rejected"] / rep["endpoints"]["product_page"]["requests"]
-                for rep in simulate(found.scenario, replications=5, jobs=2).replications]
+    rejected = [
+        rep["endpoints"]["product_page"]["rejected"] / rep["endpoints"]["product_page"]["requests"]
+        for rep in simulate(found.scenario, replications=5, jobs=2).replications
+    ]
     assert max(rejected) < 0.01
 
 

@@ -96,6 +96,7 @@ def inside(leaf: dict, value: float) -> bool:
 
 # -- queueing theory -----------------------------------------------------------------------------------------
 
+
 def test_service_level_asa_and_p_wait_match_erlang_c(tmp_path):
     """Poisson contacts 0.1/s, exponential handle 100 s, 12 agents: M/M/12 at utilisation 0.83."""
     scenario = load_text(tmp_path, STEADY, "support.until=+40h")
@@ -113,8 +114,14 @@ def test_service_level_asa_and_p_wait_match_erlang_c(tmp_path):
 
 def test_service_level_abandonment_and_mean_wait_match_erlang_a(tmp_path):
     """Exponential patience of 60 s, 0.12 contacts/s on 10 agents: overloaded without abandonment (rho 1.2)."""
-    scenario = load_text(tmp_path, STEADY, "support.contacts.steady.rate=0.12/s",
-                         "support.channels.phone.patience=exp(60s)", "support.roster[0].phone=10", "support.until=+40h")
+    scenario = load_text(
+        tmp_path,
+        STEADY,
+        "support.contacts.steady.rate=0.12/s",
+        "support.channels.phone.patience=exp(60s)",
+        "support.roster[0].phone=10",
+        "support.until=+40h",
+    )
     phone = _phone(simulate(scenario, replications=24).summary)
     theory = erlang_a(0.12, 0.01, 10, 1 / 60)
     assert 0.15 < theory.p_abandon < 0.3
@@ -128,8 +135,12 @@ def test_service_level_abandonment_and_mean_wait_match_erlang_a(tmp_path):
 
 def test_chat_with_concurrency_k_is_phone_with_k_times_the_agents(tmp_path):
     phone = load_text(tmp_path, STEADY, "support.channels.phone.patience=exp(60s)")
-    chat = load_text(tmp_path, STEADY, "support.channels={chat: {share: 1, concurrency: 3, patience: exp(60s)}}",
-                     "support.roster[0]={name: all-day, start: '00:00', end: '24:00', chat: 4}")
+    chat = load_text(
+        tmp_path,
+        STEADY,
+        "support.channels={chat: {share: 1, concurrency: 3, patience: exp(60s)}}",
+        "support.roster[0]={name: all-day, start: '00:00', end: '24:00', chat: 4}",
+    )
     seed = np.random.SeedSequence(11)
     result = simulate_once(phone, seed)
     phone_log, chat_log = (contacts(s, result, streams(seed)) for s in (phone, chat))
@@ -139,8 +150,19 @@ def test_chat_with_concurrency_k_is_phone_with_k_times_the_agents(tmp_path):
     by_phone = serve(phone, phone_log, roster_agents(phone))["teams"]["phone"]
     by_chat = serve(chat, chat_log, roster_agents(chat))["teams"]["chat"]
     assert by_phone["offered"] > 5000 and by_phone["abandoned"] > 0
-    same = ("offered", "answered", "answered_within", "abandoned", "waited", "wait_sum", "busy", "available",
-            "peak_queue", "queued_at_end", "in_service_at_end")
+    same = (
+        "offered",
+        "answered",
+        "answered_within",
+        "abandoned",
+        "waited",
+        "wait_sum",
+        "busy",
+        "available",
+        "peak_queue",
+        "queued_at_end",
+        "in_service_at_end",
+    )
     assert {k: by_chat[k] for k in same} == {k: by_phone[k] for k in same}
     assert by_chat["intervals"]["answered_within"] == by_phone["intervals"]["answered_within"]
     assert by_chat["agent_hours"] * 3 == by_phone["agent_hours"]
@@ -148,13 +170,21 @@ def test_chat_with_concurrency_k_is_phone_with_k_times_the_agents(tmp_path):
 
 # -- the event logic, by hand ----------------------------------------------------------------------------------
 
+
 def test_a_shift_ending_lets_busy_agents_finish_and_queued_contacts_start_when_agents_return(tmp_path):
     scenario = load_text(tmp_path, STEADY, "clock.horizon=5m", "support.until=null", "support.interval=1m")
     inf = math.inf
-    log = ContactLog(time=np.array([10.0, 20, 100, 130, 250]), source=np.zeros(5, np.int8),
-                     team=np.ones(5, np.int8), bot=np.zeros(5, bool),
-                     handle=np.array([100.0, 30, 50, 10, 100]), patience=np.array([inf, inf, 1000, 60, inf]),
-                     escalate=np.zeros(5, bool), expert_handle=np.ones(5), expert_patience=np.full(5, inf))
+    log = ContactLog(
+        time=np.array([10.0, 20, 100, 130, 250]),
+        source=np.zeros(5, np.int8),
+        team=np.ones(5, np.int8),
+        bot=np.zeros(5, bool),
+        handle=np.array([100.0, 30, 50, 10, 100]),
+        patience=np.array([inf, inf, 1000, 60, inf]),
+        escalate=np.zeros(5, bool),
+        expert_handle=np.ones(5),
+        expert_patience=np.full(5, inf),
+    )
     agents = {"chat": np.zeros(5, int), "phone": np.array([1, 1, 0, 0, 2]), "experts": np.zeros(5, int)}
     phone = serve(scenario, log, agents)["teams"]["phone"]
     # starts: 10, 110 (when the first is done), 240 (agents back), never (hung up at 190), 250
@@ -172,6 +202,7 @@ def test_a_shift_ending_lets_busy_agents_finish_and_queued_contacts_start_when_a
 
 # -- conservation --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sale(tmp_path_factory):
     scenario = load_text(tmp_path_factory.mktemp("sale"), SALE)
@@ -182,8 +213,7 @@ def sale(tmp_path_factory):
 
 def test_every_contact_offered_is_answered_abandoned_or_still_there(sale):
     scenario, seed, rep = sale
-    support, log = rep["support"], contacts(scenario, {k: v for k, v in rep.items() if k != "support"},
-                                            streams(seed))
+    support, log = rep["support"], contacts(scenario, {k: v for k, v in rep.items() if k != "support"}, streams(seed))
     teams = support["teams"]
     for team, t in teams.items():
         assert t["offered"] == t["answered"] + t["abandoned"] + t["queued_at_end"], team
@@ -239,12 +269,19 @@ def load_scenario_with(scenario, bought: float):
 
 # -- the roster ----------------------------------------------------------------------------------------------
 
+
 def test_roster_counts_overlapping_shifts_over_midnight_and_one_begun_before_the_start(tmp_path):
-    scenario = load_text(tmp_path, STEADY, "clock.start=22:30", "support.until=+25h", "support.roster=["
-                         "{name: night, start: '22:00', end: '06:00', phone: 3},"
-                         "{name: day, start: '08:00', end: '16:00', phone: 5, chat: 1},"
-                         "{name: late, start: '14:00', end: '23:00', phone: 2},"
-                         "{name: experts, start: '09:30', end: '09:30', experts: 1}]")
+    scenario = load_text(
+        tmp_path,
+        STEADY,
+        "clock.start=22:30",
+        "support.until=+25h",
+        "support.roster=["
+        "{name: night, start: '22:00', end: '06:00', phone: 3},"
+        "{name: day, start: '08:00', end: '16:00', phone: 5, chat: 1},"
+        "{name: late, start: '14:00', end: '23:00', phone: 2},"
+        "{name: experts, start: '09:30', end: '09:30', experts: 1}]",
+    )
     agents = roster_agents(scenario)
     assert len(agents["phone"]) == 25 * 60
 
@@ -265,15 +302,26 @@ def test_roster_counts_overlapping_shifts_over_midnight_and_one_begun_before_the
 def test_fewer_agents_never_give_a_better_service_level(sale):
     """FIFO without hanging up: every contact waits at least as long with fewer agents (same contacts)."""
     scenario, seed, rep = sale
-    scenario = scenario.model_copy(update={"support": scenario.support.model_copy(update={
-        "channels": {k: c.model_copy(update={"patience": None}) for k, c in scenario.support.channels.items()}})})
+    scenario = scenario.model_copy(
+        update={
+            "support": scenario.support.model_copy(
+                update={
+                    "channels": {
+                        k: c.model_copy(update={"patience": None}) for k, c in scenario.support.channels.items()
+                    }
+                }
+            )
+        }
+    )
     log = contacts(scenario, {k: v for k, v in rep.items() if k != "support"}, streams(seed))
     full = roster_agents(scenario)
     more = serve(scenario, log, full)["teams"]
     fewer = serve(scenario, log, {team: np.maximum(a - 1, 0) for team, a in full.items()})["teams"]
     for team in ("chat", "phone"):  # chat: 5 agents x 2 or 4 x 2 are both capped at 8 chats before 20:30
-        assert all(f <= m for f, m in zip(fewer[team]["intervals"]["answered_within"],
-                                          more[team]["intervals"]["answered_within"])), team
+        assert all(
+            f <= m
+            for f, m in zip(fewer[team]["intervals"]["answered_within"], more[team]["intervals"]["answered_within"])
+        ), team
         assert fewer[team]["answered"] <= more[team]["answered"], team
         assert fewer[team]["queue_time"] >= more[team]["queue_time"], team  # to `until` for those still waiting
     assert fewer["phone"]["answered_within"] < more["phone"]["answered_within"]
@@ -282,12 +330,20 @@ def test_fewer_agents_never_give_a_better_service_level(sale):
 
 # -- reproducible ------------------------------------------------------------------------------------------
 
+
 def test_same_seed_same_support_and_the_roster_never_changes_the_contacts(sale):
     scenario, seed, rep = sale
     again = simulate_once(scenario, np.random.SeedSequence(1))
     assert again["support"] == rep["support"]
-    other = scenario.model_copy(update={"support": scenario.support.model_copy(update={
-        "roster": [s.model_copy(update={"phone": s.phone + 5, "chat": 0}) for s in scenario.support.roster]})})
+    other = scenario.model_copy(
+        update={
+            "support": scenario.support.model_copy(
+                update={
+                    "roster": [s.model_copy(update={"phone": s.phone + 5, "chat": 0}) for s in scenario.support.roster]
+                }
+            )
+        }
+    )
     shop = {k: v for k, v in rep.items() if k != "support"}
     a, b = contacts(scenario, shop, streams(seed)), contacts(other, shop, streams(seed))
     for field in dataclasses.fields(ContactLog):
@@ -295,8 +351,10 @@ def test_same_seed_same_support_and_the_roster_never_changes_the_contacts(sale):
     # support draws from streams of its own: the sale is the same with or without it
     without = simulate_once(scenario.model_copy(update={"support": None}), np.random.SeedSequence(1))
     assert without["shoppers"] == shop["shoppers"] and without["stock"] == shop["stock"]
-    assert serve(other, b, roster_agents(other))["teams"]["phone"]["answered_within"] > \
-        rep["support"]["teams"]["phone"]["answered_within"]
+    assert (
+        serve(other, b, roster_agents(other))["teams"]["phone"]["answered_within"]
+        > rep["support"]["teams"]["phone"]["answered_within"]
+    )
 
 
 def test_summary_gives_support_per_interval_and_the_share_of_replications_meeting_the_target(tmp_path):
@@ -314,22 +372,49 @@ def test_summary_gives_support_per_interval_and_the_share_of_replications_meetin
     phone = support["teams"]["phone"]
     assert phone["temporary_agent_hours"]["mean"] == pytest.approx(4 * 80 / 60)
     assert phone["agent_hours"]["mean"] == pytest.approx(6 * 40 / 60 + 4 * 80 / 60)
-    assert phone["offered"]["mean"] == pytest.approx(sum(i["teams"]["phone"]["offered"]["mean"]
-                                                         for i in support["intervals"]))
+    assert phone["offered"]["mean"] == pytest.approx(
+        sum(i["teams"]["phone"]["offered"]["mean"] for i in support["intervals"])
+    )
     assert phone["service_level"]["ci95"] is not None
 
 
 # -- bad input -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("old", "new", "needle", "path", "message"), [
-    ('start: "00:00", end', 'start: "25:00", end', "25:00", "support.roster[0].start", r"'25:00' is not a clock time"),
-    ("{rate: 0.1/s,", "{rate: 0.1/s, share: 0.5,", "steady:", "support.contacts.steady",
-     r"give a rate .*not a share"),
-    ("phone: {share: 1, patience: null}", "phone: {share: 0.7, patience: null}", "phone: {share",
-     "support.channels", r"shares sum to 0\.7; they must sum to 1"),
-    ("  until: +20h\n", "    - {name: all-day, start: '08:00', end: '09:00', chat: 1}\n  until: +20h\n",
-     "- {name: all-day, start: \"", "support.roster", r"shift names repeat \(all-day\)"),
-], ids=["shift-time", "steady-share", "channel-shares", "shift-names"])
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "path", "message"),
+    [
+        (
+            'start: "00:00", end',
+            'start: "25:00", end',
+            "25:00",
+            "support.roster[0].start",
+            r"'25:00' is not a clock time",
+        ),
+        (
+            "{rate: 0.1/s,",
+            "{rate: 0.1/s, share: 0.5,",
+            "steady:",
+            "support.contacts.steady",
+            r"give a rate .*not a share",
+        ),
+        (
+            "phone: {share: 1, patience: null}",
+            "phone: {share: 0.7, patience: null}",
+            "phone: {share",
+            "support.channels",
+            r"shares sum to 0\.7; they must sum to 1",
+        ),
+        (
+            "  until: +20h\n",
+            "    - {name: all-day, start: '08:00', end: '09:00', chat: 1}\n  until: +20h\n",
+            '- {name: all-day, start: "',
+            "support.roster",
+            r"shift names repeat \(all-day\)",
+        ),
+    ],
+    ids=["shift-time", "steady-share", "channel-shares", "shift-names"],
+)
 def test_bad_support_input_is_one_line_naming_the_field(tmp_path, old, new, needle, path, message):
     assert STEADY.count(old) == 1
     text = STEADY.replace(old, new)

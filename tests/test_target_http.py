@@ -122,8 +122,9 @@ def test_two_server_processes_sell_exactly_the_stock_and_stop_cleanly(start_shop
     shop = start_shop(f"sqlite:///{db}", "--stock", "25", workers=2)
 
     def buy(i: int) -> int:
-        return http("POST", f"{shop.url}/orders", {"sku": "phone", "user": f"u{i}"}, {"Idempotency-Key": f"k{i}"},
-                    timeout=30)[0]
+        return http(
+            "POST", f"{shop.url}/orders", {"sku": "phone", "user": f"u{i}"}, {"Idempotency-Key": f"k{i}"}, timeout=30
+        )[0]
 
     with ThreadPoolExecutor(max_workers=40) as pool:
         statuses = list(pool.map(buy, range(200)))
@@ -135,6 +136,7 @@ def test_two_server_processes_sell_exactly_the_stock_and_stop_cleanly(start_shop
 
 
 def test_bad_options_exit_2_with_a_message():
-    out = subprocess.run([sys.executable, "-m", "loadtests.target", "--service", "buy=fast"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "loadtests.target", "--service", "buy=fast"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and "buy=fast" in out.stderr and "Traceback" not in out.stderr

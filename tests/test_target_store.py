@@ -52,6 +52,7 @@ def prepare(url: str, skus: dict | None = None, rains: dict | None = None) -> No
 
 def race(url: str, play):
     """Run `await play(stores)` with CLIENTS stores open on the same data; its result."""
+
     async def main():
         stores = [open_store(url) for _ in range(CLIENTS)]
         try:
@@ -86,8 +87,9 @@ def test_1000_concurrent_buyers_for_100_units_buy_exactly_100(url):
     prepare(url, {"phone": SkuConfig(stock=100)})
 
     async def play(stores):
-        return await asyncio.gather(*(stores[i % CLIENTS].reserve("phone", f"user-{i}", f"key-{i}")
-                                      for i in range(1000)))
+        return await asyncio.gather(
+            *(stores[i % CLIENTS].reserve("phone", f"user-{i}", f"key-{i}") for i in range(1000))
+        )
 
     outcomes = Counter(outcome for outcome, _ in race(url, play))
     assert outcomes == {RESERVED: 100, SOLD_OUT: 900}
@@ -98,6 +100,7 @@ def test_1000_concurrent_buyers_for_100_units_buy_exactly_100(url):
 
 def _buyers(path: str, first: int, count: int) -> list[str]:
     """One process: `count` buyers, each on its own connection and thread, racing for the same units."""
+
     def buy(i: int) -> str:
         store = SqliteStore(path)
         try:

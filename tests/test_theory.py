@@ -361,8 +361,12 @@ def test_agents_for_service_level_uses_erlang_c_or_a():
     short = theory.erlang_a(lam, mu, c - 1, 1 / 120)
     assert ok.p_wait_within(t) >= 0.8 and ok.p_abandon <= 0.02
     assert short.p_wait_within(t) < 0.8 or short.p_abandon > 0.02
-    brute = next(k for k in range(1, 200) if theory.erlang_a(lam, mu, k, 1 / 120).p_wait_within(t) >= 0.8
-                 and theory.erlang_a(lam, mu, k, 1 / 120).p_abandon <= 0.02)
+    brute = next(
+        k
+        for k in range(1, 200)
+        if theory.erlang_a(lam, mu, k, 1 / 120).p_wait_within(t) >= 0.8
+        and theory.erlang_a(lam, mu, k, 1 / 120).p_abandon <= 0.02
+    )
     assert c == brute
 
 

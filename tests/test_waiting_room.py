@@ -19,15 +19,24 @@ STEADY = "scenarios/steady-state.yaml"
 
 def _room_scenario(*extra: str, size: str = "2000"):
     """One pool with room to spare behind the door: every admitted shopper makes one 100 ms request."""
-    return load_scenario(STEADY, [
-        f"audience.size={size}", "clock.horizon=30m", "sales[0].open=+10m",
-        "system.endpoints.product_page.service=100ms", "system.pools.web.workers=20", *extra])
+    return load_scenario(
+        STEADY,
+        [
+            f"audience.size={size}",
+            "clock.horizon=30m",
+            "sales[0].open=+10m",
+            "system.endpoints.product_page.service=100ms",
+            "system.pools.web.workers=20",
+            *extra,
+        ],
+    )
 
 
 def test_admit_rate_spaces_admissions_exactly_and_the_pool_never_overloads():
     scenario = _room_scenario(
         "audience.arrivals={shape: surge, build_up: 10m, build_up_share: 1, surge_share: 0}",  # all before the open
-        "waiting_room={admit_rate: 2/s, patience: 10h}")
+        "waiting_room={admit_rate: 2/s, patience: 10h}",
+    )
     rep = simulate_once(scenario, np.random.SeedSequence(3))
     room, open_at, n = rep["waiting_room"], 600, rep["shoppers"]["arrivals"]
     assert room["admitted"] == n > 1500 and room["abandoned"] == 0
@@ -35,7 +44,7 @@ def test_admit_rate_spaces_admissions_exactly_and_the_pool_never_overloads():
     assert math.isclose(room["latency_sum"] / n, (n - 1) / 4, rel_tol=1e-9)
     admitted = room["series"]["admitted"]
     assert admitted[:open_at] == [0] * open_at
-    assert set(admitted[open_at:open_at + (n - 1) // 2]) == {2}
+    assert set(admitted[open_at : open_at + (n - 1) // 2]) == {2}
     assert sum(admitted) == n
     # 2 shoppers/s x 100 ms on 20 workers: 1% busy, never a queue, never an error
     page = rep["endpoints"]["product_page"]
@@ -44,9 +53,12 @@ def test_admit_rate_spaces_admissions_exactly_and_the_pool_never_overloads():
 
 
 def test_cap_on_active_shoppers_is_never_exceeded():
-    scenario = _room_scenario("waiting_room={max_active: 25, patience: 10h}",
-                              "system.endpoints.product_page.service=exp(30s)", "system.pools.web.workers=1000",
-                              size="6000")
+    scenario = _room_scenario(
+        "waiting_room={max_active: 25, patience: 10h}",
+        "system.endpoints.product_page.service=exp(30s)",
+        "system.pools.web.workers=1000",
+        size="6000",
+    )
     rep = simulate_once(scenario, np.random.SeedSequence(5))
     room = rep["waiting_room"]
     assert room["peak_active"] == 25  # reached, and never beyond
@@ -92,10 +104,16 @@ def test_abandonment_with_exponential_patience_matches_erlang_a():
     service, exponential patience the abandonment. Arrivals 12/s at c = 10: overloaded, held by abandonment."""
     lam, mu, c, patience = 12.0, 1.0, 10, 5.0
     hours = 1
-    scenario = load_scenario(STEADY, [
-        f"audience.size={int(lam * hours * 3600)}", f"clock.horizon={hours}h", "system.pools.web.workers=1000",
-        "system.endpoints.product_page.service=exp(1s)",
-        f"waiting_room={{max_active: {c}, patience: exp({patience}s)}}"])
+    scenario = load_scenario(
+        STEADY,
+        [
+            f"audience.size={int(lam * hours * 3600)}",
+            f"clock.horizon={hours}h",
+            "system.pools.web.workers=1000",
+            "system.endpoints.product_page.service=exp(1s)",
+            f"waiting_room={{max_active: {c}, patience: exp({patience}s)}}",
+        ],
+    )
     result = simulate(scenario, replications=4, jobs=2)
     theory = erlang_a(lam, mu, c, 1 / patience)
     room, arrivals = result.summary["waiting_room"], result.summary["shoppers"]["arrivals"]["mean"]
@@ -110,17 +128,27 @@ def test_abandonment_with_exponential_patience_matches_erlang_a():
 def test_shown_wait_over_the_balk_bound_sends_shoppers_away_at_the_open():
     scenario = _room_scenario(
         "audience.arrivals={shape: surge, build_up: 10m, build_up_share: 1, surge_share: 0}",
-        "waiting_room={admit_rate: 2/s, patience: 10h, balk_over: 100s, balk: 1}")
+        "waiting_room={admit_rate: 2/s, patience: 10h, balk_over: 100s, balk: 1}",
+    )
     room = simulate_once(scenario, np.random.SeedSequence(3))["waiting_room"]
     # positions 0..200 are shown at most 200 / 2 = 100 s and stay; everyone behind them leaves at once
     assert room["admitted"] == 201 and room["balked"] == room["abandoned"] > 1000
 
 
 def test_sold_out_sale_empties_its_queue_and_turns_arrivals_away(tmp_path):
-    scenario = load_scenario(STEADY, [
-        "audience.size=20k", "clock.horizon=1h", "system.endpoints.product_page.service=100ms",
-        "system.pools.web.workers=50", "inventory.skus.item.stock=50", "audience.behaviour.funnel.buy=1",
-        "audience.behaviour.funnel.pay=1", "waiting_room={admit_rate: 5/s, patience: 10h}"])
+    scenario = load_scenario(
+        STEADY,
+        [
+            "audience.size=20k",
+            "clock.horizon=1h",
+            "system.endpoints.product_page.service=100ms",
+            "system.pools.web.workers=50",
+            "inventory.skus.item.stock=50",
+            "audience.behaviour.funnel.buy=1",
+            "audience.behaviour.funnel.pay=1",
+            "waiting_room={admit_rate: 5/s, patience: 10h}",
+        ],
+    )
     rep = simulate_once(scenario, np.random.SeedSequence(2))
     room, outcomes = rep["waiting_room"], rep["shoppers"]["outcomes"]
     assert rep["stock"]["item"]["sold"] == 50
@@ -130,10 +158,19 @@ def test_sold_out_sale_empties_its_queue_and_turns_arrivals_away(tmp_path):
 
 
 def test_idle_admitted_shoppers_lose_their_place_and_the_cap_holds():
-    scenario = load_scenario(STEADY, [
-        "audience.size=3000", "clock.horizon=1h", "system.endpoints.product_page.service=100ms",
-        "system.pools.web.workers=50", "inventory.skus.item.stock=100k", "audience.behaviour.funnel.buy=1",
-        "audience.behaviour.think_time=30s", "waiting_room={max_active: 20, session_timeout: 10s, patience: 10h}"])
+    scenario = load_scenario(
+        STEADY,
+        [
+            "audience.size=3000",
+            "clock.horizon=1h",
+            "system.endpoints.product_page.service=100ms",
+            "system.pools.web.workers=50",
+            "inventory.skus.item.stock=100k",
+            "audience.behaviour.funnel.buy=1",
+            "audience.behaviour.think_time=30s",
+            "waiting_room={max_active: 20, session_timeout: 10s, patience: 10h}",
+        ],
+    )
     rep = simulate_once(scenario, np.random.SeedSequence(4))
     room = rep["waiting_room"]
     assert room["expired_sessions"] > 1000  # every shopper thinks 30 s > 10 s on the page, then queues again

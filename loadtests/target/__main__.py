@@ -13,19 +13,32 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flashsim target", description="Start the reference flash-sale shop.")
     p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--store", default=ShopConfig.store, help="sqlite:///PATH (default %(default)s) or "
-                   "redis://HOST:PORT/DB")
+    p.add_argument(
+        "--store", default=ShopConfig.store, help="sqlite:///PATH (default %(default)s) or redis://HOST:PORT/DB"
+    )
     p.add_argument("--workers", type=int, default=1, help="Server processes.")
     p.add_argument("--slots", type=int, help="Requests each process serves at once (default: no limit).")
-    p.add_argument("--service", action="append", default=[], metavar="ENDPOINT=DIST",
-                   help=f"Added service time, e.g. buy=exp(40ms); endpoints: all, {', '.join(ENDPOINTS)}.")
+    p.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=DIST",
+        help=f"Added service time, e.g. buy=exp(40ms); endpoints: all, {', '.join(ENDPOINTS)}.",
+    )
     p.add_argument("--scenario", help="Sell the SKUs of this scenario file (scaled with --scale/--speedup).")
     p.add_argument("--scale", type=float, default=1.0, help="With --scenario: share of its stock.")
     p.add_argument("--speedup", type=float, default=1.0, help="With --scenario: payment windows this much shorter.")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="With --scenario: override a field, as flashsim's --set.")
-    p.add_argument("--stock", type=int, default=SkuConfig.stock,
-                   help="Units of the default SKU 'phone' (without --scenario).")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="With --scenario: override a field, as flashsim's --set.",
+    )
+    p.add_argument(
+        "--stock", type=int, default=SkuConfig.stock, help="Units of the default SKU 'phone' (without --scenario)."
+    )
     p.add_argument("--payment-window", help="Payment window of the default SKU, e.g. 15m (without --scenario).")
     p.add_argument("--fresh", action="store_true", help="Reset stock, orders and rains in the store.")
     return p

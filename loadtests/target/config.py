@@ -78,13 +78,20 @@ def _problems(config: ShopConfig) -> list[str]:
     """Everything wrong with a configuration, so a bad one fails before the server starts."""
     problems = []
     for name, sku in config.skus.items():
-        for what, bad, need in (("stock", sku.stock < 0, ">= 0"), ("per_user_limit", sku.per_user_limit < 1, ">= 1"),
-                                ("payment_window", sku.payment_window <= 0, "> 0 s"), ("price", sku.price < 0, ">= 0")):
+        for what, bad, need in (
+            ("stock", sku.stock < 0, ">= 0"),
+            ("per_user_limit", sku.per_user_limit < 1, ">= 1"),
+            ("payment_window", sku.payment_window <= 0, "> 0 s"),
+            ("price", sku.price < 0, ">= 0"),
+        ):
             if bad:
                 problems.append(f"sku {name!r}: {what} {getattr(sku, what)}: use {need}")
     for name, rain in config.rains.items():
-        for what, bad, need in (("packets", rain.packets < 1, ">= 1"), ("per_user_cap", rain.per_user_cap < 1, ">= 1"),
-                                ("budget", round(rain.budget * 100) < rain.packets, "at least 0.01 per packet")):
+        for what, bad, need in (
+            ("packets", rain.packets < 1, ">= 1"),
+            ("per_user_cap", rain.per_user_cap < 1, ">= 1"),
+            ("budget", round(rain.budget * 100) < rain.packets, "at least 0.01 per packet"),
+        ):
             if bad:
                 problems.append(f"rain {name!r}: {what} {getattr(rain, what)}: use {need}")
     if config.slots is not None and config.slots < 1:
@@ -109,6 +116,8 @@ def config_from_scenario(scenario: Scenario, **fields) -> ShopConfig:
     its faster clock; `fields` are the other ShopConfig fields (slots, service, store, fresh, rains).
     """
     price = {sale.sku: sale.sale_price for sale in scenario.sales}
-    skus = {name: SkuConfig(sku.stock, sku.per_user_limit, sku.payment_window, price.get(name, 0.0))
-            for name, sku in scenario.inventory.skus.items()}
+    skus = {
+        name: SkuConfig(sku.stock, sku.per_user_limit, sku.payment_window, price.get(name, 0.0))
+        for name, sku in scenario.inventory.skus.items()
+    }
     return ShopConfig(skus=skus, **fields)

@@ -35,7 +35,9 @@ for _, oid in ipairs(due) do
 end
 """
 
-RESERVE = _EXPIRE + """
+RESERVE = (
+    _EXPIRE
+    + """
 local sku, user, key, id = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local existing = redis.call('GET', 'shop:key:' .. key)
 if existing then return {'existing', existing} end
@@ -53,8 +55,11 @@ redis.call('HINCRBY', 'shop:count:' .. sku, 'reserved', 1)
 redis.call('ZADD', 'shop:pending', expires, id)
 return {'reserved', id}
 """
+)
 
-PAY = _EXPIRE + """
+PAY = (
+    _EXPIRE
+    + """
 local o = 'shop:order:' .. ARGV[2]
 local state = redis.call('HGET', o, 'state')
 if not state then return 'not_found' end
@@ -67,6 +72,7 @@ redis.call('HINCRBY', 'shop:count:' .. sku, 'reserved', -1)
 redis.call('HINCRBY', 'shop:count:' .. sku, 'paid', 1)
 return 'paid'
 """
+)
 
 GRAB = """
 local r = 'shop:rain:' .. ARGV[1]
@@ -95,19 +101,34 @@ def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fr
         if fresh:
             keys = list(client.scan_iter("shop:*", count=1000))
             for i in range(0, len(keys), 1000):
-                client.delete(*keys[i:i + 1000])
+                client.delete(*keys[i : i + 1000])
         for name, s in skus.items():
             if client.exists(f"shop:sku:{name}"):
                 continue
-            client.hset(f"shop:sku:{name}", mapping={"stock": s.stock, "available": s.stock, "price": s.price,
-                                                     "per_user_limit": s.per_user_limit,
-                                                     "payment_window": s.payment_window})
+            client.hset(
+                f"shop:sku:{name}",
+                mapping={
+                    "stock": s.stock,
+                    "available": s.stock,
+                    "price": s.price,
+                    "per_user_limit": s.per_user_limit,
+                    "payment_window": s.payment_window,
+                },
+            )
         for name, r in rains.items():
             if client.exists(f"shop:rain:{name}"):
                 continue
             cents = round(r.budget * 100)
-            client.hset(f"shop:rain:{name}", mapping={"budget": cents, "packets": r.packets, "left_budget": cents,
-                                                      "left_packets": r.packets, "per_user_cap": r.per_user_cap})
+            client.hset(
+                f"shop:rain:{name}",
+                mapping={
+                    "budget": cents,
+                    "packets": r.packets,
+                    "left_budget": cents,
+                    "left_packets": r.packets,
+                    "per_user_cap": r.per_user_cap,
+                },
+            )
     finally:
         client.close()
 
@@ -140,8 +161,13 @@ class RedisStore:
         if len(result) == 1:
             return result[0], None
         order = await self.client.hgetall(f"shop:order:{result[1]}")
-        return result[0], {"order_id": result[1], "sku": order["sku"], "user": order["user"],
-                           "state": order["state"], "expires_at": float(order["expires_at"])}
+        return result[0], {
+            "order_id": result[1],
+            "sku": order["sku"],
+            "user": order["user"],
+            "state": order["state"],
+            "expires_at": float(order["expires_at"]),
+        }
 
     async def pay(self, order_id: str, accept: bool) -> str:
         return await self._pay(args=[time.time(), order_id, "1" if accept else "0"])
@@ -163,12 +189,18 @@ class RedisStore:
         out: dict = {"skus": {}, "orders": dict.fromkeys((RESERVED, PAID, EXPIRED), 0), "rains": {}}
         for k, name in enumerate(skus):
             s, counts = replies[2 * k], replies[2 * k + 1]
-            out["skus"][name] = {"stock": int(s["stock"]), "available": int(s["available"]),
-                                 **{state: int(counts.get(state, 0)) for state in out["orders"]}}
+            out["skus"][name] = {
+                "stock": int(s["stock"]),
+                "available": int(s["available"]),
+                **{state: int(counts.get(state, 0)) for state in out["orders"]},
+            }
             for state in out["orders"]:
                 out["orders"][state] += out["skus"][name][state]
-        for name, r in zip(rains, replies[2 * len(skus):]):
-            out["rains"][name] = {"budget": int(r["budget"]) / 100, "packets": int(r["packets"]),
-                                  "grabbed": int(r["packets"]) - int(r["left_packets"]),
-                                  "amount": (int(r["budget"]) - int(r["left_budget"])) / 100}
+        for name, r in zip(rains, replies[2 * len(skus) :]):
+            out["rains"][name] = {
+                "budget": int(r["budget"]) / 100,
+                "packets": int(r["packets"]),
+                "grabbed": int(r["packets"]) - int(r["left_packets"]),
+                "amount": (int(r["budget"]) - int(r["left_budget"])) / 100,
+            }
         return out

@@ -20,9 +20,20 @@ def run_target(config: ShopConfig, host: str = "127.0.0.1", port: int = 8000, wo
     """Serve the shop on host:port with `workers` processes until Ctrl-C or SIGTERM (then return, or exit 0)."""
     prepare_store(config)
     os.environ[ENV] = config.to_env()  # worker processes build the app from it (create_app)
-    print(f"reference shop on http://{host}:{port} ({workers} process(es) x {config.slots or 'unlimited'} slot(s)), "
-          f"store {config.store}", flush=True)
+    print(
+        f"reference shop on http://{host}:{port} ({workers} process(es) x {config.slots or 'unlimited'} slot(s)), "
+        f"store {config.store}",
+        flush=True,
+    )
     for stop in (signal.SIGINT, signal.SIGTERM):  # uvicorn raises the stop signal again once it has shut down
         signal.signal(stop, lambda *_: sys.exit(0))
-    uvicorn.run("loadtests.target.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "loadtests.target.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

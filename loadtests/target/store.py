@@ -106,18 +106,23 @@ class SqliteStore:
                 for table in ("skus", "orders", "rains", "grabs"):
                     self.db.execute(f"DELETE FROM {table}")
             for name, s in skus.items():
-                self.db.execute("INSERT OR IGNORE INTO skus VALUES (?, ?, ?, ?, ?, ?)",
-                                (name, s.stock, s.stock, s.per_user_limit, s.payment_window, s.price))
+                self.db.execute(
+                    "INSERT OR IGNORE INTO skus VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, s.stock, s.stock, s.per_user_limit, s.payment_window, s.price),
+                )
             for name, r in rains.items():
                 cents = round(r.budget * 100)
-                self.db.execute("INSERT OR IGNORE INTO rains VALUES (?, ?, ?, ?, ?, ?)",
-                                (name, cents, r.packets, cents, r.packets, r.per_user_cap))
+                self.db.execute(
+                    "INSERT OR IGNORE INTO rains VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, cents, r.packets, cents, r.packets, r.per_user_cap),
+                )
 
         self._transaction(init)
 
     def _expire(self, now: float) -> int:
-        due = self.db.execute("UPDATE orders SET state = ? WHERE state = ? AND expires_at <= ? RETURNING sku",
-                              (EXPIRED, RESERVED, now)).fetchall()
+        due = self.db.execute(
+            "UPDATE orders SET state = ? WHERE state = ? AND expires_at <= ? RETURNING sku", (EXPIRED, RESERVED, now)
+        ).fetchall()
         for (sku,) in due:
             self.db.execute("UPDATE skus SET available = available + 1 WHERE sku = ?", (sku,))
         return len(due)
@@ -125,8 +130,12 @@ class SqliteStore:
     def expire(self) -> int:
         """Return the units of orders past their payment window; how many."""
         now = time.time()
-        if self.db.execute("SELECT 1 FROM orders WHERE state = ? AND expires_at <= ? LIMIT 1",
-                           (RESERVED, now)).fetchone() is None:
+        if (
+            self.db.execute(
+                "SELECT 1 FROM orders WHERE state = ? AND expires_at <= ? LIMIT 1", (RESERVED, now)
+            ).fetchone()
+            is None
+        ):
             return 0  # nothing due: leave the write lock to the buyers
         return self._transaction(self._expire, now)
 
@@ -146,16 +155,22 @@ class SqliteStore:
         item = self.db.execute("SELECT per_user_limit, payment_window FROM skus WHERE sku = ?", (sku,)).fetchone()
         if item is None:
             return NOT_FOUND, None
-        held = self.db.execute("SELECT COUNT(*) FROM orders WHERE sku = ? AND user = ? AND state IN (?, ?)",
-                               (sku, user, RESERVED, PAID)).fetchone()[0]
+        held = self.db.execute(
+            "SELECT COUNT(*) FROM orders WHERE sku = ? AND user = ? AND state IN (?, ?)", (sku, user, RESERVED, PAID)
+        ).fetchone()[0]
         if held >= item[0]:
             return LIMIT, None
-        if self.db.execute("UPDATE skus SET available = available - 1 WHERE sku = ? AND available > 0",
-                           (sku,)).rowcount == 0:
+        if (
+            self.db.execute(
+                "UPDATE skus SET available = available - 1 WHERE sku = ? AND available > 0", (sku,)
+            ).rowcount
+            == 0
+        ):
             return SOLD_OUT, None
         order = (uuid.uuid4().hex, sku, user, RESERVED, now + item[1])
-        self.db.execute("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (order[0], key, sku, user, RESERVED, now, order[4]))
+        self.db.execute(
+            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)", (order[0], key, sku, user, RESERVED, now, order[4])
+        )
         return RESERVED, _order(order)
 
     def pay(self, order_id: str, accept: bool) -> str:
@@ -179,8 +194,9 @@ class SqliteStore:
         return self._transaction(self._grab, rain, user)
 
     def _grab(self, rain: str, user: str) -> tuple[str, float | None]:
-        row = self.db.execute("SELECT left_budget, left_packets, per_user_cap FROM rains WHERE rain = ?",
-                              (rain,)).fetchone()
+        row = self.db.execute(
+            "SELECT left_budget, left_packets, per_user_cap FROM rains WHERE rain = ?", (rain,)
+        ).fetchone()
         if row is None:
             return NOT_FOUND, None
         left_budget, left_packets, cap = row
@@ -189,8 +205,10 @@ class SqliteStore:
         if left_packets == 0 or left_budget < left_packets:
             return EXHAUSTED, None
         cents = split_packet(left_budget, left_packets, self.rng)
-        self.db.execute("UPDATE rains SET left_budget = left_budget - ?, left_packets = left_packets - 1 "
-                        "WHERE rain = ?", (cents, rain))
+        self.db.execute(
+            "UPDATE rains SET left_budget = left_budget - ?, left_packets = left_packets - 1 WHERE rain = ?",
+            (cents, rain),
+        )
         self.db.execute("INSERT INTO grabs VALUES (?, ?, ?)", (rain, user, cents))
         return OK, cents / 100
 
@@ -202,14 +220,24 @@ class SqliteStore:
         skus = {}
         for sku, stock, available in self.db.execute("SELECT sku, stock, available FROM skus").fetchall():
             counts = dict(self.db.execute("SELECT state, COUNT(*) FROM orders WHERE sku = ? GROUP BY state", (sku,)))
-            skus[sku] = {"stock": stock, "available": available, "reserved": counts.get(RESERVED, 0),
-                         "paid": counts.get(PAID, 0), "expired": counts.get(EXPIRED, 0)}
+            skus[sku] = {
+                "stock": stock,
+                "available": available,
+                "reserved": counts.get(RESERVED, 0),
+                "paid": counts.get(PAID, 0),
+                "expired": counts.get(EXPIRED, 0),
+            }
         orders = dict(self.db.execute("SELECT state, COUNT(*) FROM orders GROUP BY state"))
         rains = {}
         for rain, budget, packets, left_budget, left_packets in self.db.execute(
-                "SELECT rain, budget, packets, left_budget, left_packets FROM rains"):
-            rains[rain] = {"budget": budget / 100, "packets": packets, "grabbed": packets - left_packets,
-                           "amount": (budget - left_budget) / 100}
+            "SELECT rain, budget, packets, left_budget, left_packets FROM rains"
+        ):
+            rains[rain] = {
+                "budget": budget / 100,
+                "packets": packets,
+                "grabbed": packets - left_packets,
+                "amount": (budget - left_budget) / 100,
+            }
         return {"skus": skus, "orders": {s: orders.get(s, 0) for s in (RESERVED, PAID, EXPIRED)}, "rains": rains}
 
 

@@ -60,10 +60,15 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
     columns: dict[str, list[list[float]]] = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            columns.setdefault(row["step"], []).append([
-                float(row["sent_s"]), float(row["client_ms"]) / 1000, _ms(row["server_wait_ms"]),
-                _ms(row["server_ms"]), float(row["status"]),
-            ])
+            columns.setdefault(row["step"], []).append(
+                [
+                    float(row["sent_s"]),
+                    float(row["client_ms"]) / 1000,
+                    _ms(row["server_wait_ms"]),
+                    _ms(row["server_ms"]),
+                    float(row["status"]),
+                ]
+            )
     steps = scenario.loadtest.steps
     out = {}
     for step, rows in columns.items():
@@ -160,8 +165,10 @@ def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[
             continue
         workers, lower = fit_workers(requests, steps)
         if workers is None:
-            notes.append(f"{pool}: never saturated, so its workers cannot be read (at least {lower} were busy "
-                         f"at once); left at {spec.workers}")
+            notes.append(
+                f"{pool}: never saturated, so its workers cannot be read (at least {lower} were busy "
+                f"at once); left at {spec.workers}"
+            )
         else:
             overlay[f"system.pools.{pool}.workers"] = workers
             notes.append(f"{pool}: {workers} workers (busy where requests queued)")
@@ -211,8 +218,9 @@ class Validation:
         return all(abs(e) <= self.tolerance for r in self.rows for k in JUDGED if (e := r.error(k)) is not None)
 
 
-def measured_scenario(scenario_path: Path, directory: Path,
-                      overlays: tuple[Path, ...] = ()) -> tuple[Scenario, LoadTestRun, int, float]:
+def measured_scenario(
+    scenario_path: Path, directory: Path, overlays: tuple[Path, ...] = ()
+) -> tuple[Scenario, LoadTestRun, int, float]:
     """The scaled scenario the load test ran, with its audience set to the arrivals that were measured."""
     meta = read_meta(directory)
     base = scaled(load_scenario(scenario_path, meta.overrides, overlays=overlays), meta.scale, meta.speedup)
@@ -233,8 +241,13 @@ def _arrivals(directory: Path) -> tuple[int, float]:
     return sum(int(r["arrivals"]) for r in rows), sum(float(r["expected"]) for r in rows)
 
 
-def validate(scenario_path: Path, directory: Path, tolerance: float = 0.15, replications: int = 5,
-             overlays: tuple[Path, ...] = ()) -> Validation:
+def validate(
+    scenario_path: Path,
+    directory: Path,
+    tolerance: float = 0.15,
+    replications: int = 5,
+    overlays: tuple[Path, ...] = (),
+) -> Validation:
     """Run the model at the measured load; per endpoint, predicted against measured."""
     scenario, _, seen, expected = measured_scenario(scenario_path, directory, overlays)
     requests = read_requests(directory, scenario)
@@ -248,10 +261,18 @@ def validate(scenario_path: Path, directory: Path, tolerance: float = 0.15, repl
         served = sum(rep["endpoints"][step]["served"] for rep in result.replications) / len(result.replications)
         latency = np.sort(r.client[r.answered]) if r is not None else np.array([])
         transport = transport_times(r) if r is not None else np.array([])
-        predicted = np.sort(draw(hist, DRAWS, rng) + (rng.choice(transport, DRAWS) if len(transport) else 0.0)
-                            if sum(hist) else np.array([]))
-        validation.rows.append(Row(step, {"throughput": len(latency) / horizon, **_quantiles(latency)},
-                                   {"throughput": served / horizon, **_quantiles(predicted)}))
+        predicted = np.sort(
+            draw(hist, DRAWS, rng) + (rng.choice(transport, DRAWS) if len(transport) else 0.0)
+            if sum(hist)
+            else np.array([])
+        )
+        validation.rows.append(
+            Row(
+                step,
+                {"throughput": len(latency) / horizon, **_quantiles(latency)},
+                {"throughput": served / horizon, **_quantiles(predicted)},
+            )
+        )
         validation.measured_latency[step] = latency
         validation.predicted_latency[step] = predicted
         validation.transport[step] = float(np.median(transport)) if len(transport) else None

@@ -76,8 +76,7 @@ class Comparison:
             plans = {}
             for name in self.plans:
                 diff = self.difference(name, figure)
-                plans[name] = {"value": stat(self.values(name, figure)), "diff": diff,
-                               "significant": significant(diff)}
+                plans[name] = {"value": stat(self.values(name, figure)), "diff": diff, "significant": significant(diff)}
             rows.append(Row(figure, label, unit, stat(self.values(BASELINE, figure)), plans))
         return rows
 
@@ -89,10 +88,11 @@ class Comparison:
             "seed": self.baseline.seed,
             "replications": len(self.baseline.replications),
             "clock_start": scenario.clock.start,
-            "plans": {name: scenario.plans[name].description if name in scenario.plans else ""
-                      for name in self.plans},
-            "figures": [{"figure": r.figure, "label": r.label, "unit": r.unit, "baseline": r.baseline,
-                         "plans": r.plans} for r in self.rows],
+            "plans": {name: scenario.plans[name].description if name in scenario.plans else "" for name in self.plans},
+            "figures": [
+                {"figure": r.figure, "label": r.label, "unit": r.unit, "baseline": r.baseline, "plans": r.plans}
+                for r in self.rows
+            ],
         }
 
 
@@ -104,8 +104,12 @@ def significant(diff: dict[str, Any]) -> bool | None:
     return ci[0] > 0 or ci[1] < 0
 
 
-def load_plans(path: str | Path, plans: list[str] | tuple[str, ...] = (), overrides: list[str] | tuple[str, ...] = (),
-               overlays: list[Path] | tuple[Path, ...] = ()) -> dict[str, Scenario]:
+def load_plans(
+    path: str | Path,
+    plans: list[str] | tuple[str, ...] = (),
+    overrides: list[str] | tuple[str, ...] = (),
+    overlays: list[Path] | tuple[Path, ...] = (),
+) -> dict[str, Scenario]:
     """The baseline and each plan (all the scenario's plans when none is named), every one validated.
 
     Raises one ScenarioError naming every problem of every plan, so nothing is simulated until all can run.
@@ -121,9 +125,17 @@ def load_plans(path: str | Path, plans: list[str] | tuple[str, ...] = (), overri
         problems.append(Problem(where=str(path), path="plans", message="the scenario has no plans to compare"))
     for name in names:
         if name == BASELINE or not name or Path(name).name != name or name in (".", ".."):
-            problems.append(Problem(where=str(path), path=f"plans.{name}", message=(
-                "cannot be compared under this name: it is the baseline's" if name == BASELINE else
-                "cannot be compared under this name: it must also name a results directory")))
+            problems.append(
+                Problem(
+                    where=str(path),
+                    path=f"plans.{name}",
+                    message=(
+                        "cannot be compared under this name: it is the baseline's"
+                        if name == BASELINE
+                        else "cannot be compared under this name: it must also name a results directory"
+                    ),
+                )
+            )
             continue
         try:
             scenarios[name] = load_scenario(path, overrides, name, overlays)
@@ -134,56 +146,83 @@ def load_plans(path: str | Path, plans: list[str] | tuple[str, ...] = (), overri
     return scenarios
 
 
-def run_plans(scenarios: dict[str, Scenario], seed: int | None = None, replications: int | None = None,
-              jobs: int = 1, progress: Callable[[], None] | None = None) -> Comparison:
+def run_plans(
+    scenarios: dict[str, Scenario],
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[], None] | None = None,
+) -> Comparison:
     """Simulate every scenario with the baseline's seed and replications: common random numbers."""
     # the baseline's seed and replications for all: a plan may not change them, the pairing would break
     return Comparison(simulate_all(scenarios, seed, replications, jobs, progress))
 
 
-def compare(path: str | Path, plans: list[str] | tuple[str, ...] = (), seed: int | None = None,
-            replications: int | None = None, jobs: int = 1, overrides: list[str] | tuple[str, ...] = (),
-            progress: Callable[[], None] | None = None, overlays: list[Path] | tuple[Path, ...] = ()) -> Comparison:
+def compare(
+    path: str | Path,
+    plans: list[str] | tuple[str, ...] = (),
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int = 1,
+    overrides: list[str] | tuple[str, ...] = (),
+    progress: Callable[[], None] | None = None,
+    overlays: list[Path] | tuple[Path, ...] = (),
+) -> Comparison:
     """Run the baseline and the plans (default: all) of a scenario file with common random numbers."""
     return run_plans(load_plans(path, plans, overrides, overlays), seed, replications, jobs, progress)
 
 
-
-
-
-
 # -- which figures: the ones a plan is meant to move -------------------------------------------------
+
 
 def _selection(shape: dict) -> list[tuple[tuple[str, ...], str, str]]:
     """(path, label, unit) of each compared figure present in `shape` (the union of the runs' figures)."""
     pools, endpoints, stock = shape.get("pools", {}), shape.get("endpoints", {}), shape.get("stock", {})
     room = shape.get("waiting_room") or {}
-    rows = [(("shoppers", "outcome_bought"), "shoppers served (bought)", "count"),
-            (("orders",), "orders", "count"),
-            (("revenue",), "revenue", "money")]
+    rows = [
+        (("shoppers", "outcome_bought"), "shoppers served (bought)", "count"),
+        (("orders",), "orders", "count"),
+        (("revenue",), "revenue", "money"),
+    ]
     rows += [(("stock", sku, "sold_out_at"), f"{sku} sold out at", "clock") for sku in stock]
     rows += [(("stock", sku, "member_orders"), f"{sku} orders by members", "count") for sku in stock]
     rows += [(("endpoints", ep, "latency_p99"), f"{ep} p99", "latency") for ep in endpoints]
-    rows += [(("requests",), "requests (all endpoints)", "count"),
-             (("errors",), "errors (rejected + timed out)", "count"),
-             (("error_rate",), "error rate", "fraction")]
+    rows += [
+        (("requests",), "requests (all endpoints)", "count"),
+        (("errors",), "errors (rejected + timed out)", "count"),
+        (("error_rate",), "error rate", "fraction"),
+    ]
     rows += [(("endpoints", ep, "retries"), f"{ep} retries", "count") for ep in endpoints]
     rows += [(("pools", pool, "wasted"), f"{pool} wasted work (requests)", "count") for pool in pools]
     rows += [(("pools", pool, "mean_wait"), f"{pool} mean queue wait", "seconds") for pool in pools]
-    rows += [(("waiting_room", key), f"waiting room {label}", "seconds")
-             for key, label in (("wait_mean", "mean wait"), ("wait_p95", "p95 wait")) if key in room]
-    rows += [(("shoppers", f"outcome_{key}"), label, "count")
-             for key, label in (("abandoned_queue", "abandoned the queue"), ("gave_up", "gave up (errors)"))
-             if f"outcome_{key}" in shape.get("shoppers", {})]
-    rows += [(("pools", pool, key), f"{pool} {label}", unit) for pool in pools
-             for key, label, unit in (("peak_workers", "peak servers", "count"),
-                                      ("worker_hours", "server-hours", "hours")) if key in pools[pool]]
+    rows += [
+        (("waiting_room", key), f"waiting room {label}", "seconds")
+        for key, label in (("wait_mean", "mean wait"), ("wait_p95", "p95 wait"))
+        if key in room
+    ]
+    rows += [
+        (("shoppers", f"outcome_{key}"), label, "count")
+        for key, label in (("abandoned_queue", "abandoned the queue"), ("gave_up", "gave up (errors)"))
+        if f"outcome_{key}" in shape.get("shoppers", {})
+    ]
+    rows += [
+        (("pools", pool, key), f"{pool} {label}", unit)
+        for pool in pools
+        for key, label, unit in (("peak_workers", "peak servers", "count"), ("worker_hours", "server-hours", "hours"))
+        if key in pools[pool]
+    ]
     teams = (shape.get("support") or {}).get("teams", {})
     rows += [(("support", "contacts"), "support contacts", "count")]
-    rows += [(("support", "teams", team, key), f"{team} {label}", unit) for team in teams
-             for key, label, unit in (("service_level", "service level", "fraction"), ("asa", "ASA", "seconds"),
-                                      ("abandonment", "abandonment", "fraction"),
-                                      ("agent_hours", "agent-hours", "hours"))]
+    rows += [
+        (("support", "teams", team, key), f"{team} {label}", unit)
+        for team in teams
+        for key, label, unit in (
+            ("service_level", "service level", "fraction"),
+            ("asa", "ASA", "seconds"),
+            ("abandonment", "abandonment", "fraction"),
+            ("agent_hours", "agent-hours", "hours"),
+        )
+    ]
     rows += [(("support", "all_intervals_met"), "support target met in every interval", "fraction")]
     rows += [(("contingency_firings",), "contingency firings", "count")] if "contingency_firings" in shape else []
     return [row for row in rows if _has(shape, row[0])]

@@ -28,10 +28,6 @@ META = "loadtest.json"
 PARTS = "parts"
 
 
-
-
-
-
 @dataclass(frozen=True)
 class LoadTestRun:
     """How one load test is run: what `loadtest.json` records."""
@@ -58,11 +54,36 @@ class LoadTestRun:
     def command(self, out: Path) -> list[str]:
         """The locust command line for this run, writing into `out`."""
         cmd = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", self.host,
-            "--run-time", f"{int(round(self.run_time))}s", "--stop-timeout", "5", "--only-summary",
-            "--csv", str(out / "locust"), "--csv-full-history", "--html", str(out / "report.html"),
-            "--scenario", self.scenario, "--scale", repr(self.scale), "--speedup", repr(self.speedup),
-            "--flashsim-out", str(out), "--flashsim-workers", str(self.workers), "--loglevel", "WARNING",
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--host",
+            self.host,
+            "--run-time",
+            f"{int(round(self.run_time))}s",
+            "--stop-timeout",
+            "5",
+            "--only-summary",
+            "--csv",
+            str(out / "locust"),
+            "--csv-full-history",
+            "--html",
+            str(out / "report.html"),
+            "--scenario",
+            self.scenario,
+            "--scale",
+            repr(self.scale),
+            "--speedup",
+            repr(self.speedup),
+            "--flashsim-out",
+            str(out),
+            "--flashsim-workers",
+            str(self.workers),
+            "--loglevel",
+            "WARNING",
         ]
         if self.max_users is not None:
             cmd += ["--max-shoppers", str(self.max_users)]
@@ -86,8 +107,13 @@ def run(test: LoadTestRun, out: Path) -> int:
     with open(out / "locust.log", "w") as log:
         # Its own session: Ctrl-C (or SIGTERM) reaches flashsim only, which passes Locust the SIGINT it stops
         # cleanly on (stop the users, write the statistics, quit its workers).
-        process = subprocess.Popen(test.command(out), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        process = subprocess.Popen(
+            test.command(out),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             code = process.wait()
@@ -165,8 +191,9 @@ def collect(out: Path) -> None:
         w.writerow(["second", "arrivals", "scheduled", "expected"])
         for s, (n, e) in enumerate(zip(schedule["scheduled"], schedule["expected"])):
             w.writerow([s, arrivals.get(s, 0), n, round(e, 3)])
-    (out / "outcomes.json").write_text(json.dumps({"outcomes": dict(outcomes), "requests_not_recorded": dropped},
-                                                  indent=2) + "\n")
+    (out / "outcomes.json").write_text(
+        json.dumps({"outcomes": dict(outcomes), "requests_not_recorded": dropped}, indent=2) + "\n"
+    )
 
 
 def _number(text: str) -> float | None:

@@ -80,8 +80,14 @@ class _Knob:
     tried: bool = False
 
 
-def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int,
-           high: dict[K, int], max_runs: int = 40, describe: Callable[[K], str] = str) -> dict[K, int]:
+def search(
+    start: dict[K, int],
+    evaluate: Callable[[dict[K, int]], dict[K, bool | None]],
+    low: int,
+    high: dict[K, int],
+    max_runs: int = 40,
+    describe: Callable[[K], str] = str,
+) -> dict[K, int]:
     """The smallest value of every knob whose check passes, all searched at once: from the warm start,
     steps that double (down while passing, up while failing), then bisection. A knob already settled
     that fails once the others have moved is searched up again, and a last run of all the answers
@@ -121,12 +127,14 @@ def search(start: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool 
             if k not in candidates and passed[k] is False:
                 knob.lo, knob.hi, knob.step = knob.hi, None, 1
     pending = [describe(k) for k, knob in knobs.items() if knob.hi is None or knob.hi - knob.lo > 1]
-    raise Unmet(f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}"
-                f"{' ...' if len(pending) > 5 else ''})")
+    raise Unmet(
+        f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}{' ...' if len(pending) > 5 else ''})"
+    )
 
 
-def _tighten(config: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int,
-             rounds: int = 3) -> dict[K, int]:
+def _tighten(
+    config: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int, rounds: int = 3
+) -> dict[K, int]:
     """One less of every knob at once, kept where it still passes and the rest still pass with it: an
     answer found while other knobs were below their own answers can be one too high."""
     for _ in range(rounds):
@@ -229,8 +237,9 @@ def warm_start(scenario: Scenario, ample: RunResult, pool: str) -> int:
     return max(1, math.ceil(fluid), erlang)
 
 
-def size_servers(scenario: Scenario, label: str, run: Callable[[Scenario], RunResult], sizing: Sizing,
-                 max_scale: float) -> tuple[dict[str, int], RunResult]:
+def size_servers(
+    scenario: Scenario, label: str, run: Callable[[Scenario], RunResult], sizing: Sizing, max_scale: float
+) -> tuple[dict[str, int], RunResult]:
     """Workers per pool meeting the pools' targets; the passing run of the answer."""
     check(scenario, "servers")
     pools = _judged_pools(scenario)
@@ -241,8 +250,10 @@ def size_servers(scenario: Scenario, label: str, run: Callable[[Scenario], RunRe
     sizing.log(Evaluation(f"{label}: bound", high, dict(ample_ok)))
     short = [p for p in pools if not ample_ok[p]]
     if short:
-        raise Unmet(f"{label}: pool(s) {', '.join(short)} miss their targets even at {max_scale:g}x "
-                    f"the workers ({', '.join(f'{p} {high[p]}' for p in short)})")
+        raise Unmet(
+            f"{label}: pool(s) {', '.join(short)} miss their targets even at {max_scale:g}x "
+            f"the workers ({', '.join(f'{p} {high[p]}' for p in short)})"
+        )
     start = {p: min(warm_start(scenario, ample, p), high[p]) for p in pools}
     runs: dict[tuple, RunResult] = {}
 
@@ -264,9 +275,18 @@ def size_servers(scenario: Scenario, label: str, run: Callable[[Scenario], RunRe
     final = runs[tuple(sorted(answer.items()))]
     for p in pools:
         hours = [figures(r)["pools"][p]["worker_hours"] for r in final.replications]
-        sizing.rows.append({"what": "servers", "variant": label, "item": p,
-                            "current": scenario.system.pools[p].workers, "sized": answer[p],
-                            "warm_start": start[p], "cost": float(np.mean(hours)), "cost_unit": "server-hours"})
+        sizing.rows.append(
+            {
+                "what": "servers",
+                "variant": label,
+                "item": p,
+                "current": scenario.system.pools[p].workers,
+                "sized": answer[p],
+                "warm_start": start[p],
+                "cost": float(np.mean(hours)),
+                "cost_unit": "server-hours",
+            }
+        )
     return answer, final
 
 
@@ -274,15 +294,20 @@ def size_servers(scenario: Scenario, label: str, run: Callable[[Scenario], RunRe
 
 
 def with_stock(scenario: Scenario, stock: dict[str, int]) -> Scenario:
-    skus = {name: sku.model_copy(update={"stock": stock.get(name, sku.stock)})
-            for name, sku in scenario.inventory.skus.items()}
+    skus = {
+        name: sku.model_copy(update={"stock": stock.get(name, sku.stock)})
+        for name, sku in scenario.inventory.skus.items()
+    }
     return scenario.model_copy(update={"inventory": scenario.inventory.model_copy(update={"skus": skus})})
 
 
 def _transfer(scenario: Scenario, sku: str) -> float | None:
     """Time from a stock signal to units on sale, for the rule that transfers stock to this SKU."""
-    times = [r.after + r.do.transfer.lead for r in scenario.contingency.values()
-             if r.do.transfer is not None and r.do.transfer.sku == sku]
+    times = [
+        r.after + r.do.transfer.lead
+        for r in scenario.contingency.values()
+        if r.do.transfer is not None and r.do.transfer.sku == sku
+    ]
     return max(times) if times else None
 
 
@@ -312,18 +337,29 @@ def size_stock(scenario: Scenario, run: Callable[[Scenario], RunResult], sizing:
     answer = {}
     for sku in skus:
         quota, guaranteed = kept_share(scenario, sku)
-        needs = np.array([units_needed(rep["stock"][sku]["peak_out"], quota, guaranteed)
-                          for rep in result.replications])
+        needs = np.array(
+            [units_needed(rep["stock"][sku]["peak_out"], quota, guaranteed) for rep in result.replications]
+        )
         bought = np.array([rep["stock"][sku]["sold"] for rep in result.replications], dtype=float)
         allowed = math.floor(p * len(needs) + 1e-9)  # replications that may run out
         need = int(np.sort(needs)[::-1][allowed]) if allowed < len(needs) else 1
         floor = scenario.presale.units if scenario.presale is not None and _presale_sku(scenario) == sku else 1
         answer[sku] = max(need, floor)
-        row = {"what": "stock", "variant": "", "item": sku, "current": scenario.inventory.skus[sku].stock,
-               "sized": answer[sku], "warm_start": None, "cost": answer[sku], "cost_unit": "units",
-               "expected_demand": float(bought.mean()), "need_mean": float(needs.mean()),
-               "need_max": int(needs.max()), "safety_stock": answer[sku] - float(bought.mean()),
-               "replications": len(needs)}
+        row = {
+            "what": "stock",
+            "variant": "",
+            "item": sku,
+            "current": scenario.inventory.skus[sku].stock,
+            "sized": answer[sku],
+            "warm_start": None,
+            "cost": answer[sku],
+            "cost_unit": "units",
+            "expected_demand": float(bought.mean()),
+            "need_mean": float(needs.mean()),
+            "need_max": int(needs.max()),
+            "safety_stock": answer[sku] - float(bought.mean()),
+            "replications": len(needs),
+        }
         lead = _transfer(scenario, sku)
         if lead is not None:
             row["transfer_time"] = lead
@@ -376,9 +412,14 @@ def agent_warm_start(scenario: Scenario, logs: list[support.ContactLog], team: s
         work += np.bincount(k, weights=handle[mask], minlength=n)[:n]
     need = np.zeros(n, dtype=int)
     for i in np.flatnonzero(count):
-        slots = theory.agents_for_service_level(count[i] / len(logs) / cfg.interval, count[i] / work[i],
-                                                target.answer_within, target.service_level, theta,
-                                                target.abandonment)
+        slots = theory.agents_for_service_level(
+            count[i] / len(logs) / cfg.interval,
+            count[i] / work[i],
+            target.answer_within,
+            target.service_level,
+            theta,
+            target.abandonment,
+        )
         if channel is not None and channel.max_sessions is not None:
             slots = min(slots, channel.max_sessions)
         need[i] = math.ceil(slots / concurrency)
@@ -427,13 +468,23 @@ def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, 
                 share = met(served, t)
                 for i in range(n):  # a backlog from an earlier failing interval makes a later failure no verdict
                     passed[(t, i)] = share[i] if share[i] or all(share[:i]) else None
-            sizing.log(Evaluation(f"agents: {'+'.join(teams)} per interval",
-                                  {f"{t}@{i}": v for (t, i), v in config.items()},
-                                  {f"{t}@{i}": v for (t, i), v in passed.items()}))
+            sizing.log(
+                Evaluation(
+                    f"agents: {'+'.join(teams)} per interval",
+                    {f"{t}@{i}": v for (t, i), v in config.items()},
+                    {f"{t}@{i}": v for (t, i), v in passed.items()},
+                )
+            )
             return passed
 
-        answer = search(start, evaluate, 0, dict.fromkeys(start, max_agents), max_runs=60 + 3 * n,
-                        describe=lambda k: f"{k[0]} at {format_clock(scenario.clock.start_time, k[1] * cfg.interval)}")
+        answer = search(
+            start,
+            evaluate,
+            0,
+            dict.fromkeys(start, max_agents),
+            max_runs=60 + 3 * n,
+            describe=lambda k: f"{k[0]} at {format_clock(scenario.clock.start_time, k[1] * cfg.interval)}",
+        )
         for (t, i), v in answer.items():
             staffed[t][i] = v
         for _ in range(10):  # the roster gives some intervals more than they asked for: check it as deployed
@@ -441,12 +492,14 @@ def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, 
                 counts[t], gaps = cover(cfg.interval, on, staffed[t])
                 uncovered |= {(t, i) for i in gaps}
             served = serve_all(deployed())
-            short = [(t, i) for t in teams for i, ok in enumerate(met(served, t))
-                     if not ok and (t, i) not in uncovered]
-            sizing.log(Evaluation(f"agents: {'+'.join(teams)} roster",
-                                  {f"{t} {shift.name}": int(counts[t][k]) for t in teams
-                                   for k, shift in enumerate(cfg.roster)},
-                                  {f"{t}@{i}": False for t, i in short}))
+            short = [(t, i) for t in teams for i, ok in enumerate(met(served, t)) if not ok and (t, i) not in uncovered]
+            sizing.log(
+                Evaluation(
+                    f"agents: {'+'.join(teams)} roster",
+                    {f"{t} {shift.name}": int(counts[t][k]) for t in teams for k, shift in enumerate(cfg.roster)},
+                    {f"{t}@{i}": False for t, i in short},
+                )
+            )
             if not short:
                 break
             for t, i in short:
@@ -457,8 +510,10 @@ def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, 
     _report_agents(scenario, roster, staffed, final, on, sizing)
     if uncovered:
         when = sorted({format_clock(scenario.clock.start_time, i * cfg.interval) for _, i in uncovered})
-        sizing.unmet.append(f"agents: no shift of the roster is on at {', '.join(when[:6])}"
-                            f"{' ...' if len(when) > 6 else ''}, where contacts need agents")
+        sizing.unmet.append(
+            f"agents: no shift of the roster is on at {', '.join(when[:6])}"
+            f"{' ...' if len(when) > 6 else ''}, where contacts need agents"
+        )
     return sized
 
 
@@ -498,8 +553,9 @@ def paid_hours(on: np.ndarray, counts: np.ndarray, roster: list) -> float:
     return float(sum(c * n * (shift.hours[1] - shift.hours[0]) / 3600 for c, n, shift in zip(counts, spells, roster)))
 
 
-def _report_agents(scenario: Scenario, roster: list, staffed: dict[str, np.ndarray], served: list[dict],
-                   on: np.ndarray, sizing: Sizing) -> None:
+def _report_agents(
+    scenario: Scenario, roster: list, staffed: dict[str, np.ndarray], served: list[dict], on: np.ndarray, sizing: Sizing
+) -> None:
     """The staffing table (per interval: contacts, agents asked for and deployed, service level with the
     roster), the roster beside the scenario's, and a row per team with its paid agent-hours."""
     cfg = scenario.support
@@ -513,21 +569,38 @@ def _report_agents(scenario: Scenario, roster: list, staffed: dict[str, np.ndarr
             offered = sum(x["offered"][i] for x in intervals)
             row[f"{t}_offered"] = offered / len(served)
             row[f"{t}_agents"] = int(staffed[t][i])
-            row[f"{t}_deployed"] = int((counts[t] @ on)[i * per:(i + 1) * per].min())
+            row[f"{t}_deployed"] = int((counts[t] @ on)[i * per : (i + 1) * per].min())
             row[f"{t}_service_level"] = sum(x["answered_within"][i] for x in intervals) / offered if offered else None
         sizing.staffing.append(row)
     for shift, new in zip(cfg.roster, roster):
         for t in teams:
-            sizing.roster.append({"shift": shift.name, "team": t, "start": shift.start, "end": shift.end,
-                                  "current": getattr(shift, t), "sized": getattr(new, t),
-                                  "temporary": shift.temporary})
+            sizing.roster.append(
+                {
+                    "shift": shift.name,
+                    "team": t,
+                    "start": shift.start,
+                    "end": shift.end,
+                    "current": getattr(shift, t),
+                    "sized": getattr(new, t),
+                    "temporary": shift.temporary,
+                }
+            )
     for t in teams:
         current = np.array([getattr(s, t) for s in cfg.roster])
-        sizing.rows.append({"what": "agents", "variant": "", "item": t, "current": int(current.sum()),
-                            "sized": int(counts[t].sum()), "warm_start": None,
-                            "cost": paid_hours(on, counts[t], roster), "cost_unit": "agent-hours (paid)",
-                            "current_cost": paid_hours(on, current, cfg.roster),
-                            "peak_per_interval": int(staffed[t].max())})
+        sizing.rows.append(
+            {
+                "what": "agents",
+                "variant": "",
+                "item": t,
+                "current": int(current.sum()),
+                "sized": int(counts[t].sum()),
+                "warm_start": None,
+                "cost": paid_hours(on, counts[t], roster),
+                "cost_unit": "agent-hours (paid)",
+                "current_cost": paid_hours(on, current, cfg.roster),
+                "peak_per_interval": int(staffed[t].max()),
+            }
+        )
 
 
 # -- all of it ----------------------------------------------------------------------------------
@@ -539,14 +612,19 @@ def check(scenario: Scenario, what: str) -> list[str]:
     """The parts to size; ValueError (bad input) when the scenario gives nothing to size them against."""
     if what != "all":
         if not sizable(scenario, what):
-            raise ValueError({"servers": "targets: give latency bounds or an error_rate to size servers against",
-                              "stock": "targets.stock: give stockout_probability to size stock against",
-                              "agents": "support: the scenario has no support section to staff"}[what])
+            raise ValueError(
+                {
+                    "servers": "targets: give latency bounds or an error_rate to size servers against",
+                    "stock": "targets.stock: give stockout_probability to size stock against",
+                    "agents": "support: the scenario has no support section to staff",
+                }[what]
+            )
         return [what]
     parts = [p for p in WHAT if sizable(scenario, p)]
     if not parts:
-        raise ValueError("targets: nothing to size against (give latency or error_rate, targets.stock, or a "
-                         "support section)")
+        raise ValueError(
+            "targets: nothing to size against (give latency or error_rate, targets.stock, or a support section)"
+        )
     return parts
 
 
@@ -559,9 +637,16 @@ def sizable(scenario: Scenario, part: str) -> bool:
     return scenario.support is not None
 
 
-def size(scenario: Scenario, what: str = "all", seed: int | None = None, replications: int | None = None,
-         jobs: int = 1, max_scale: float = 20.0, max_agents: int = 5000,
-         on_run: Callable[[Evaluation], None] | None = None) -> Sizing:
+def size(
+    scenario: Scenario,
+    what: str = "all",
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int = 1,
+    max_scale: float = 20.0,
+    max_agents: int = 5000,
+    on_run: Callable[[Evaluation], None] | None = None,
+) -> Sizing:
     """Size what is asked (servers, stock, agents or all, in that order: each sized part feeds the next)."""
     seed = scenario.seed if seed is None else seed
     count = replications or scenario.replications
@@ -578,14 +663,32 @@ def size(scenario: Scenario, what: str = "all", seed: int | None = None, replica
         if room is not None:  # the other way round too, for comparison: what queued entry saves, or costs
             other = "without queued entry" if room.enabled else "with queued entry"
             try:
-                size_servers(scenario.model_copy(update={"waiting_room": room.model_copy(
-                    update={"enabled": not room.enabled})}), other, run, sizing, max_scale)
+                size_servers(
+                    scenario.model_copy(update={"waiting_room": room.model_copy(update={"enabled": not room.enabled})}),
+                    other,
+                    run,
+                    sizing,
+                    max_scale,
+                )
             except Unmet as exc:
-                sizing.rows.append({"what": "servers", "variant": other, "item": "all pools", "current": None,
-                                    "sized": None, "warm_start": None, "cost": None, "cost_unit": "",
-                                    "note": f"cannot be met: {exc}"})
-        label = "as configured" if room is None else ("with queued entry" if room.enabled
-                                                       else "without queued entry (as configured)")
+                sizing.rows.append(
+                    {
+                        "what": "servers",
+                        "variant": other,
+                        "item": "all pools",
+                        "current": None,
+                        "sized": None,
+                        "warm_start": None,
+                        "cost": None,
+                        "cost_unit": "",
+                        "note": f"cannot be met: {exc}",
+                    }
+                )
+        label = (
+            "as configured"
+            if room is None
+            else ("with queued entry" if room.enabled else "without queued entry (as configured)")
+        )
         sizing.applied = label
         try:
             workers, shop = size_servers(scenario, label, run, sizing, max_scale)
@@ -619,19 +722,36 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
     if "servers" in parts:
         for pool in _judged_pools(scenario):
             oks = [pool_passes(scenario, r, pool) for r in reps]
-            checks.append({"check": f"pool {pool}: latency and error-rate targets", "value": float(np.mean(oks)),
-                           "bound": need, "met": _enough(oks, need)})
+            checks.append(
+                {
+                    "check": f"pool {pool}: latency and error-rate targets",
+                    "value": float(np.mean(oks)),
+                    "bound": need,
+                    "met": _enough(oks, need),
+                }
+            )
     target = scenario.targets.stock
     if "stock" in parts and target is not None:
         for sku in dict.fromkeys(sale.sku for sale in scenario.sales):  # out: a shopper found no unit for them
             out = [s["sold_out_at"] is not None or s["refused_at"] is not None for s in (r["stock"][sku] for r in reps)]
-            checks.append({"check": f"stock {sku}: share of replications running out", "value": float(np.mean(out)),
-                           "bound": target.stockout_probability,
-                           "met": float(np.mean(out)) <= target.stockout_probability + 1e-9})
+            checks.append(
+                {
+                    "check": f"stock {sku}: share of replications running out",
+                    "value": float(np.mean(out)),
+                    "bound": target.stockout_probability,
+                    "met": float(np.mean(out)) <= target.stockout_probability + 1e-9,
+                }
+            )
     if "agents" in parts and scenario.support is not None:
         for team in support.teams(scenario):
             ok = np.array([support.team_met(scenario, rep["support"]["teams"][team]["intervals"]) for rep in reps])
             worst = float(ok.mean(axis=0).min()) if ok.size else 1.0
-            checks.append({"check": f"support {team}: every interval's service level", "value": worst,
-                           "bound": need, "met": all(_enough(ok[:, i].tolist(), need) for i in range(ok.shape[1]))})
+            checks.append(
+                {
+                    "check": f"support {team}: every interval's service level",
+                    "value": worst,
+                    "bound": need,
+                    "met": all(_enough(ok[:, i].tolist(), need) for i in range(ok.shape[1])),
+                }
+            )
     return checks

@@ -20,9 +20,38 @@ if TYPE_CHECKING:
     pass
 
 # Two-sided 95% Student t quantiles for 1..30 degrees of freedom.
-_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042]
+_T95 = [
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+]
 
 
 def t95(df: int) -> float:
@@ -92,9 +121,25 @@ def figures(rep: dict) -> dict[str, Any]:
             "shed": pool["shed"],
         }
     stock = {
-        name: {**{k: s[k] for k in ("initial", "sold", "reserved", "available", "expired", "declined", "replenished",
-                                     "restock_reservations", "sold_out_at", "all_sold_at", "revenue")},
-               "member_orders": sum(row[1] + row[2] for row in s["taken"])}
+        name: {
+            **{
+                k: s[k]
+                for k in (
+                    "initial",
+                    "sold",
+                    "reserved",
+                    "available",
+                    "expired",
+                    "declined",
+                    "replenished",
+                    "restock_reservations",
+                    "sold_out_at",
+                    "all_sold_at",
+                    "revenue",
+                )
+            },
+            "member_orders": sum(row[1] + row[2] for row in s["taken"]),
+        }
         for name, s in rep["stock"].items()
     }
     requests = sum(e["requests"] for e in rep["endpoints"].values())
@@ -146,8 +191,10 @@ def _room_figures(room: dict) -> dict[str, Any]:
 
 def _rain_figures(rain: dict) -> dict[str, Any]:
     return {
-        **{k: rain[k] for k in ("budget", "spent", "packets", "winners", "participants", "taps", "served_taps",
-                                "exhausted_at")},
+        **{
+            k: rain[k]
+            for k in ("budget", "spent", "packets", "winners", "participants", "taps", "served_taps", "exhausted_at")
+        },
         "win_rate": rain["packets"] / rain["served_taps"] if rain["served_taps"] else None,
     }
 
@@ -162,24 +209,44 @@ def _support_figures(s: dict) -> dict[str, Any]:
         teams = {}
         for team, t in s["teams"].items():
             row = {key: values[k] for key, values in t["intervals"].items()}
-            teams[team] = {**_contact_figures(row), "agents": row["agents"],
-                           "busy_agents": row["busy"] / seconds[k] / t["concurrency"],
-                           "peak_queue": row["peak_queue"]}
+            teams[team] = {
+                **_contact_figures(row),
+                "agents": row["agents"],
+                "busy_agents": row["busy"] / seconds[k] / t["concurrency"],
+                "peak_queue": row["peak_queue"],
+            }
         intervals.append({"met": float(met), "teams": teams})
-    keep = ("completed", "escalated", "in_service_at_end", "queued_at_end", "peak_queue", "agent_hours",
-            "temporary_agent_hours")
+    keep = (
+        "completed",
+        "escalated",
+        "in_service_at_end",
+        "queued_at_end",
+        "peak_queue",
+        "agent_hours",
+        "temporary_agent_hours",
+    )
     return {
         "all_intervals_met": float(s["met"]),
         "contacts": s["contacts"],
         "sources": dict(s["sources"]),
-        "teams": {team: {**_contact_figures(t), **{k: t[k] for k in keep},
-                         "mean_wait": t["queue_time"] / t["offered"] if t["offered"] else None}
-                  for team, t in s["teams"].items()},
+        "teams": {
+            team: {
+                **_contact_figures(t),
+                **{k: t[k] for k in keep},
+                "mean_wait": t["queue_time"] / t["offered"] if t["offered"] else None,
+            }
+            for team, t in s["teams"].items()
+        },
         "intervals": intervals,
-        "shifts": {name: {"agent_hours": shift["agent_hours"],
-                          "teams": {team: {**_contact_figures(t), "agent_hours": t["agent_hours"]}
-                                    for team, t in shift["teams"].items()}}
-                   for name, shift in s["shifts"].items()},
+        "shifts": {
+            name: {
+                "agent_hours": shift["agent_hours"],
+                "teams": {
+                    team: {**_contact_figures(t), "agent_hours": t["agent_hours"]} for team, t in shift["teams"].items()
+                },
+            }
+            for name, shift in s["shifts"].items()
+        },
     }
 
 
@@ -220,10 +287,16 @@ def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]
         "horizon_s": scenario.clock.horizon,
         **combined,
         "targets": judge(scenario, combined),
-        "contingency": [{"replication": i, **firing, "fired_clock": format_clock(scenario.clock.start_time,
-                                                                                 firing["fired_at"]),
-                         "effective_clock": format_clock(scenario.clock.start_time, firing["effective_at"])}
-                        for i, rep in enumerate(reps) for firing in rep["contingency"]],
+        "contingency": [
+            {
+                "replication": i,
+                **firing,
+                "fired_clock": format_clock(scenario.clock.start_time, firing["fired_at"]),
+                "effective_clock": format_clock(scenario.clock.start_time, firing["effective_at"]),
+            }
+            for i, rep in enumerate(reps)
+            for firing in rep["contingency"]
+        ],
     }
 
 
@@ -238,13 +311,22 @@ def _label_support(scenario: Scenario, first: dict, combined: dict) -> dict[str,
         "service_level_target": target.service_level,
         "abandonment_target": target.abandonment,
         **combined,
-        "intervals": [{"start": k * first["interval"], "clock": format_clock(start, k * first["interval"]), **row}
-                      for k, row in enumerate(combined["intervals"])],
-        "shifts": {name: {"start": roster[name].start, "end": roster[name].end,
-                          "temporary": roster[name].temporary, **shift,
-                          "teams": {team: {"agents": getattr(roster[name], team), **figures}
-                                    for team, figures in shift["teams"].items()}}
-                   for name, shift in combined["shifts"].items()},
+        "intervals": [
+            {"start": k * first["interval"], "clock": format_clock(start, k * first["interval"]), **row}
+            for k, row in enumerate(combined["intervals"])
+        ],
+        "shifts": {
+            name: {
+                "start": roster[name].start,
+                "end": roster[name].end,
+                "temporary": roster[name].temporary,
+                **shift,
+                "teams": {
+                    team: {"agents": getattr(roster[name], team), **figures} for team, figures in shift["teams"].items()
+                },
+            }
+            for name, shift in combined["shifts"].items()
+        },
     }
 
 
@@ -256,21 +338,38 @@ def judge(scenario: Scenario, combined: dict) -> list[dict[str, Any]]:
             bound = getattr(bounds, q)
             if bound is not None:
                 value = combined["endpoints"][step][f"latency_{q}"]["mean"]
-                checks.append({"target": f"{step} {q}", "bound": bound, "value": value,
-                               "met": value is not None and value <= bound})
+                checks.append(
+                    {
+                        "target": f"{step} {q}",
+                        "bound": bound,
+                        "value": value,
+                        "met": value is not None and value <= bound,
+                    }
+                )
     if scenario.targets.error_rate is not None:
         value = combined["error_rate"]["mean"]
-        checks.append({"target": "error rate", "bound": scenario.targets.error_rate, "value": value,
-                       "met": value is not None and value <= scenario.targets.error_rate})
+        checks.append(
+            {
+                "target": "error rate",
+                "bound": scenario.targets.error_rate,
+                "value": value,
+                "met": value is not None and value <= scenario.targets.error_rate,
+            }
+        )
     if "support" in combined:  # as sizing judges it: each interval met in enough of the replications
         target = scenario.targets.support
         shares = [i["met"]["mean"] for i in combined["support"]["intervals"]]
         value = min(shares) if shares else None
         what = f"{target.service_level:.0%} answered within {target.answer_within:g} s"
         what += f", at most {target.abandonment:.0%} hanging up" if target.abandonment is not None else ""
-        checks.append({"target": f"support: {what}, share of replications meeting it in the worst interval",
-                       "bound": scenario.targets.confidence, "value": value,
-                       "met": value is not None and value >= scenario.targets.confidence})
+        checks.append(
+            {
+                "target": f"support: {what}, share of replications meeting it in the worst interval",
+                "bound": scenario.targets.confidence,
+                "value": value,
+                "met": value is not None and value >= scenario.targets.confidence,
+            }
+        )
     return checks
 
 
@@ -314,10 +413,12 @@ def latency_windows(reps: list[dict]) -> list[dict[str, Any]]:
             for r in per_rep:
                 for b, c in enumerate(r["windows"].get(w, ())):
                     counts[b] += c
-            rows.append({"endpoint": name, "start": w * WINDOW, "served": sum(counts) / len(reps),
-                         **{f"p{q}": percentile(counts, q / 100) for q in (50, 95, 99)}})
+            rows.append(
+                {
+                    "endpoint": name,
+                    "start": w * WINDOW,
+                    "served": sum(counts) / len(reps),
+                    **{f"p{q}": percentile(counts, q / 100) for q in (50, 95, 99)},
+                }
+            )
     return rows
-
-
-
-

@@ -89,8 +89,11 @@ class MMc:
         if not t >= 0:
             raise ValueError(f"t must be >= 0, got {t!r}")
         mu, g = self.mu, self.c * self.mu - self.lam
-        both = (1 + mu * t) * math.exp(-mu * t) if math.isclose(g, mu) else \
-            (g * math.exp(-mu * t) - mu * math.exp(-g * t)) / (g - mu)
+        both = (
+            (1 + mu * t) * math.exp(-mu * t)
+            if math.isclose(g, mu)
+            else (g * math.exp(-mu * t) - mu * math.exp(-g * t)) / (g - mu)
+        )
         return (1 - self.p_wait) * math.exp(-mu * t) + self.p_wait * both
 
 
@@ -251,16 +254,18 @@ def servers_for_response(lam: float, mu: float, t: float, q: float) -> int:
     if not 0 < q < 1:
         raise ValueError(f"q must be in (0, 1), got {q!r}")
     if math.exp(-mu * t) >= 1 - q:
-        raise ValueError(f"no number of workers helps: service alone exceeds {t:g} in more than {1 - q:.3g} "
-                         "of requests")
+        raise ValueError(
+            f"no number of workers helps: service alone exceeds {t:g} in more than {1 - q:.3g} of requests"
+        )
     c = math.floor(lam / mu) + 1
     while mmc(lam, mu, c).response_tail(t) > 1 - q:
         c += 1
     return c
 
 
-def agents_for_service_level(lam: float, mu: float, t: float, target: float, theta: float | None = None,
-                             max_abandon: float | None = None) -> int:
+def agents_for_service_level(
+    lam: float, mu: float, t: float, target: float, theta: float | None = None, max_abandon: float | None = None
+) -> int:
     """Fewest agents (workers) answering at least `target` of contacts within t: Erlang C without
     abandonment (theta None), else Erlang A with abandonment rate theta, also keeping the share that
     abandons at most max_abandon."""

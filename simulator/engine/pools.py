@@ -75,8 +75,9 @@ class Endpoint:
 class Pool:
     """A fixed number of workers taking requests first come, first served from one bounded queue."""
 
-    def __init__(self, env: Engine, name: str, workers: int, queue_limit: int | None,
-                 shed_expired: bool, horizon: float):
+    def __init__(
+        self, env: Engine, name: str, workers: int, queue_limit: int | None, shed_expired: bool, horizon: float
+    ):
         self.env = env
         self.name = name
         self.workers = workers

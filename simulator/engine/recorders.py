@@ -107,21 +107,35 @@ class Latencies:
                 self.windows[w] = counts.copy()
             else:
                 kept += counts
-        self.s_served[first:first + span] += np.bincount(seconds - first, minlength=span)
+        self.s_served[first : first + span] += np.bincount(seconds - first, minlength=span)
         for bound, counts in self.slow.items():
-            counts[first:first + span] += np.bincount(seconds[latency > bound] - first, minlength=span)
+            counts[first : first + span] += np.bincount(seconds[latency > bound] - first, minlength=span)
 
     def histograms(self) -> dict:
         self.flush()
-        return {"latency_sum": self.latency_sum, "hist": self.hist.tolist(),
-                "windows": {w: counts.tolist() for w, counts in sorted(self.windows.items())}}
+        return {
+            "latency_sum": self.latency_sum,
+            "hist": self.hist.tolist(),
+            "windows": {w: counts.tolist() for w, counts in sorted(self.windows.items())},
+        }
 
 
 class EndpointStats(Latencies):
     """What clients saw of one endpoint: requests and how each ended, and response times."""
 
-    __slots__ = ("rejected", "timed_out", "retries", "in_flight", "wasted", "shed",
-                 "s_requests", "s_rejected", "s_timed_out", "s_retries", "s_in_flight")
+    __slots__ = (
+        "rejected",
+        "timed_out",
+        "retries",
+        "in_flight",
+        "wasted",
+        "shed",
+        "s_requests",
+        "s_rejected",
+        "s_timed_out",
+        "s_retries",
+        "s_in_flight",
+    )
 
     def __init__(self, horizon: float):
         super().__init__(horizon)
@@ -165,9 +179,27 @@ class PoolStats:
     times, those still inside counting until the horizon.
     """
 
-    __slots__ = ("workers", "waited", "completed", "shed", "peak_queue", "sent_sum", "start_sum", "done_sum",
-                 "shed_sum", "left_sent_sum", "wait_sum", "s_queue", "s_busy", "s_workers",
-                 "peak_workers", "_resized", "_worker_area", "_excess_since", "_excess_area")
+    __slots__ = (
+        "workers",
+        "waited",
+        "completed",
+        "shed",
+        "peak_queue",
+        "sent_sum",
+        "start_sum",
+        "done_sum",
+        "shed_sum",
+        "left_sent_sum",
+        "wait_sum",
+        "s_queue",
+        "s_busy",
+        "s_workers",
+        "peak_workers",
+        "_resized",
+        "_worker_area",
+        "_excess_since",
+        "_excess_area",
+    )
 
     def __init__(self, horizon: float, workers: int):
         self.workers = self.peak_workers = workers
@@ -205,8 +237,12 @@ class PoolStats:
         return {
             "workers": self.workers,
             "peak_workers": self.peak_workers,
-            "worker_seconds": (self._worker_area + self.workers * (horizon - self._resized) + self._excess_area
-                               + max(0, busy - self.workers) * (horizon - self._excess_since)),
+            "worker_seconds": (
+                self._worker_area
+                + self.workers * (horizon - self._resized)
+                + self._excess_area
+                + max(0, busy - self.workers) * (horizon - self._excess_since)
+            ),
             "admitted": self.completed + self.shed + in_pool,  # the others were rejected
             "waited": self.waited,
             "started": self.completed + busy,
@@ -219,5 +255,3 @@ class PoolStats:
             "peak_queue": self.peak_queue,
             "series": {"queue": self.s_queue, "busy": self.s_busy, "workers": self.s_workers},
         }
-
-

@@ -106,8 +106,9 @@ def contacts(scenario: Scenario, result: dict, stream: Callable[[str], np.random
         handles.append(handle[keep])
         escalates.append(escalate[keep])
     order = np.argsort(np.concatenate(times or [np.empty(0)]), kind="stable")
-    time, source, handle, escalate = (np.concatenate(a or [np.empty(0)])[order]
-                                      for a in (times, sources, handles, escalates))
+    time, source, handle, escalate = (
+        np.concatenate(a or [np.empty(0)])[order] for a in (times, sources, handles, escalates)
+    )
     n = len(time)
     chat, phone = support.channels.get("chat"), support.channels.get("phone")
     team = np.where(stream("support:channel").random(n) < (chat.share if chat else 0.0), CHAT, PHONE)
@@ -120,12 +121,22 @@ def contacts(scenario: Scenario, result: dict, stream: Callable[[str], np.random
             mine = team == k
             patience[mine] = channel.patience.sample(rng, int(mine.sum()))
     experts = support.experts
-    expert_patience = (experts.patience.sample(stream("support:expert_patience"), n)
-                       if experts.patience is not None else np.full(n, np.inf))
-    return ContactLog(time=time, source=source.astype(np.int8), team=team.astype(np.int8), bot=bot,
-                      handle=handle, patience=patience, escalate=escalate.astype(bool),
-                      expert_handle=experts.handle.sample(stream("support:expert_handle"), n),
-                      expert_patience=expert_patience)
+    expert_patience = (
+        experts.patience.sample(stream("support:expert_patience"), n)
+        if experts.patience is not None
+        else np.full(n, np.inf)
+    )
+    return ContactLog(
+        time=time,
+        source=source.astype(np.int8),
+        team=team.astype(np.int8),
+        bot=bot,
+        handle=handle,
+        patience=patience,
+        escalate=escalate.astype(bool),
+        expert_handle=experts.handle.sample(stream("support:expert_handle"), n),
+        expert_patience=expert_patience,
+    )
 
 
 # -- the roster ----------------------------------------------------------------------------------
@@ -162,8 +173,15 @@ def _slots(support: Support, team: str, agents: np.ndarray) -> np.ndarray:
 # -- the contact centre --------------------------------------------------------------------------
 
 
-def _queue(arrival: np.ndarray, handle: np.ndarray, patience: np.ndarray, slots: np.ndarray, end: float,
-           per_interval: int, intervals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _queue(
+    arrival: np.ndarray,
+    handle: np.ndarray,
+    patience: np.ndarray,
+    slots: np.ndarray,
+    end: float,
+    per_interval: int,
+    intervals: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One team: a FIFO queue in front of slots[m] slots during minute m, run to `end`.
 
     A free slot takes the head of the queue at once; when slots fall, busy ones finish their contact and
@@ -239,8 +257,15 @@ def _peaks(arrival: np.ndarray, leave: np.ndarray, length: float, intervals: int
     return np.maximum(peak, np.where(before >= 0, level[np.maximum(before, 0)], 0))
 
 
-def _team(arrival: np.ndarray, handle: np.ndarray, patience: np.ndarray, slots: np.ndarray, agents: np.ndarray,
-          deflected: np.ndarray, scenario: Scenario) -> tuple[dict, np.ndarray, np.ndarray]:
+def _team(
+    arrival: np.ndarray,
+    handle: np.ndarray,
+    patience: np.ndarray,
+    slots: np.ndarray,
+    agents: np.ndarray,
+    deflected: np.ndarray,
+    scenario: Scenario,
+) -> tuple[dict, np.ndarray, np.ndarray]:
     """Serve one team's contacts: its figures per interval and in total; each contact's start and whether
     it hung up."""
     end, length = until(scenario), scenario.support.interval
@@ -262,12 +287,16 @@ def _team(arrival: np.ndarray, handle: np.ndarray, patience: np.ndarray, slots: 
 
     on = np.bincount(minute_of, weights=seconds, minlength=intervals)
     per_interval = {
-        "offered": count(), "answered": count(answered), "answered_within": count(answered & (wait <= within)),
-        "abandoned": count(abandoned), "waited": count(~(answered & (start == arrival))),
-        "wait_sum": count(answered, wait), "queue_time": count(None, leave - arrival),
-        "deflected": np.bincount(np.minimum(deflected // length, intervals - 1).astype(np.int64),
-                                 minlength=intervals),
-        "busy": busy, "overtime": overtime,
+        "offered": count(),
+        "answered": count(answered),
+        "answered_within": count(answered & (wait <= within)),
+        "abandoned": count(abandoned),
+        "waited": count(~(answered & (start == arrival))),
+        "wait_sum": count(answered, wait),
+        "queue_time": count(None, leave - arrival),
+        "deflected": np.bincount(np.minimum(deflected // length, intervals - 1).astype(np.int64), minlength=intervals),
+        "busy": busy,
+        "overtime": overtime,
         "available": np.bincount(minute_of, weights=slots * seconds, minlength=intervals),
         "agents": np.bincount(minute_of, weights=agents * seconds, minlength=intervals) / on,
         "peak_queue": _peaks(arrival, leave, length, intervals),
@@ -324,8 +353,9 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
             arrival, handle, patience = log.time[index], log.handle[index], log.patience[index]
             deflected = log.time[mine & log.bot]
         duty = np.asarray(agents[team], dtype=np.float64)
-        figures, start, abandoned = _team(arrival, handle, patience, _slots(support, team, agents[team]), duty,
-                                          deflected, scenario)
+        figures, start, abandoned = _team(
+            arrival, handle, patience, _slots(support, team, agents[team]), duty, deflected, scenario
+        )
         finish = start + handle
         escalate = log.escalate[index] if team != "experts" else np.zeros(len(index), dtype=bool)
         passes = escalate & ~np.isnan(start) & (finish < end)  # reach the experts before `until`
@@ -335,9 +365,14 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
         passed_time.append(finish[passes])
         passed_index.append(index[passes])
         roster = [getattr(shift, team) for shift in support.roster]
-        figures["temporary_agent_hours"] = float(sum(
-            n * (on[s] @ seconds) for s, (n, shift) in enumerate(zip(roster, support.roster)) if shift.temporary
-        )) / 3600
+        figures["temporary_agent_hours"] = (
+            float(
+                sum(
+                    n * (on[s] @ seconds) for s, (n, shift) in enumerate(zip(roster, support.roster)) if shift.temporary
+                )
+            )
+            / 3600
+        )
         teams[team] = figures
         reached[team] = (arrival, start, abandoned)
     return {
@@ -345,8 +380,9 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
         "until": end,
         "answer_within": scenario.targets.support.answer_within,
         "contacts": len(log),
-        "sources": {source: int((log.source == i).sum()) for i, source in enumerate(SOURCES)
-                    if source in support.contacts},
+        "sources": {
+            source: int((log.source == i).sum()) for i, source in enumerate(SOURCES) if source in support.contacts
+        },
         "teams": teams,
         "shifts": _shifts(scenario, reached, on, seconds),
         **_met(scenario, teams),
@@ -367,12 +403,19 @@ def _shifts(scenario: Scenario, reached: dict, on: np.ndarray, seconds: np.ndarr
             arrival, start, abandoned = reached[team]
             while_on = on[s, np.minimum(arrival // 60, on.shape[1] - 1).astype(np.int64)]
             answered = while_on & ~np.isnan(start)
-            mine[team] = {"agents": agents, "agent_hours": agents * hours, "offered": int(while_on.sum()),
-                          "answered": int(answered.sum()),
-                          "answered_within": int((answered & (start - arrival <= within)).sum()),
-                          "abandoned": int((while_on & abandoned).sum())}
-        out[shift.name] = {"temporary": shift.temporary, "agent_hours": sum(t["agent_hours"] for t in mine.values()),
-                           "teams": mine}
+            mine[team] = {
+                "agents": agents,
+                "agent_hours": agents * hours,
+                "offered": int(while_on.sum()),
+                "answered": int(answered.sum()),
+                "answered_within": int((answered & (start - arrival <= within)).sum()),
+                "abandoned": int((while_on & abandoned).sum()),
+            }
+        out[shift.name] = {
+            "temporary": shift.temporary,
+            "agent_hours": sum(t["agent_hours"] for t in mine.values()),
+            "teams": mine,
+        }
     return out
 
 

@@ -101,7 +101,7 @@ class Playbook:
             if requests and errors / requests > signal.above:
                 return f"{signal.pool} error rate {errors / requests:.1%} above {signal.above:.1%} over {w} s"
         elif when.queue is not None:
-            levels = world.pools[signal.pool].stats.s_queue[lo + 1:second + 1]
+            levels = world.pools[signal.pool].stats.s_queue[lo + 1 : second + 1]
             mean = sum(levels) / len(levels) if levels else 0.0
             if mean > signal.above:
                 return f"{signal.pool} queue {mean:,.0f} above {signal.above:g} over {w} s"
@@ -113,8 +113,10 @@ class Playbook:
             slow = int(stats.slow[signal.above][lo:second].sum())
             slow += timed_out if endpoint.timeout is not None and endpoint.timeout > signal.above else 0
             if answered and slow > 0.01 * answered:
-                return (f"{signal.endpoint} p99 above {format_duration(signal.above)} over {w} s "
-                        f"({slow} of {answered} slower)")
+                return (
+                    f"{signal.endpoint} p99 above {format_duration(signal.above)} over {w} s "
+                    f"({slow} of {answered} slower)"
+                )
         return None
 
     def _fire(self, armed: _Armed, reason: str) -> None:
@@ -126,8 +128,16 @@ class Playbook:
         lag = getattr(action, "lag", None) or getattr(action, "lead", None) or 0.0
         effective = now + rule.after + lag
         armed.ready_at = effective + rule.cooldown if rule.repeat else float("inf")
-        self.log.append({"rule": armed.name, "signal": rule.when.kind, "fired_at": now, "effective_at": effective,
-                         "reason": reason, "action": _describe(kind, action)})
+        self.log.append(
+            {
+                "rule": armed.name,
+                "signal": rule.when.kind,
+                "fired_at": now,
+                "effective_at": effective,
+                "reason": reason,
+                "action": _describe(kind, action),
+            }
+        )
         at(world.env, effective, lambda _: self._apply(kind, action))
 
     def _apply(self, kind: str, action) -> None:
@@ -153,8 +163,8 @@ class Playbook:
             uniform = Distribution("uniform", (0.0, 1.0))
             draw = old.draw if old else sampler(uniform, self.rng(f"substitute:{action.sku}"))
             world.substitutes[action.sku] = Substitution(
-                world.stocks[action.to] if action.to else None, action.price, action.share, action.restock_share, draw)
-
+                world.stocks[action.to] if action.to else None, action.price, action.share, action.restock_share, draw
+            )
 
 
 def _describe(kind: str, action) -> str:
@@ -163,8 +173,10 @@ def _describe(kind: str, action) -> str:
         cap = f", up to {action.max}" if action.max is not None else ""
         return f"scale out {action.pool} +{action.add} workers after {format_duration(action.lag)}{cap}"
     if kind == "failover":
-        return f"fail over {action.pool} to a backup cluster of {action.workers} workers after " \
-               f"{format_duration(action.lag)}"
+        return (
+            f"fail over {action.pool} to a backup cluster of {action.workers} workers after "
+            f"{format_duration(action.lag)}"
+        )
     if kind == "waiting_room":
         return "switch on queued entry"
     if kind == "degrade":

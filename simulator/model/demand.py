@@ -53,8 +53,15 @@ class _Part:
 class ArrivalCurve:
     """The arrival rate of one sale's shoppers over the scenario's horizon."""
 
-    def __init__(self, arrivals: Arrivals, open_at: float, expected: float, horizon: float, sale: int = 0,
-                 segments: list[int] | None = None):
+    def __init__(
+        self,
+        arrivals: Arrivals,
+        open_at: float,
+        expected: float,
+        horizon: float,
+        sale: int = 0,
+        segments: list[int] | None = None,
+    ):
         self.horizon = horizon
         self.sale = sale
         self.segments = segments
@@ -147,8 +154,13 @@ class Shoppers:
 
 
 def draw_shoppers(
-    rng: np.random.Generator, scenario: Scenario, sale_curves: list[ArrivalCurve], a: float, b: float,
-    segment_behaviour: list, luck: np.random.Generator | None = None,
+    rng: np.random.Generator,
+    scenario: Scenario,
+    sale_curves: list[ArrivalCurve],
+    a: float,
+    b: float,
+    segment_behaviour: list,
+    luck: np.random.Generator | None = None,
 ) -> Shoppers:
     """Every shopper arriving in [a, b), with their segment and intentions."""
     times, owners = [], []
@@ -163,8 +175,13 @@ def draw_shoppers(
     n = len(t)
     segment = _segments(rng, scenario, sale_curves, owner)
     u = rng.random((n, 4))
-    funnel = np.array([[b.funnel.buy, b.funnel.pay, b.funnel.pay_success, b.sold_out.keep_trying]
-                       for b in segment_behaviour])[segment] if n else np.empty((0, 4))
+    funnel = (
+        np.array(
+            [[b.funnel.buy, b.funnel.pay, b.funnel.pay_success, b.sold_out.keep_trying] for b in segment_behaviour]
+        )[segment]
+        if n
+        else np.empty((0, 4))
+    )
     decided = u < funnel
     patience = np.empty(n)
     for k, behaviour in enumerate(segment_behaviour):
@@ -172,14 +189,21 @@ def draw_shoppers(
         if mask.any():
             patience[mask] = behaviour.patience.sample(rng, int(mask.sum()))
     return Shoppers(
-        time=t.tolist(), sale=sale.tolist(), segment=segment.tolist(), buys=decided[:, 0].tolist(),
-        pays=decided[:, 1].tolist(), accepted=decided[:, 2].tolist(), keeps_trying=decided[:, 3].tolist(),
-        patience=patience.tolist(), luck=(luck.random(n) if luck is not None else np.ones(n)).tolist(),
+        time=t.tolist(),
+        sale=sale.tolist(),
+        segment=segment.tolist(),
+        buys=decided[:, 0].tolist(),
+        pays=decided[:, 1].tolist(),
+        accepted=decided[:, 2].tolist(),
+        keeps_trying=decided[:, 3].tolist(),
+        patience=patience.tolist(),
+        luck=(luck.random(n) if luck is not None else np.ones(n)).tolist(),
     )
 
 
-def _segments(rng: np.random.Generator, scenario: Scenario, sale_curves: list[ArrivalCurve],
-              owner: np.ndarray) -> np.ndarray:
+def _segments(
+    rng: np.random.Generator, scenario: Scenario, sale_curves: list[ArrivalCurve], owner: np.ndarray
+) -> np.ndarray:
     """Each shopper's segment, drawn by share among the segments their arrival curve comes from."""
     shares = np.array([s.share for s in scenario.audience.segments.values()])
     n = len(owner)
@@ -216,10 +240,14 @@ def drawn_demand(scenario: Scenario, rng: np.random.Generator) -> Scenario:
 
     behaviour = audience.behaviour.model_copy(update={"funnel": scaled(audience.behaviour.funnel)})
     segments = {
-        name: seg if seg.behaviour.funnel is None else seg.model_copy(update={
-            "behaviour": seg.behaviour.model_copy(update={"funnel": scaled(seg.behaviour.funnel)})})
+        name: seg
+        if seg.behaviour.funnel is None
+        else seg.model_copy(
+            update={"behaviour": seg.behaviour.model_copy(update={"funnel": scaled(seg.behaviour.funnel)})}
+        )
         for name, seg in audience.segments.items()
     }
-    drawn = audience.model_copy(update={"size": max(1, round(audience.size * size)), "behaviour": behaviour,
-                                        "segments": segments})
+    drawn = audience.model_copy(
+        update={"size": max(1, round(audience.size * size)), "behaviour": behaviour, "segments": segments}
+    )
     return scenario.model_copy(update={"audience": drawn})

@@ -111,8 +111,15 @@ def deposit_events(presale: Presale, rng: np.random.Generator) -> DepositBook:
 class BalanceDay:
     """The holders' units, held until the balance window closes, and the rush of those who pay."""
 
-    def __init__(self, world: World, presale: Presale, stock: Stock, price: float,
-                 rng: Callable[[str], np.random.Generator], horizon: float):
+    def __init__(
+        self,
+        world: World,
+        presale: Presale,
+        stock: Stock,
+        price: float,
+        rng: Callable[[str], np.random.Generator],
+        horizon: float,
+    ):
         self.presale = presale
         self.stock = stock
         self.book = deposit_days(presale, rng("presale:deposits"))
@@ -128,8 +135,11 @@ class BalanceDay:
 
     def payers(self, world: World, habits: Habits, patience: np.ndarray) -> list[tuple[float, Generator]]:
         """The holders who come to pay: their arrival times and processes."""
-        return [(float(self.times[i]), self._pay(world, self.orders[i], habits, float(patience[i])))
-                for i in range(len(self.orders)) if self.comes[i]]
+        return [
+            (float(self.times[i]), self._pay(world, self.orders[i], habits, float(patience[i])))
+            for i in range(len(self.orders))
+            if self.comes[i]
+        ]
 
     def _pay(self, world: World, order: Order, habits: Habits, patience: float) -> Generator[Any, Any, None]:
         result = yield from call(world, "pay", lambda: self.stock.pay(order, True), habits, world.env._now + patience)

@@ -51,8 +51,14 @@ class Replay:
         return bisect.bisect_left(self.shoppers.time, t)
 
 
-def load_replay(path: str, scale: float, speedup: float, run_time: float | None, max_users: float | None = None,
-                overrides: tuple[str, ...] = ()) -> Replay:
+def load_replay(
+    path: str,
+    scale: float,
+    speedup: float,
+    run_time: float | None,
+    max_users: float | None = None,
+    overrides: tuple[str, ...] = (),
+) -> Replay:
     """Draw the replay of a scenario file: every shopper within the run time, checked against the user cap.
 
     Raises ValueError with a plain message when the replay would start more users than allowed.

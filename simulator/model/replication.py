@@ -64,8 +64,13 @@ BATCH = 2048
 """Arrivals drawn at a time: the batch's time span adapts so memory stays flat in the audience size."""
 
 
-def _arrivals(world: World, scenario: Scenario, streams: Callable[[str], np.random.Generator],
-              habits: list[Habits], behaviours: list) -> Iterator[tuple[float, Generator]]:
+def _arrivals(
+    world: World,
+    scenario: Scenario,
+    streams: Callable[[str], np.random.Generator],
+    habits: list[Habits],
+    behaviours: list,
+) -> Iterator[tuple[float, Generator]]:
     """Each shopper's arrival time and visit, in time order, drawn a batch at a time as they are read."""
     rng, luck = streams("arrivals"), streams("luck")
     sale_curves = curves(scenario)

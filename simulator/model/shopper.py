@@ -97,8 +97,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
             return world.finish("gave_up", ticket)
         if answer is True:
             yield habits.think()
-            order = yield from call(world, "create_order", partial(stock.reserve, me, price, tier),
-                                    habits, give_up_at)
+            order = yield from call(world, "create_order", partial(stock.reserve, me, price, tier), habits, give_up_at)
             if order is GAVE_UP:
                 return world.finish("gave_up", ticket)
             if isinstance(order, Order):
@@ -145,8 +144,9 @@ def request(world: World, step: str, effect: Callable[[], Any] | None) -> Reques
     return endpoint.call(effect)
 
 
-def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habits,
-         give_up_at: float) -> Generator[Any, Any, Any]:
+def call(
+    world: World, step: str, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float
+) -> Generator[Any, Any, Any]:
     """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
     sent = request(world, step, effect)
     answer = yield sent
@@ -155,8 +155,9 @@ def call(world: World, step: str, effect: Callable[[], Any] | None, habits: Habi
     return answer
 
 
-def retry(env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits,
-          give_up_at: float) -> Generator[Any, Any, Any]:
+def retry(
+    env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float
+) -> Generator[Any, Any, Any]:
     """After a failed first attempt: send again after backoff until the request succeeds or the retries or
     the patience run out; the step's result, or GAVE_UP."""
     wait = habits.backoff

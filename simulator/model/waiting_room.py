@@ -51,8 +51,14 @@ class Ticket:
 class Room:
     """The waiting room of one replication."""
 
-    def __init__(self, env: Environment, config: Config, rng: Callable[[str], np.random.Generator],
-                 opens: Iterable[float], horizon: float):
+    def __init__(
+        self,
+        env: Environment,
+        config: Config,
+        rng: Callable[[str], np.random.Generator],
+        opens: Iterable[float],
+        horizon: float,
+    ):
         self.env = env
         self.enabled = config.enabled
         self.rate = config.admit_rate
@@ -146,8 +152,13 @@ class Room:
         ticket.stint += 1
         ticket.position = self.waiting
         ticket.shown_wait = self._estimate(ticket.position, now)
-        if (self.balk and self.balk_over is not None and ticket.shown_wait is not None
-                and ticket.shown_wait > self.balk_over and self.balk_draw() < self.balk):
+        if (
+            self.balk
+            and self.balk_over is not None
+            and ticket.shown_wait is not None
+            and ticket.shown_wait > self.balk_over
+            and self.balk_draw() < self.balk
+        ):
             ticket.state = LEFT
             self.balked += 1
             self.abandoned += 1
@@ -166,7 +177,7 @@ class Room:
             if self.first_admission is None or second <= self.first_admission:
                 return None
             span = min(RECENT, second - self.first_admission)
-            recent = sum(self.s_admitted[second - span:second])
+            recent = sum(self.s_admitted[second - span : second])
             rate = recent / span if recent else None
         return ahead / rate if rate else None
 
@@ -273,6 +284,10 @@ class Room:
             "peak_active": self.peak_active,
             "queued_at_end": self.queued(),
             **self.waits.histograms(),
-            "series": {"queue": self.s_queue, "active": self.s_active, "admitted": self.s_admitted,
-                       "abandoned": self.s_abandoned},
+            "series": {
+                "queue": self.s_queue,
+                "active": self.s_active,
+                "admitted": self.s_admitted,
+                "abandoned": self.s_abandoned,
+            },
         }

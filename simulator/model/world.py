@@ -32,28 +32,44 @@ class World:
             for name, p in scenario.system.pools.items()
         }
         self.endpoints = {
-            step: Endpoint(step, self.pools[ep.pool], sampler(ep.service, rng(f"service:{step}")), ep.timeout,
-                           horizon)
+            step: Endpoint(step, self.pools[ep.pool], sampler(ep.service, rng(f"service:{step}")), ep.timeout, horizon)
             for step, ep in scenario.system.endpoints.items()
         }
         self.calls = dict(self.endpoints)
         """The steps that are requests right now (a simplified checkout skips some)."""
-        self.stocks = {name: Stock(env, name, sku, horizon, *_kept(scenario, name))
-                       for name, sku in scenario.inventory.skus.items()}
+        self.stocks = {
+            name: Stock(env, name, sku, horizon, *_kept(scenario, name))
+            for name, sku in scenario.inventory.skus.items()
+        }
         self.stock_of = [self.stocks[sale.sku] for sale in scenario.sales]
         segments = list(scenario.audience.segments)
         self.tiers = [[_tier(sale, segment) for segment in segments] for sale in scenario.sales]
         """tiers[sale][segment]: GENERAL, MEMBER or TOP."""
-        self.opens = [[sale.open - (sale.members.early_access if tier and sale.members else 0.0)
-                       for tier in (GENERAL, MEMBER, TOP)] for sale in scenario.sales]
-        self.prices = [[sale.sale_price * (1 - (sale.members.discount if tier and sale.members else 0.0))
-                        for tier in (GENERAL, MEMBER, TOP)] for sale in scenario.sales]
-        self.checks = [[functools.partial(self.stock_of[i].in_stock, tier) for tier in (GENERAL, MEMBER, TOP)]
-                       for i in range(len(scenario.sales))]
+        self.opens = [
+            [
+                sale.open - (sale.members.early_access if tier and sale.members else 0.0)
+                for tier in (GENERAL, MEMBER, TOP)
+            ]
+            for sale in scenario.sales
+        ]
+        self.prices = [
+            [
+                sale.sale_price * (1 - (sale.members.discount if tier and sale.members else 0.0))
+                for tier in (GENERAL, MEMBER, TOP)
+            ]
+            for sale in scenario.sales
+        ]
+        self.checks = [
+            [functools.partial(self.stock_of[i].in_stock, tier) for tier in (GENERAL, MEMBER, TOP)]
+            for i in range(len(scenario.sales))
+        ]
         self.shoppers = ShopperStats(horizon)
         self.unanswered_orders: list[Order] = []
-        self.room = (Room(env, scenario.waiting_room, rng, {t for opens in self.opens for t in opens}, horizon)
-                     if scenario.waiting_room is not None else None)
+        self.room = (
+            Room(env, scenario.waiting_room, rng, {t for opens in self.opens for t in opens}, horizon)
+            if scenario.waiting_room is not None
+            else None
+        )
         self.divert = 0.0
         """Share of arriving shoppers steered to other channels."""
         self.substitutes: dict[str, Substitution] = {}
@@ -61,8 +77,9 @@ class World:
         self.balance = None
         if scenario.presale is not None:
             i = next(i for i, sale in enumerate(scenario.sales) if sale.name == scenario.presale.sale)
-            self.balance = BalanceDay(self, scenario.presale, self.stock_of[i], scenario.sales[i].sale_price, rng,
-                                      horizon)
+            self.balance = BalanceDay(
+                self, scenario.presale, self.stock_of[i], scenario.sales[i].sale_price, rng, horizon
+            )
         self.audience = scenario.audience.size
         self.coupon_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
         self.playbook = Playbook(self, scenario.contingency, rng)
@@ -79,8 +96,9 @@ class World:
     def coupon_chance(self) -> float:
         """Chance that a shopper who would not press buy now does: they hold a packet from an earlier rain."""
         now = self.env._now
-        return sum(r.config.coupon_lift * min(1.0, len(r.won) / self.audience)
-                   for r in self.rains.values() if r.end <= now)
+        return sum(
+            r.config.coupon_lift * min(1.0, len(r.won) / self.audience) for r in self.rains.values() if r.end <= now
+        )
 
     def clock(self, t: float) -> str:
         return format_clock(self.scenario.clock.start_time, t)
@@ -129,13 +147,3 @@ def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
     """Units of a SKU kept for members (quota) and set aside for the top tier."""
     quota, guaranteed = kept_share(scenario, sku)
     return round(quota * scenario.inventory.skus[sku].stock), guaranteed
-
-
-
-
-
-
-
-
-
-

@@ -18,18 +18,32 @@ from simulator.units import ClockTime, format_clock
 if TYPE_CHECKING:
     from simulator.analysis.replications import RunResult
 
-FIGURES = {"compare-open": "Around the open: the first three minutes", "compare-traffic": "Traffic",
-           "compare-queues": "Queues and servers", "compare-stock": "Stock"}
+FIGURES = {
+    "compare-open": "Around the open: the first three minutes",
+    "compare-traffic": "Traffic",
+    "compare-queues": "Queues and servers",
+    "compare-stock": "Stock",
+}
 ZOOM = (-30.0, 180.0)
 """Seconds around the first sale's open shown by compare-open: a flash sale is decided in them."""
-UNITS = {"count": (1, 0, ""), "money": (1, 0, ""), "fraction": (100, 2, "%"), "seconds": (1, 2, " s"),
-         "latency": (1000, 0, " ms"), "hours": (1, 1, " h"), "clock": (1, 0, " s")}
+UNITS = {
+    "count": (1, 0, ""),
+    "money": (1, 0, ""),
+    "fraction": (100, 2, "%"),
+    "seconds": (1, 2, " s"),
+    "latency": (1000, 0, " ms"),
+    "hours": (1, 1, " h"),
+    "clock": (1, 0, " s"),
+}
 """unit -> (scale, digits, suffix) for display; a clock figure's difference is in seconds."""
-NOTE = ("± is the half-width of the 95% confidence interval; Δ is the paired difference, plan minus baseline "
-        "replication by replication (common random numbers); * marks a Δ whose interval excludes 0.")
+NOTE = (
+    "± is the half-width of the 95% confidence interval; Δ is the paired difference, plan minus baseline "
+    "replication by replication (common random numbers); * marks a Δ whose interval excludes 0."
+)
 
 
 # -- the table ----------------------------------------------------------------------------------------
+
 
 def _number(x: float, digits: int, signed: bool = False, exact: bool = False) -> str:
     """Fixed digits; two significant ones when `exact` and fixed digits would round a non-zero value to 0."""
@@ -95,15 +109,19 @@ def comparison_table(comparison: Comparison) -> Table:
     """The side-by-side table for the terminal."""
     columns, rows = table_rows(comparison)
     baseline = comparison.baseline
-    table = Table(title=f"{baseline.scenario.name}: plans compared (seed {baseline.seed}, "
-                        f"{len(baseline.replications)} replications each)", title_justify="left",
-                  caption=NOTE, caption_justify="left")
+    table = Table(
+        title=f"{baseline.scenario.name}: plans compared (seed {baseline.seed}, "
+        f"{len(baseline.replications)} replications each)",
+        title_justify="left",
+        caption=NOTE,
+        caption_justify="left",
+    )
     for i, column in enumerate(columns[:2] + comparison.plans):  # a plan's value and its Δ share a cell
         table.add_column(column, justify="left" if i == 0 else "right")
     for row, cells in rows:
         styled = [Text(cells[0]), Text(cells[1])]
         for i, name in enumerate(comparison.plans):
-            value, diff = cells[2 + 2 * i: 4 + 2 * i]
+            value, diff = cells[2 + 2 * i : 4 + 2 * i]
             styled.append(Text.assemble(value, "\n", ("Δ " + diff, "bold" if row.plans[name]["significant"] else "")))
         table.add_row(*styled, end_section=True)  # names are data, not markup
     return table
@@ -124,34 +142,52 @@ def _panels(header: list[str], runs: dict[str, dict[str, np.ndarray]]) -> dict[s
     """The panels of each figure, from the union of the runs' columns."""
     endpoints = endpoint_names(header)
     traffic: list[Panel] = [
-        ("Requests per second, all endpoints", "requests/s",
-         lambda c: _total(c, [f"{ep}.requests" for ep in endpoints])),
-        ("Errors per second (rejected + timed out), all endpoints", "errors/s",
-         lambda c: _total(c, [f"{ep}.{k}" for ep in endpoints for k in ("rejected", "timed_out")])),
+        (
+            "Requests per second, all endpoints",
+            "requests/s",
+            lambda c: _total(c, [f"{ep}.requests" for ep in endpoints]),
+        ),
+        (
+            "Errors per second (rejected + timed out), all endpoints",
+            "errors/s",
+            lambda c: _total(c, [f"{ep}.{k}" for ep in endpoints for k in ("rejected", "timed_out")]),
+        ),
         ("Shoppers in the system", "shoppers", lambda c: c.get("shoppers.in_system")),
     ]
     queues: list[Panel] = []
     for pool in prefixed(header, "pool.", ".queue"):
-        queues.append((f"Pool {pool}: queue length", "requests waiting",
-                       lambda c, pool=pool: c.get(f"pool.{pool}.queue")))
+        queues.append(
+            (f"Pool {pool}: queue length", "requests waiting", lambda c, pool=pool: c.get(f"pool.{pool}.queue"))
+        )
         workers = [c[f"pool.{pool}.workers"] for c in runs.values() if f"pool.{pool}.workers" in c]
         if any(w.min() != w.max() or w[0] != workers[0][0] for w in workers):  # flat and equal: nothing to see
             queues.append((f"Pool {pool}: servers", "workers", lambda c, pool=pool: c.get(f"pool.{pool}.workers")))
     if "waiting_room.queue" in header:
         queues.append(("Waiting room: queue length", "shoppers waiting", lambda c: c.get("waiting_room.queue")))
-    stock: list[Panel] = [(f"Stock {sku}: available", "units", lambda c, sku=sku: c.get(f"stock.{sku}.available"))
-                          for sku in prefixed(header, "stock.", ".available")]
+    stock: list[Panel] = [
+        (f"Stock {sku}: available", "units", lambda c, sku=sku: c.get(f"stock.{sku}.available"))
+        for sku in prefixed(header, "stock.", ".available")
+    ]
     return {"compare-traffic": traffic, "compare-queues": queues, "compare-stock": stock}
 
 
-def plot_panels(runs: dict[str, dict[str, np.ndarray]], panels: list[Panel], start: ClockTime, path: Path,
-                xlim: tuple[float, float] | None = None) -> None:
+def plot_panels(
+    runs: dict[str, dict[str, np.ndarray]],
+    panels: list[Panel],
+    start: ClockTime,
+    path: Path,
+    xlim: tuple[float, float] | None = None,
+) -> None:
     """One axes per panel, one line per run (the baseline dashed black), on a shared clock axis."""
     fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(11, 0.6 + 2.6 * len(panels)), squeeze=False)
     colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10)
     # the baseline dashed and on top, so a plan that follows it does not hide it
-    styles = {name: {"color": "black", "lw": 1.2, "ls": "--", "zorder": 3} if name == BASELINE
-              else {"color": next(colours), "lw": 1.1} for name in runs}
+    styles = {
+        name: {"color": "black", "lw": 1.2, "ls": "--", "zorder": 3}
+        if name == BASELINE
+        else {"color": next(colours), "lw": 1.1}
+        for name in runs
+    }
     for ax, (title, ylabel, series) in zip(axes[:, 0], panels):
         for name, cols in runs.items():
             y = series(cols)
@@ -189,6 +225,7 @@ def write_report(directory: Path, comparison: Comparison) -> list[str]:
 
 # -- the page ----------------------------------------------------------------------------------------
 
+
 def _described(result: RunResult, name: str) -> str:
     plan = result.scenario.plans.get(name)
     if plan is None:
@@ -201,14 +238,19 @@ def render_html(comparison: Comparison, figures: list[str]) -> str:
     """compare.html: the plans, the side-by-side table and the overlaid figures."""
     baseline = comparison.baseline
     title = html.escape(f"{baseline.scenario.name}: plans compared")
-    runs = (f"seed {baseline.seed}, {len(baseline.replications)} replication(s) per plan, "
-            f"start {baseline.scenario.clock.start}, horizon {baseline.scenario.clock.horizon:g} s. {NOTE}")
-    parts = [f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n<style>"
-             "body{font-family:sans-serif;margin:2em;max-width:1400px}"
-             "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
-             "text-align:right}th{background:#eee}td:first-child{text-align:left}"
-             ".sig{font-weight:bold;background:#ffd}img{max-width:100%}</style></head><body>",
-             f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>", "<h2>Plans</h2>\n<ul>"]
+    runs = (
+        f"seed {baseline.seed}, {len(baseline.replications)} replication(s) per plan, "
+        f"start {baseline.scenario.clock.start}, horizon {baseline.scenario.clock.horizon:g} s. {NOTE}"
+    )
+    parts = [
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n<style>"
+        "body{font-family:sans-serif;margin:2em;max-width:1400px}"
+        "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th{background:#eee}td:first-child{text-align:left}"
+        ".sig{font-weight:bold;background:#ffd}img{max-width:100%}</style></head><body>",
+        f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>",
+        "<h2>Plans</h2>\n<ul>",
+    ]
     for name in comparison.plans:
         parts.append(f"<li><b>{html.escape(name)}</b>: {html.escape(_described(baseline, name))}</li>")
     parts.append("</ul>")
@@ -226,6 +268,8 @@ def render_html(comparison: Comparison, figures: list[str]) -> str:
     for stem in figures:
         caption = html.escape(FIGURES[stem])
         parts.append(f"<h2>{caption}</h2>\n<img src='{stem}.png' alt='{caption}'>")
-    parts.append(f"<p>Data: compare.csv, compare.json; each run's own summary.json and timeseries.csv in "
-                 f"{html.escape(', '.join(f'{n}/' for n in comparison.results))}</p>\n</body></html>\n")
+    parts.append(
+        f"<p>Data: compare.csv, compare.json; each run's own summary.json and timeseries.csv in "
+        f"{html.escape(', '.join(f'{n}/' for n in comparison.results))}</p>\n</body></html>\n"
+    )
     return "\n".join(parts)

@@ -47,16 +47,18 @@ def write_comparison(directory: Path, comparison: Comparison) -> None:
         writer = csv.writer(f, lineterminator="\n")
         header = ["figure", "baseline mean", "baseline ci95"]
         for name in comparison.plans:
-            header += [f"{name} mean", f"{name} ci95", f"{name} diff mean", f"{name} diff ci95",
-                       f"{name} significant"]
+            header += [f"{name} mean", f"{name} ci95", f"{name} diff mean", f"{name} diff ci95", f"{name} significant"]
         writer.writerow(header)
         for row in comparison.rows:
             cells = [row.figure, *_mean_and_half(row.baseline)]
             for name in comparison.plans:
                 plan = row.plans[name]
                 flag = plan["significant"]
-                cells += [*_mean_and_half(plan["value"]), *_mean_and_half(plan["diff"]),
-                          "" if flag is None else str(flag).lower()]
+                cells += [
+                    *_mean_and_half(plan["value"]),
+                    *_mean_and_half(plan["diff"]),
+                    "" if flag is None else str(flag).lower(),
+                ]
             writer.writerow(cells)
 
 

@@ -18,8 +18,13 @@ def summary_table(directory: Path) -> Table:
     for column in ("step", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "step" else "right")
     for step, row in stats.items():
-        table.add_row(step, f"{row['requests']:,}", f"{row['failures']:,}", f"{row['rps']:.1f}",
-                      *(f"{row[k]:.0f}" if row[k] is not None else "-" for k in ("p50_ms", "p95_ms", "p99_ms")))
+        table.add_row(
+            step,
+            f"{row['requests']:,}",
+            f"{row['failures']:,}",
+            f"{row['rps']:.1f}",
+            *(f"{row[k]:.0f}" if row[k] is not None else "-" for k in ("p50_ms", "p95_ms", "p99_ms")),
+        )
     arrivals = directory / "arrivals.csv"
     if arrivals.exists():
         with open(arrivals, newline="") as f:

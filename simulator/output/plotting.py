@@ -57,15 +57,23 @@ def endpoint_names(header: list[str]) -> list[str]:
 
 
 def prefixed(header: list[str], prefix: str, suffix: str) -> list[str]:
-    return [h[len(prefix): -len(suffix)] for h in header if h.startswith(prefix) and h.endswith(suffix)]
+    return [h[len(prefix) : -len(suffix)] for h in header if h.startswith(prefix) and h.endswith(suffix)]
 
 
 def mark(ax: Any, firings: list[dict[str, Any]]) -> None:
     """Contingency actions as vertical lines at the moment each takes effect (first replication's)."""
     for firing in (f for f in firings if f.get("replication", 0) == 0):
         ax.axvline(firing["effective_at"], color="crimson", ls="-.", lw=1, alpha=0.7)
-        ax.annotate(firing["rule"], (firing["effective_at"], 1), xycoords=("data", "axes fraction"),
-                    rotation=90, va="top", ha="right", fontsize=7, color="crimson")
+        ax.annotate(
+            firing["rule"],
+            (firing["effective_at"], 1),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            color="crimson",
+        )
 
 
 def finish(fig: Any, axes: list[Any], start: ClockTime, path: Path) -> None:

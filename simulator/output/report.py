@@ -30,36 +30,28 @@ from simulator.units import ClockTime, format_clock, parse_clock
 if TYPE_CHECKING:
     from simulator.analysis.replications import RunResult
 
-FIGURES = {"traffic": "Traffic and queues", "latency": "Latency", "stock": "Stock and orders",
-           "outcomes": "Shopper outcomes", "waiting_room": "Waiting room", "red_packets": "Red-packet rains",
-           "presale": "Balance-payment rush", "support": "Support contact centre"}
+FIGURES = {
+    "traffic": "Traffic and queues",
+    "latency": "Latency",
+    "stock": "Stock and orders",
+    "outcomes": "Shopper outcomes",
+    "waiting_room": "Waiting room",
+    "red_packets": "Red-packet rains",
+    "presale": "Balance-payment rush",
+    "support": "Support contact centre",
+}
 ROOM = "waiting_room"
 """Name of the waiting room's rows among the latency windows (its queue waits)."""
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-def plot_traffic(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path,
-                 firings: list[dict[str, Any]] = ()) -> None:
+def plot_traffic(
+    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: list[dict[str, Any]] = ()
+) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
     top.plot(t, cols["shoppers.arrivals"], label="shopper arrivals", color="black", ls=":", lw=1.5, zorder=5)
     for ep in endpoint_names(header):
-        line, = top.plot(t, cols[f"{ep}.requests"], label=f"{ep} requests", lw=1)
+        (line,) = top.plot(t, cols[f"{ep}.requests"], label=f"{ep} requests", lw=1)
         errors = cols[f"{ep}.rejected"] + cols[f"{ep}.timed_out"]
         if errors.any():
             top.plot(t, errors, ls="--", color=line.get_color(), lw=1, label=f"{ep} errors")
@@ -96,7 +88,7 @@ def plot_latency(latency: list[dict[str, Any]], start: ClockTime, path: Path) ->
                 x.append(r["start"])
                 y.append(r[q] * 1000 if r[q] is not None and r[q] > 0 else np.nan)
             if not np.isnan(y).all():
-                line, = ax.plot(x, y, ls=style, color=color, lw=1, label=f"{ep} {q}")
+                (line,) = ax.plot(x, y, ls=style, color=color, lw=1, label=f"{ep} {q}")
                 color = line.get_color()
     ax.set_yscale("log")
     ax.set_ylabel("latency (ms, log scale)")
@@ -107,8 +99,9 @@ def plot_latency(latency: list[dict[str, Any]], start: ClockTime, path: Path) ->
     save(fig, path)
 
 
-def plot_stock(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path,
-               firings: list[dict[str, Any]] = ()) -> None:
+def plot_stock(
+    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: list[dict[str, Any]] = ()
+) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
     for sku in prefixed(header, "stock.", ".available"):
@@ -142,8 +135,13 @@ def plot_outcomes(cols: dict[str, np.ndarray], start: ClockTime, path: Path) -> 
     save(fig, path)
 
 
-def plot_waiting_room(cols: dict[str, np.ndarray], latency: list[dict[str, Any]], start: ClockTime, path: Path,
-                      firings: list[dict[str, Any]] = ()) -> None:
+def plot_waiting_room(
+    cols: dict[str, np.ndarray],
+    latency: list[dict[str, Any]],
+    start: ClockTime,
+    path: Path,
+    firings: list[dict[str, Any]] = (),
+) -> None:
     """Queue length and shoppers inside; admissions and abandonment per second; queue-wait percentiles."""
     t = cols["second"]
     fig, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(11, 9))
@@ -157,15 +155,18 @@ def plot_waiting_room(cols: dict[str, np.ndarray], latency: list[dict[str, Any]]
     middle.set_title("Admissions and abandonment per second")
     rows = sorted((r for r in latency if r["endpoint"] == ROOM), key=lambda r: r["start"])
     for q, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
-        bottom.plot([r["start"] for r in rows], [r[q] / 60 if r[q] is not None else np.nan for r in rows],
-                    ls=style, lw=1, label=f"wait {q}")
+        bottom.plot(
+            [r["start"] for r in rows],
+            [r[q] / 60 if r[q] is not None else np.nan for r in rows],
+            ls=style,
+            lw=1,
+            label=f"wait {q}",
+        )
     bottom.set_ylabel("minutes")
     bottom.set_title("Queue waits of shoppers let in (10 s windows)")
     for ax in (top, middle, bottom):
         mark(ax, firings)
     finish(fig, [top, middle, bottom], start, path)
-
-
 
 
 def plot_rains(cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path) -> None:
@@ -211,8 +212,9 @@ def plot_support(support: dict[str, Any], start: ClockTime, path: Path) -> None:
 
     for team in rows[0]["teams"] if rows else []:
         per = [row["teams"][team] for row in rows]
-        if not any((mean_of(p["offered"]) or 0) + (mean_of(p["deflected"]) or 0) for p in per) and \
-                not any(mean_of(p["agents"]) for p in per):
+        if not any((mean_of(p["offered"]) or 0) + (mean_of(p["deflected"]) or 0) for p in per) and not any(
+            mean_of(p["agents"]) for p in per
+        ):
             continue  # a team with neither contacts nor agents
         line = step(top, [mean_of(p["offered"]) for p in per], lw=1.5, label=f"{team} offered")
         color = line.get_edgecolor()
@@ -221,8 +223,13 @@ def plot_support(support: dict[str, Any], start: ClockTime, path: Path) -> None:
         step(middle, [mean_of(p["service_level"]) for p in per], lw=1.5, color=color, label=team)
         step(bottom, [mean_of(p["agents"]) for p in per], lw=1.5, color=color, label=f"{team} agents on duty")
         step(bottom, [mean_of(p["busy_agents"]) for p in per], lw=1, ls="--", color=color, label=f"{team} busy")
-    middle.axhline(support["service_level_target"], color="crimson", ls="--", lw=1,
-                   label=f"target {support['service_level_target']:.0%} within {support['answer_within_s']:g} s")
+    middle.axhline(
+        support["service_level_target"],
+        color="crimson",
+        ls="--",
+        lw=1,
+        label=f"target {support['service_level_target']:.0%} within {support['answer_within_s']:g} s",
+    )
     middle.set_ylim(0, 1.05)
     top.set_ylabel("contacts")
     top.set_title(f"Contacts reaching each team per {support['interval_s'] / 60:g}-minute interval")
@@ -276,56 +283,155 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     for key in ["in_system", *(f"outcome_{o}" for o in OUTCOMES), "charged_but_gave_up"]:
         share = f"{(mean_of(sh[key]) or 0) / arrivals:.1%}" if arrivals else "-"
         shoppers.append([key.removeprefix("outcome_").replace("_", " "), fmt(sh[key]), share])
-    endpoints = [[name, fmt(e["requests"]), fmt(e["served"]), fmt(e["rejected"]), fmt(e["timed_out"]),
-                  fmt(e["retries"]), fmt(e["amplification"], digits=2), fmt(e["wasted"]),
-                  fmt(e["latency_p50"], 1000), fmt(e["latency_p95"], 1000), fmt(e["latency_p99"], 1000)]
-                 for name, e in summary["endpoints"].items()]
-    pools = [[name, fmt(p["workers"]), fmt(p["peak_workers"]), fmt(p["worker_hours"], digits=1),
-              fmt(p["utilisation"], 100, 1, "%"), fmt(p["peak_queue"])]
-             for name, p in summary["pools"].items()]
+    endpoints = [
+        [
+            name,
+            fmt(e["requests"]),
+            fmt(e["served"]),
+            fmt(e["rejected"]),
+            fmt(e["timed_out"]),
+            fmt(e["retries"]),
+            fmt(e["amplification"], digits=2),
+            fmt(e["wasted"]),
+            fmt(e["latency_p50"], 1000),
+            fmt(e["latency_p95"], 1000),
+            fmt(e["latency_p99"], 1000),
+        ]
+        for name, e in summary["endpoints"].items()
+    ]
+    pools = [
+        [
+            name,
+            fmt(p["workers"]),
+            fmt(p["peak_workers"]),
+            fmt(p["worker_hours"], digits=1),
+            fmt(p["utilisation"], 100, 1, "%"),
+            fmt(p["peak_queue"]),
+        ]
+        for name, p in summary["pools"].items()
+    ]
     start = parse_clock(summary["clock_start"])
     stock = []
     for sku, s in summary["stock"].items():
         at = mean_of(s["sold_out_at"])
-        stock.append([sku, f"{fmt(s['sold'])} / {mean_of(s['initial']) or 0:,.0f}", fmt(s["expired"]),
-                      format_clock(start, at) if at is not None else "never", fmt(s["revenue"], digits=2)])
-    totals = [["requests", fmt(summary["requests"])], ["error rate", fmt(summary["error_rate"], 100, 2, "%")],
-              ["orders", fmt(summary["orders"])], ["revenue", fmt(summary["revenue"], digits=2)]]
+        stock.append(
+            [
+                sku,
+                f"{fmt(s['sold'])} / {mean_of(s['initial']) or 0:,.0f}",
+                fmt(s["expired"]),
+                format_clock(start, at) if at is not None else "never",
+                fmt(s["revenue"], digits=2),
+            ]
+        )
+    totals = [
+        ["requests", fmt(summary["requests"])],
+        ["error rate", fmt(summary["error_rate"], 100, 2, "%")],
+        ["orders", fmt(summary["orders"])],
+        ["revenue", fmt(summary["revenue"], digits=2)],
+    ]
     room = summary.get("waiting_room")
     extra = []
     if room is not None:
-        extra.append(("Waiting room", ["", "value"], [
-            ["admitted", fmt(room["admitted"])], ["left the queue", fmt(room["abandoned"])],
-            ["of which balked", fmt(room["balked"])], ["told sold out", fmt(room["told_sold_out"])],
-            ["sessions expired", fmt(room["expired_sessions"])],
-            ["peak queue", fmt(room["peak_queue"])], ["peak admitted inside", fmt(room["peak_active"])],
-            ["wait mean (s)", fmt(room["wait_mean"], digits=1)], ["wait p95 (s)", fmt(room["wait_p95"], digits=1)],
-            ["wait p99 (s)", fmt(room["wait_p99"], digits=1)]]))
+        extra.append(
+            (
+                "Waiting room",
+                ["", "value"],
+                [
+                    ["admitted", fmt(room["admitted"])],
+                    ["left the queue", fmt(room["abandoned"])],
+                    ["of which balked", fmt(room["balked"])],
+                    ["told sold out", fmt(room["told_sold_out"])],
+                    ["sessions expired", fmt(room["expired_sessions"])],
+                    ["peak queue", fmt(room["peak_queue"])],
+                    ["peak admitted inside", fmt(room["peak_active"])],
+                    ["wait mean (s)", fmt(room["wait_mean"], digits=1)],
+                    ["wait p95 (s)", fmt(room["wait_p95"], digits=1)],
+                    ["wait p99 (s)", fmt(room["wait_p99"], digits=1)],
+                ],
+            )
+        )
     presale = summary.get("presale")
     if presale is not None:
-        extra.append(("Presale", ["", "value"], [[key.replace("_", " "), fmt(presale[key])] for key in (
-            "deposit_orders", "holders", "closed_unpaid", "turned_away", "came_to_pay", "balance_paid", "gave_up",
-            "too_late", "forfeited", "returned_units", "deposits", "forfeited_deposits")]))
+        extra.append(
+            (
+                "Presale",
+                ["", "value"],
+                [
+                    [key.replace("_", " "), fmt(presale[key])]
+                    for key in (
+                        "deposit_orders",
+                        "holders",
+                        "closed_unpaid",
+                        "turned_away",
+                        "came_to_pay",
+                        "balance_paid",
+                        "gave_up",
+                        "too_late",
+                        "forfeited",
+                        "returned_units",
+                        "deposits",
+                        "forfeited_deposits",
+                    )
+                ],
+            )
+        )
     rains = summary.get("red_packets", {})
     if rains:
-        extra.append(("Red-packet rains", ["rain", "participants", "taps", "served", "packets", "win rate",
-                                           "spent / budget", "pool empty at"],
-                      [[name, fmt(r["participants"]), fmt(r["taps"]), fmt(r["served_taps"]), fmt(r["packets"]),
-                        fmt(r["win_rate"], 100, 1, "%"), f"{fmt(r['spent'])} / {fmt(r['budget'])}",
-                        format_clock(start, mean_of(r["exhausted_at"])) if mean_of(r["exhausted_at"]) is not None
-                        else "never"] for name, r in rains.items()]))
+        extra.append(
+            (
+                "Red-packet rains",
+                ["rain", "participants", "taps", "served", "packets", "win rate", "spent / budget", "pool empty at"],
+                [
+                    [
+                        name,
+                        fmt(r["participants"]),
+                        fmt(r["taps"]),
+                        fmt(r["served_taps"]),
+                        fmt(r["packets"]),
+                        fmt(r["win_rate"], 100, 1, "%"),
+                        f"{fmt(r['spent'])} / {fmt(r['budget'])}",
+                        format_clock(start, mean_of(r["exhausted_at"]))
+                        if mean_of(r["exhausted_at"]) is not None
+                        else "never",
+                    ]
+                    for name, r in rains.items()
+                ],
+            )
+        )
     support = summary.get("support")
     if support is not None:
         extra += _support_tables(support)
     firings = summary.get("contingency", [])
     if firings:
-        extra.append(("Contingency actions", ["rule", "replication", "fired", "takes effect", "why", "action"],
-                      [[f["rule"], str(f["replication"]), f["fired_clock"], f["effective_clock"], f["reason"],
-                        f["action"]] for f in firings]))
+        extra.append(
+            (
+                "Contingency actions",
+                ["rule", "replication", "fired", "takes effect", "why", "action"],
+                [
+                    [f["rule"], str(f["replication"]), f["fired_clock"], f["effective_clock"], f["reason"], f["action"]]
+                    for f in firings
+                ],
+            )
+        )
     return [
         ("Shoppers and outcomes", ["", "shoppers", "% of arrivals"], shoppers),
-        ("Endpoints", ["endpoint", "requests", "served", "rejected", "timed out", "retries", "amplification",
-                       "wasted", "p50 ms", "p95 ms", "p99 ms"], endpoints),
+        (
+            "Endpoints",
+            [
+                "endpoint",
+                "requests",
+                "served",
+                "rejected",
+                "timed out",
+                "retries",
+                "amplification",
+                "wasted",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+            ],
+            endpoints,
+        ),
         ("Pools", ["pool", "workers at end", "peak workers", "worker-hours", "utilisation", "peak queue"], pools),
         ("Stock", ["sku", "sold / initial", "expired", "sold out at", "revenue"], stock),
         ("Totals", ["", "value"], totals),
@@ -335,45 +441,91 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
 
 def _support_tables(support: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     """Support per team and per shift."""
-    teams = [[team, fmt(t["offered"]), fmt(t["deflected"]), fmt(t["answered"]), fmt(t["abandoned"]),
-              fmt(t["service_level"], 100, 1, "%"), fmt(t["asa"], digits=1), fmt(t["occupancy"], 100, 1, "%"),
-              f"{fmt(t['agent_hours'], digits=1)} ({fmt(t['temporary_agent_hours'], digits=1)})",
-              fmt(t["peak_queue"])]
-             for team, t in support["teams"].items()]
-    shifts = [[name, f"{shift['start']}-{shift['end']}" + (" (temporary)" if shift["temporary"] else ""), team,
-               str(t["agents"]), fmt(t["agent_hours"], digits=1), fmt(t["offered"]),
-               fmt(t["service_level"], 100, 1, "%"), fmt(t["abandonment"], 100, 1, "%")]
-              for name, shift in support["shifts"].items() for team, t in shift["teams"].items()]
+    teams = [
+        [
+            team,
+            fmt(t["offered"]),
+            fmt(t["deflected"]),
+            fmt(t["answered"]),
+            fmt(t["abandoned"]),
+            fmt(t["service_level"], 100, 1, "%"),
+            fmt(t["asa"], digits=1),
+            fmt(t["occupancy"], 100, 1, "%"),
+            f"{fmt(t['agent_hours'], digits=1)} ({fmt(t['temporary_agent_hours'], digits=1)})",
+            fmt(t["peak_queue"]),
+        ]
+        for team, t in support["teams"].items()
+    ]
+    shifts = [
+        [
+            name,
+            f"{shift['start']}-{shift['end']}" + (" (temporary)" if shift["temporary"] else ""),
+            team,
+            str(t["agents"]),
+            fmt(t["agent_hours"], digits=1),
+            fmt(t["offered"]),
+            fmt(t["service_level"], 100, 1, "%"),
+            fmt(t["abandonment"], 100, 1, "%"),
+        ]
+        for name, shift in support["shifts"].items()
+        for team, t in shift["teams"].items()
+    ]
     within = f"within {support['answer_within_s']:g} s"
-    return [(f"Support (service level: answered {within} / offered)",
-             ["team", "offered", "chatbot", "answered", "abandoned", "service level", "ASA s", "occupancy",
-              "agent-hours (temporary)", "peak queue"], teams),
-            ("Support shifts (contacts reaching the team while the shift is on)",
-             ["shift", "hours", "team", "agents", "agent-hours", "offered", "service level", "abandonment"], shifts)]
+    return [
+        (
+            f"Support (service level: answered {within} / offered)",
+            [
+                "team",
+                "offered",
+                "chatbot",
+                "answered",
+                "abandoned",
+                "service level",
+                "ASA s",
+                "occupancy",
+                "agent-hours (temporary)",
+                "peak queue",
+            ],
+            teams,
+        ),
+        (
+            "Support shifts (contacts reaching the team while the shift is on)",
+            ["shift", "hours", "team", "agents", "agent-hours", "offered", "service level", "abandonment"],
+            shifts,
+        ),
+    ]
 
 
 def _target_rows(summary: dict) -> list[tuple[str, str, str, bool]]:
-    return [(t["target"], f"{t['bound']:g}", "-" if t["value"] is None else f"{t['value']:.4g}",
-             bool(t["met"])) for t in summary.get("targets", [])]
+    return [
+        (t["target"], f"{t['bound']:g}", "-" if t["value"] is None else f"{t['value']:.4g}", bool(t["met"]))
+        for t in summary.get("targets", [])
+    ]
 
 
 def render_html(name: str, summary: dict) -> str:
     title = html.escape(name)
-    runs = (f"seed {summary['seed']}, {summary['replications']} replication(s), "
-            f"start {summary['clock_start']}, "
-            f"horizon {summary['horizon_s']:g} s; ± is the half-width of the 95% confidence interval")
-    parts = [f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n<style>"
-             "body{font-family:sans-serif;margin:2em;max-width:1200px}"
-             "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
-             "text-align:right}th{background:#eee}.met{color:#080}.missed{color:#c00;font-weight:bold}"
-             "img{max-width:100%}</style></head><body>",
-             f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>"]
+    runs = (
+        f"seed {summary['seed']}, {summary['replications']} replication(s), "
+        f"start {summary['clock_start']}, "
+        f"horizon {summary['horizon_s']:g} s; ± is the half-width of the 95% confidence interval"
+    )
+    parts = [
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>\n<style>"
+        "body{font-family:sans-serif;margin:2em;max-width:1200px}"
+        "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th{background:#eee}.met{color:#080}.missed{color:#c00;font-weight:bold}"
+        "img{max-width:100%}</style></head><body>",
+        f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>",
+    ]
     targets = "".join(
         f"<tr><td>{html.escape(t)}</td><td>{b}</td><td>{v}</td>"
         f"<td class='{'met' if met else 'missed'}'>{'met' if met else 'missed'}</td></tr>"
-        for t, b, v, met in _target_rows(summary))
-    parts.append("<h2>Targets</h2>\n<table><tr><th>target</th><th>bound</th><th>value</th><th></th></tr>"
-                 f"{targets}</table>\n")
+        for t, b, v, met in _target_rows(summary)
+    )
+    parts.append(
+        f"<h2>Targets</h2>\n<table><tr><th>target</th><th>bound</th><th>value</th><th></th></tr>{targets}</table>\n"
+    )
     parts += [_html_table(*table) for table in _tables(summary)]
     for stem, caption in FIGURES.items():
         if stem in (ROOM, "red_packets", "presale", "support") and stem not in summary:

@@ -37,8 +37,13 @@ def _detail_tables(sizing: Sizing) -> list[tuple[str, list[str], list[list[str]]
         rows = [r for r in sizing.rows if r["what"] == what]
         keys = list(dict.fromkeys(k for r in rows for k in r if k not in COLUMNS))
         if keys:
-            out.append((f"{what}: details", ["item", *(k.replace("_", " ") for k in keys)],
-                        [[r["item"], *(_cell(r.get(k)) for k in keys)] for r in rows]))
+            out.append(
+                (
+                    f"{what}: details",
+                    ["item", *(k.replace("_", " ") for k in keys)],
+                    [[r["item"], *(_cell(r.get(k)) for k in keys)] for r in rows],
+                )
+            )
     return out
 
 
@@ -67,14 +72,21 @@ def write(directory: Path, sizing: Sizing, checks: list[dict[str, Any]], clock_s
                 w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
                 w.writeheader()
                 w.writerows(rows)
-    data = {"rows": sizing.rows, "staffing": sizing.staffing, "roster": sizing.roster,
-            "runs": [vars(r) for r in sizing.runs], "verification": checks, "unmet": sizing.unmet,
-            "skipped": sizing.skipped}
+    data = {
+        "rows": sizing.rows,
+        "staffing": sizing.staffing,
+        "roster": sizing.roster,
+        "runs": [vars(r) for r in sizing.runs],
+        "verification": checks,
+        "unmet": sizing.unmet,
+        "skipped": sizing.skipped,
+    }
     (directory / "sizing.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
     lines = overlay(sizing) if sizing.scenario is not None else {}
     if lines:
-        (directory / "sized.yaml").write_text("# flashsim size: apply with --overlay sized.yaml\n"
-                                              + yaml.safe_dump(lines, sort_keys=False))
+        (directory / "sized.yaml").write_text(
+            "# flashsim size: apply with --overlay sized.yaml\n" + yaml.safe_dump(lines, sort_keys=False)
+        )
     (directory / "sizing.html").write_text(render_html(sizing, checks, clock_start))
 
 
@@ -101,35 +113,71 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 
 def _main_rows(sizing: Sizing) -> list[list[str]]:
-    return [[r["what"], r["variant"], r["item"], _cell(r["current"]), _cell(r["sized"]), _cell(r["warm_start"]),
-             f"{_cell(r['cost'])} {r['cost_unit']}"] for r in sizing.rows]
+    return [
+        [
+            r["what"],
+            r["variant"],
+            r["item"],
+            _cell(r["current"]),
+            _cell(r["sized"]),
+            _cell(r["warm_start"]),
+            f"{_cell(r['cost'])} {r['cost_unit']}",
+        ]
+        for r in sizing.rows
+    ]
 
 
-def terminal(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any, replications: int,
-             confidence: float) -> Group:
-    parts: list[Any] = [_table("sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost"],
-                               _main_rows(sizing))]
+def terminal(
+    sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any, replications: int, confidence: float
+) -> Group:
+    parts: list[Any] = [
+        _table("sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost"], _main_rows(sizing))
+    ]
     parts += [_table(*detail) for detail in _detail_tables(sizing)]
     if sizing.roster:
-        parts.append(_table("roster (agents per shift)", ["shift", "team", "hours", "current", "sized"],
-                            [[r["shift"] + (" (temporary)" if r["temporary"] else ""), r["team"],
-                              f"{r['start']}-{r['end']}", str(r["current"]), str(r["sized"])]
-                             for r in sizing.roster if r["current"] or r["sized"]]))
+        parts.append(
+            _table(
+                "roster (agents per shift)",
+                ["shift", "team", "hours", "current", "sized"],
+                [
+                    [
+                        r["shift"] + (" (temporary)" if r["temporary"] else ""),
+                        r["team"],
+                        f"{r['start']}-{r['end']}",
+                        str(r["current"]),
+                        str(r["sized"]),
+                    ]
+                    for r in sizing.roster
+                    if r["current"] or r["sized"]
+                ],
+            )
+        )
     if checks:
-        parts.append(_table("verification run of the sized configuration (fresh replications)",
-                            ["check", "value", "needed", "met"],
-                            [[c["check"], f"{c['value']:.0%}", f"{c['bound']:.0%}", "yes" if c["met"] else "NO"]
-                             for c in checks]))
+        parts.append(
+            _table(
+                "verification run of the sized configuration (fresh replications)",
+                ["check", "value", "needed", "met"],
+                [[c["check"], f"{c['value']:.0%}", f"{c['bound']:.0%}", "yes" if c["met"] else "NO"] for c in checks],
+            )
+        )
         if not all(c["met"] for c in checks):
-            parts.append(Text("the verification met replications the search never saw: a configuration sized on "
-                              "few replications fits those; size again with more (-r 20 or more)"))
+            parts.append(
+                Text(
+                    "the verification met replications the search never saw: a configuration sized on "
+                    "few replications fits those; size again with more (-r 20 or more)"
+                )
+            )
     for problem in sizing.unmet:
         parts.append(Text(f"not met: {problem}", style="bold red"))
     if sizing.skipped:
         parts.append(Text(f"not sized (the scenario sets no target for them): {', '.join(sizing.skipped)}"))
     must = math.ceil(confidence * replications - 1e-9)
-    parts.append(Text(f"a target counts as met when it holds in {must} of {replications} replication(s) "
-                      f"(targets.confidence {confidence:.0%}); the stock target is a share of replications"))
+    parts.append(
+        Text(
+            f"a target counts as met when it holds in {must} of {replications} replication(s) "
+            f"(targets.confidence {confidence:.0%}); the stock target is a share of replications"
+        )
+    )
     parts.append(Text(f"model runs used: {len(sizing.runs)} (sizing.json lists each)"))
     return Group(*parts)
 
@@ -140,23 +188,41 @@ def render_html(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) 
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
         return f"<h2>{html.escape(heading)}</h2>\n<table><tr>{head}</tr>{body}</table>\n"
 
-    parts = [table("Sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost"],
-                   _main_rows(sizing))]
+    parts = [
+        table("Sizing", ["what", "variant", "item", "current", "sized", "theory start", "cost"], _main_rows(sizing))
+    ]
     parts += [table(*detail) for detail in _detail_tables(sizing)]
     if checks:
-        parts.append(table("Verification run", ["check", "value", "needed", "met"],
-                           [[c["check"], f"{c['value']:.0%}", f"{c['bound']:.0%}", "yes" if c["met"] else "NO"]
-                            for c in checks]))
+        parts.append(
+            table(
+                "Verification run",
+                ["check", "value", "needed", "met"],
+                [[c["check"], f"{c['value']:.0%}", f"{c['bound']:.0%}", "yes" if c["met"] else "NO"] for c in checks],
+            )
+        )
     if sizing.roster:
-        parts.append(table("Roster", ["shift", "team", "hours", "current", "sized"],
-                           [[r["shift"], r["team"], f"{r['start']}-{r['end']}", r["current"], r["sized"]]
-                            for r in sizing.roster]))
+        parts.append(
+            table(
+                "Roster",
+                ["shift", "team", "hours", "current", "sized"],
+                [[r["shift"], r["team"], f"{r['start']}-{r['end']}", r["current"], r["sized"]] for r in sizing.roster],
+            )
+        )
     if sizing.staffing:
         parts.append(table("Staffing per interval", *_staffing_rows(sizing, clock_start)))
-    parts.append(table("Model runs", ["what", "configuration", "passed"],
-                       [[r.what, json.dumps(r.config), json.dumps(r.passed)] for r in sizing.runs]))
+    parts.append(
+        table(
+            "Model runs",
+            ["what", "configuration", "passed"],
+            [[r.what, json.dumps(r.config), json.dumps(r.passed)] for r in sizing.runs],
+        )
+    )
     unmet = "".join(f"<p><b>Not met:</b> {html.escape(u)}</p>" for u in sizing.unmet)
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>sizing</title><style>{style}</style></head>" \
-           f"<body><h1>flashsim size</h1>{unmet}{''.join(parts)}</body></html>\n"
+    style = (
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>sizing</title><style>{style}</style></head>"
+        f"<body><h1>flashsim size</h1>{unmet}{''.join(parts)}</body></html>\n"
+    )

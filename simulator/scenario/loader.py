@@ -50,7 +50,8 @@ class _Loader(yaml.SafeLoader):
             raise
         except Exception as exc:  # noqa: BLE001
             raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {node.value!r} as {node.tag}: {exc}", node.start_mark) from None
+                None, None, f"cannot read {node.value!r} as {node.tag}: {exc}", node.start_mark
+            ) from None
 
 
 _Loader.yaml_implicit_resolvers = {}
@@ -58,23 +59,30 @@ for _tag, _regexp, _first in [
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
-    ("float", r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$"
-     r"|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"
-     r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$", "-+0123456789."),
+    (
+        "float",
+        r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$"
+        r"|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"
+        r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
+        "-+0123456789.",
+    ),
 ]:
     _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
 
 
-def _construct(node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file: str,
-               open_: frozenset = frozenset()) -> Any:
+def _construct(
+    node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file: str, open_: frozenset = frozenset()
+) -> Any:
     """Build plain Python data from a YAML node, recording `file:line` of every path."""
     where = f"{file}:{node.start_mark.line + 1}"
     if id(node) in open_:
-        raise ScenarioError([Problem(where=where, path=_render(path),
-                                     message="an alias refers to a node that contains it")])
+        raise ScenarioError(
+            [Problem(where=where, path=_render(path), message="an alias refers to a node that contains it")]
+        )
     if len(lines) >= _MAX_NODES:
-        raise ScenarioError([Problem(where=where, path=_render(path),
-                                     message=f"more than {_MAX_NODES:,} values (aliases expanding?)")])
+        raise ScenarioError(
+            [Problem(where=where, path=_render(path), message=f"more than {_MAX_NODES:,} values (aliases expanding?)")]
+        )
     lines[path] = where
     inner = open_ | {id(node)}
     if isinstance(node, yaml.MappingNode):
@@ -82,12 +90,26 @@ def _construct(node: yaml.Node, loader: _Loader, path: Path_, lines: dict, file:
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node)
             if not isinstance(key, str | int | float | bool) or key is None:
-                raise ScenarioError([Problem(where=f"{file}:{key_node.start_mark.line + 1}",
-                                             path=_render(path), message="keys must be plain names")])
+                raise ScenarioError(
+                    [
+                        Problem(
+                            where=f"{file}:{key_node.start_mark.line + 1}",
+                            path=_render(path),
+                            message="keys must be plain names",
+                        )
+                    ]
+                )
             key = str(key)
             if key in out:
-                raise ScenarioError([Problem(where=f"{file}:{key_node.start_mark.line + 1}",
-                                             path=_render((*path, key)), message="duplicate key")])
+                raise ScenarioError(
+                    [
+                        Problem(
+                            where=f"{file}:{key_node.start_mark.line + 1}",
+                            path=_render((*path, key)),
+                            message="duplicate key",
+                        )
+                    ]
+                )
             out[key] = _construct(value_node, loader, (*path, key), lines, file, inner)
         return out
     if isinstance(node, yaml.SequenceNode):
@@ -140,8 +162,15 @@ def _assign(raw: Any, path: Path_, value: Any, where: str) -> None:
         last = depth == len(path) - 1
         if isinstance(node, list):
             if not isinstance(part, int) or not 0 <= part < len(node):
-                raise ScenarioError([Problem(where=where, path=_render(path[: depth + 1]),
-                                             message=f"no item {part!r} in a list of {len(node)}")])
+                raise ScenarioError(
+                    [
+                        Problem(
+                            where=where,
+                            path=_render(path[: depth + 1]),
+                            message=f"no item {part!r} in a list of {len(node)}",
+                        )
+                    ]
+                )
         elif isinstance(node, dict):
             part = str(part)
             if not last and not isinstance(node.get(part), dict | list):
@@ -189,8 +218,14 @@ def _problems(exc: ValidationError, lines: dict, file: str) -> list[Problem]:
     for err in exc.errors():
         loc = tuple(err["loc"])
         keep = loc[-1:] if err["type"] == "extra_forbidden" else ()  # the unknown key is the file's, kept as is
-        loc = tuple(p for p in loc[: len(loc) - len(keep)]
-                    if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))) + keep
+        loc = (
+            tuple(
+                p
+                for p in loc[: len(loc) - len(keep)]
+                if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+            )
+            + keep
+        )
         messages = [err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")]
         if err["type"] == "extra_forbidden":
             known = _fields(loc)
@@ -208,8 +243,12 @@ def _problems(exc: ValidationError, lines: dict, file: str) -> list[Problem]:
     return out
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plan: str | None = None,
-                  overlays: list[Path] | tuple[Path, ...] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    plan: str | None = None,
+    overlays: list[Path] | tuple[Path, ...] = (),
+) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError naming every problem.
 
     Overlay files (`path.to.field: value` lines, as `flashsim calibrate` writes) apply after the
@@ -228,8 +267,15 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     plans = raw.get("plans") if isinstance(raw.get("plans"), dict) else {}
     if plan is not None:
         if plan not in plans:
-            raise ScenarioError([Problem(where=file, path="plans", message=f"no plan {plan!r}; plans are "
-                                         f"{', '.join(sorted(plans)) or 'none'}")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        where=file,
+                        path="plans",
+                        message=f"no plan {plan!r}; plans are {', '.join(sorted(plans)) or 'none'}",
+                    )
+                ]
+            )
         assignments = _plan_assignments(plans[plan], plan, lines, file) + assignments
     _apply(raw, assignments, lines)
     scenario = validate(raw, lines, file, path.parent)
@@ -288,9 +334,7 @@ def _plan_assignments(plan: Any, name: str, lines: dict, file: str) -> list[tupl
     overrides = plan.get("set", {}) if isinstance(plan, dict) else {}
     if not isinstance(overrides, dict):
         return []
-    return [
-        (_split(key), value, lines.get(("plans", name, "set", key), file)) for key, value in overrides.items()
-    ]
+    return [(_split(key), value, lines.get(("plans", name, "set", key), file)) for key, value in overrides.items()]
 
 
 def validate(raw: dict, lines: dict, file: str, base_dir: Path) -> Scenario:

@@ -65,8 +65,11 @@ class HttpSteps(Section):
     product_page: HttpStep = HttpStep(path="/products/{sku}")
     buy: HttpStep = HttpStep(path="/products/{sku}/stock")
     create_order: HttpStep = HttpStep(
-        method="POST", path="/orders", headers={"Idempotency-Key": "{key}"},
-        body={"sku": "{sku}", "user": "{user}"}, field="order_id",
+        method="POST",
+        path="/orders",
+        headers={"Idempotency-Key": "{key}"},
+        body={"sku": "{sku}", "user": "{user}"},
+        field="order_id",
     )
     pay: HttpStep = HttpStep(method="POST", path="/orders/{order}/pay", body={"accept": "{accept}"})
 

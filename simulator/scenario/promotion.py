@@ -120,8 +120,10 @@ class Scenario(Section):
                 if name not in self.audience.segments:
                     problems.append(f"{where}: no segment {name!r} in audience.segments")
             if m.guaranteed and m.guaranteed.segment not in m.segments:
-                problems.append(f"{where}.guaranteed.segment: {m.guaranteed.segment!r} must be one of the "
-                                f"member segments {m.segments}")
+                problems.append(
+                    f"{where}.guaranteed.segment: {m.guaranteed.segment!r} must be one of the "
+                    f"member segments {m.segments}"
+                )
             if sale.open - m.early_access < 0:
                 problems.append(f"{where}.early_access: members would open before the clock starts")
             stock = self.inventory.skus.get(sale.sku)
@@ -158,10 +160,12 @@ class Scenario(Section):
         steps = dict(self.system.endpoints.items())
         for name, rule in self.contingency.items():
             for part in (getattr(rule.when, rule.when.kind), getattr(rule.do, rule.do.kind)):
-                for field, known, kind in (("pool", self.system.pools, "system.pools"),
-                                           ("endpoint", steps, "system.endpoints"),
-                                           ("sku", self.inventory.skus, "inventory.skus"),
-                                           ("to", self.inventory.skus, "inventory.skus")):
+                for field, known, kind in (
+                    ("pool", self.system.pools, "system.pools"),
+                    ("endpoint", steps, "system.endpoints"),
+                    ("sku", self.inventory.skus, "inventory.skus"),
+                    ("to", self.inventory.skus, "inventory.skus"),
+                ):
                     value = getattr(part, field, None)
                     if value is not None and value not in known:
                         problems.append(f"contingency.{name}: no {field} {value!r} in {kind}")
@@ -170,13 +174,12 @@ class Scenario(Section):
                 if step not in steps:
                     problems.append(f"contingency.{name}.do.degrade: no endpoint {step!r} in system.endpoints")
             if rule.do.waiting_room and self.waiting_room is None:
-                problems.append(f"contingency.{name}.do.waiting_room: the scenario has no waiting_room section "
-                                "to switch on")
+                problems.append(
+                    f"contingency.{name}.do.waiting_room: the scenario has no waiting_room section to switch on"
+                )
             if rule.when.at is not None and not 0 <= rule.when.at < self.clock.horizon:
                 problems.append(f"contingency.{name}.when.at: outside the horizon")
         return problems
 
     def arrivals_of(self, sale: Sale) -> Arrivals:
         return sale.arrivals or self.audience.arrivals
-
-

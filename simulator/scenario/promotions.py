@@ -66,8 +66,7 @@ class Presale(Section):
     """How long balance payments are accepted; units of deposits unpaid by then go on sale."""
     conversion: Fraction = 0.85
     """Share of deposit holders who pay the balance; the others forfeit their deposit."""
-    arrivals: Arrivals = Arrivals(build_up=60.0, build_up_share=0.05, surge_share=0.6, surge_time=60.0,
-                                  decay=1800.0)
+    arrivals: Arrivals = Arrivals(build_up=60.0, build_up_share=0.05, surge_share=0.6, surge_time=60.0, decay=1800.0)
     """When deposit holders come to pay, around balance_open."""
 
     @property
@@ -79,8 +78,9 @@ class Presale(Section):
         if self.deposits_close <= self.deposits_open:
             raise ValueError("deposits_close must come after deposits_open")
         if self.deposits_close > 0:
-            raise ValueError("deposits_close: deposits are taken before the simulated day (at or before the "
-                             "clock start)")
+            raise ValueError(
+                "deposits_close: deposits are taken before the simulated day (at or before the clock start)"
+            )
         if self.first_day_share + self.last_day_share > 1 + 1e-9:
             raise ValueError("first_day_share + last_day_share must be at most 1")
         return self

@@ -23,25 +23,35 @@ def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scen
         name: seg.model_copy(update={"behaviour": _behaviour(seg.behaviour, k)})
         for name, seg in audience.segments.items()
     }
-    return scenario.model_copy(update={
-        "clock": scenario.clock.model_copy(update={"horizon": scenario.clock.horizon * k}),
-        "audience": audience.model_copy(update={
-            "size": max(1, round(audience.size * scale)),
-            "segments": segments,
-            "arrivals": _arrivals(audience.arrivals, k),
-            "behaviour": _behaviour(audience.behaviour, k),
-        }),
-        "sales": [
-            sale.model_copy(update={"open": sale.open * k,
-                                    "arrivals": sale.arrivals and _arrivals(sale.arrivals, k)})
-            for sale in scenario.sales
-        ],
-        "inventory": scenario.inventory.model_copy(update={"skus": {
-            name: sku.model_copy(update={"payment_window": sku.payment_window * k,
-                                         "stock": max(1, round(sku.stock * scale))})
-            for name, sku in scenario.inventory.skus.items()
-        }}),
-    })
+    return scenario.model_copy(
+        update={
+            "clock": scenario.clock.model_copy(update={"horizon": scenario.clock.horizon * k}),
+            "audience": audience.model_copy(
+                update={
+                    "size": max(1, round(audience.size * scale)),
+                    "segments": segments,
+                    "arrivals": _arrivals(audience.arrivals, k),
+                    "behaviour": _behaviour(audience.behaviour, k),
+                }
+            ),
+            "sales": [
+                sale.model_copy(
+                    update={"open": sale.open * k, "arrivals": sale.arrivals and _arrivals(sale.arrivals, k)}
+                )
+                for sale in scenario.sales
+            ],
+            "inventory": scenario.inventory.model_copy(
+                update={
+                    "skus": {
+                        name: sku.model_copy(
+                            update={"payment_window": sku.payment_window * k, "stock": max(1, round(sku.stock * scale))}
+                        )
+                        for name, sku in scenario.inventory.skus.items()
+                    }
+                }
+            ),
+        }
+    )
 
 
 def _arrivals(a: Arrivals, k: float) -> Arrivals:
@@ -49,12 +59,17 @@ def _arrivals(a: Arrivals, k: float) -> Arrivals:
 
 
 def _behaviour(b: B, k: float) -> B:
-    update: dict = {name: getattr(b, name).scaled(k) for name in ("think_time", "pay_delay", "patience")
-                    if getattr(b, name) is not None}
+    update: dict = {
+        name: getattr(b, name).scaled(k)
+        for name in ("think_time", "pay_delay", "patience")
+        if getattr(b, name) is not None
+    }
     if b.retry is not None:
-        update["retry"] = b.retry.model_copy(update={"backoff": b.retry.backoff * k,
-                                                     "max_backoff": b.retry.max_backoff * k})
+        update["retry"] = b.retry.model_copy(
+            update={"backoff": b.retry.backoff * k, "max_backoff": b.retry.max_backoff * k}
+        )
     if b.sold_out is not None:
-        update["sold_out"] = b.sold_out.model_copy(update={"refresh_every": b.sold_out.refresh_every * k,
-                                                           "keep_trying_for": b.sold_out.keep_trying_for * k})
+        update["sold_out"] = b.sold_out.model_copy(
+            update={"refresh_every": b.sold_out.refresh_every * k, "keep_trying_for": b.sold_out.keep_trying_for * k}
+        )
     return b.model_copy(update=update)

@@ -34,9 +34,7 @@ Duration = Annotated[float, *_quantity(units.parse_duration, "duration", "250ms,
 Rate = Annotated[float, *_quantity(units.parse_rate, "rate", "2000/s, 120/min")]
 Count = Annotated[int, *_quantity(units.parse_count, "count", "1000, 300k, 2M")]
 Money = Annotated[float, *_quantity(units.parse_money, "money", "2999, ¥300")]
-Fraction = Annotated[
-    float, *_quantity(units.parse_fraction, "fraction in [0, 1]", "0.3, 30%"), Field(ge=0, le=1)
-]
+Fraction = Annotated[float, *_quantity(units.parse_fraction, "fraction in [0, 1]", "0.3, 30%"), Field(ge=0, le=1)]
 
 
 def _parse_dist(value: Any, info: ValidationInfo) -> Distribution:
@@ -67,9 +65,5 @@ def _parse_instant(value: Any, info: ValidationInfo) -> float:
 Instant = Annotated[
     float,
     BeforeValidator(_parse_instant),
-    WithJsonSchema(
-        {"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}
-    ),
+    WithJsonSchema({"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}),
 ]
-
-

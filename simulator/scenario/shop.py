@@ -87,9 +87,7 @@ class System(Section):
     def _check(self) -> System:
         for step, ep in self.endpoints.items():
             if ep.pool not in self.pools:
-                raise ValueError(
-                    f"endpoints.{step}.pool: no pool named {ep.pool!r}; pools are {sorted(self.pools)}"
-                )
+                raise ValueError(f"endpoints.{step}.pool: no pool named {ep.pool!r}; pools are {sorted(self.pools)}")
         return self
 
 
