@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.analysis.compare import BASELINE, Comparison, Row
-from simulator.output.plotting import clock_axis, columns, endpoint_names, plt, prefixed, save
+from simulator.output.plotting import by_column, clock_axis, endpoint_names, plt, prefixed, save
 from simulator.units import ClockTime, format_clock
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def plot_panels(
 def write_report(directory: Path, comparison: Comparison) -> list[str]:
     """The overlaid figures and compare.html; the stems of the figures written."""
     directory.mkdir(parents=True, exist_ok=True)
-    runs = {name: columns(*result.timeseries) for name, result in comparison.results.items()}
+    runs = {name: by_column(*result.timeseries) for name, result in comparison.results.items()}
     header = list(dict.fromkeys(h for result in comparison.results.values() for h in result.timeseries[0]))
     start = comparison.baseline.scenario.clock.start_time
     panels = _panels(header, runs)

@@ -47,7 +47,7 @@ def save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def columns(header: list[str], rows: list[list[float]]) -> dict[str, np.ndarray]:
+def by_column(header: list[str], rows: list[list[float]]) -> dict[str, np.ndarray]:
     data = np.asarray(rows, dtype=float).reshape(len(rows), len(header))
     return {name: data[:, i] for i, name in enumerate(header)}
 

@@ -14,8 +14,8 @@ from rich.text import Text  # noqa: E402
 from simulator.engine.recorders import WINDOW  # noqa: E402
 from simulator.model.outcomes import OUTCOMES
 from simulator.output.plotting import (
+    by_column,
     clock_axis,
-    columns,
     endpoint_names,
     finish,
     fmt,
@@ -252,7 +252,7 @@ def write_report(directory: Path, result: RunResult) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     start = result.scenario.clock.start_time
     header, rows = result.timeseries
-    cols = columns(header, rows)
+    cols = by_column(header, rows)
     firings = result.summary["contingency"]
     plot_traffic(cols, header, start, directory / "traffic.png", firings)
     plot_latency(result.latency, start, directory / "latency.png")
