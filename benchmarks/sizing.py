@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 from simulator import load_scenario
-from simulator.analysis.sizing import size
+from simulator.analysis import size
 
 SCENARIO = "scenarios/xiaomi-thursday-flash.yaml"
 

@@ -20,8 +20,7 @@ import simpy
 
 from simulator import load_scenario, simulate
 from simulator.distributions import Distribution, sampler
-from simulator.engine.calendar import Engine
-from simulator.engine.pools import Endpoint, Pool
+from simulator.engine import Endpoint, Engine, Pool
 
 
 def reference_mmc(lam: float, mu: float, c: int, horizon: float, seed: int = 1) -> int:

@@ -24,11 +24,11 @@ from locust import FastHttpUser, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from loadtests.recorder import Recorder, collect
+from loadtests.recorder import Recorder
 from loadtests.shapes import ScenarioShape
-from simulator.model.demand import curves
-from simulator.model.replay import load_replay
-from simulator.scenario.loadtest import HttpStep, fill
+from simulator.analysis import collect
+from simulator.model import curves, load_replay
+from simulator.scenario import HttpStep, fill
 
 GAVE_UP = "gave_up"
 

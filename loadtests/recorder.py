@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from simulator.analysis.loadtest import PARTS
+from simulator.analysis import PARTS
 
 MAX_ROWS = 500_000
 """Requests one process records one by one for requests.csv; Locust's own statistics count them all."""

@@ -14,7 +14,7 @@ import math
 
 from locust import LoadTestShape
 
-from simulator.model.replay import Replay
+from simulator.model import Replay
 
 LEAD = 2.0
 """Seconds ahead of its arrival a shopper's user is spawned, so spawning never makes it late."""

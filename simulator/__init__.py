@@ -6,11 +6,8 @@ result = simulate(load_scenario("scenarios/xiaomi-thursday-flash.yaml"))
 result.summary["endpoints"]["create_order"]["latency_p99"]
 """
 
-from simulator.analysis.compare import Comparison, compare
-from simulator.analysis.replications import RunResult, simulate
-from simulator.analysis.sizing import Sizing, size
-from simulator.scenario.loader import ScenarioError, load_scenario
-from simulator.scenario.promotion import Scenario
+from simulator.analysis import Comparison, RunResult, Sizing, compare, simulate, size
+from simulator.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
     "Comparison",

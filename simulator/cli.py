@@ -18,7 +18,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from simulator.scenario.loader import ScenarioError, load_scenario, scenario_schema
+from simulator.scenario import ScenarioError, load_scenario, scenario_schema
 
 BAD_INPUT, INTERNAL = 2, 3
 err = Console(stderr=True, highlight=False)
@@ -135,9 +135,8 @@ def run(
     no_figures: bool,
 ) -> None:
     """Simulate a scenario and write its results."""
-    from simulator.analysis.replications import simulate
-    from simulator.output import report
-    from simulator.output.data import write_data
+    from simulator.analysis import simulate
+    from simulator.output import report, write_data
 
     loaded = load_scenario(scenario, overrides, plan, overlays)
     directory = claim_directory(out, loaded.name, seed if seed is not None else loaded.seed)
@@ -187,9 +186,9 @@ def compare(
     no_figures: bool,
 ) -> None:
     """Run the baseline and the scenario's plans on common random numbers; show them side by side."""
-    from simulator.analysis.compare import BASELINE, load_plans, run_plans
+    from simulator.analysis import BASELINE, load_plans, run_plans
     from simulator.output import compare_report as report_compare
-    from simulator.output.data import write_comparison
+    from simulator.output import write_comparison
 
     scenarios = load_plans(scenario, plans, overrides, overlays)  # every plan checked before any run
     baseline = scenarios[BASELINE]
@@ -262,11 +261,9 @@ def size(
     no_figures: bool,
 ) -> None:
     """Find the fewest servers, stock and agents meeting the targets; verify; exit 1 if a target cannot be met."""
-    from simulator.analysis import sizing
-    from simulator.analysis.replications import simulate
-    from simulator.output import report
+    from simulator.analysis import simulate, sizing
+    from simulator.output import report, write_data
     from simulator.output import sizing_report as report_sizing
-    from simulator.output.data import write_data
 
     loaded = load_scenario(scenario, overrides, overlays=overlays)
     try:
@@ -381,7 +378,7 @@ def loadtest(
 ) -> None:
     """Replay the scenario's traffic against real endpoints with Locust (headless)."""
     from simulator.analysis import loadtest as lt
-    from simulator.output.loadtest_report import summary_table as loadtest_table
+    from simulator.output import summary_table as loadtest_table
     from simulator.units import parse_duration
 
     loaded = load_scenario(scenario, overrides)
@@ -433,8 +430,7 @@ loadtest_dir = click.option(
 @guarded
 def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
-    from simulator.analysis import calibration
-    from simulator.analysis.loadtest import read_meta
+    from simulator.analysis import calibration, read_meta
 
     scenario = scenario or Path(_meta(source, read_meta).scenario)
     loaded = load_scenario(scenario, _meta(source, read_meta).overrides)

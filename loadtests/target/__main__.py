@@ -54,8 +54,7 @@ def config(args: argparse.Namespace) -> ShopConfig:
         service.update(dict.fromkeys(ENDPOINTS, text) if name == "all" else {name: text})
     fields = {"slots": args.slots, "service": service, "store": args.store, "fresh": args.fresh}
     if args.scenario:
-        from simulator.scenario.loader import ScenarioError, load_scenario
-        from simulator.scenario.scaling import scaled
+        from simulator.scenario import ScenarioError, load_scenario, scaled
 
         try:
             scenario = load_scenario(args.scenario, args.overrides)

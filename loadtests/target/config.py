@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from simulator.distributions import parse_distribution
 
 if TYPE_CHECKING:
-    from simulator.scenario.promotion import Scenario
+    from simulator.scenario import Scenario
 
 ENV = "FLASHSIM_TARGET_CONFIG"
 ENDPOINTS = ("token", "product_page", "buy", "create_order", "pay", "grab")

@@ -28,11 +28,9 @@ import numpy as np
 from simulator.analysis.loadtest import LoadTestRun, read_meta
 from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
-from simulator.engine.recorders import N_BUCKETS, draw
-from simulator.model.demand import curves
-from simulator.scenario.loader import load_scenario
-from simulator.scenario.promotion import Scenario
-from simulator.scenario.scaling import scaled
+from simulator.engine import N_BUCKETS, draw
+from simulator.model import curves
+from simulator.scenario import Scenario, load_scenario, scaled
 from simulator.units import format_duration
 
 QUANTILES = (0.50, 0.95, 0.99)

@@ -17,8 +17,7 @@ from typing import Any
 
 from simulator.analysis.replications import RunResult, simulate_all
 from simulator.analysis.summary import figures, stat
-from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names
-from simulator.scenario.promotion import Scenario
+from simulator.scenario import Problem, Scenario, ScenarioError, load_scenario, plan_names
 
 BASELINE = "baseline"
 """The scenario without any plan; also the name of its results subdirectory."""

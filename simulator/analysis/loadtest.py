@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from simulator.model.replay import load_replay
+from simulator.model import load_replay
 
 LOCUSTFILE = Path(importlib.util.find_spec("loadtests").origin).parent / "locustfile.py"  # type: ignore[arg-type, union-attr]
 """Run by path in Locust's own process: the simulator never imports the load-test package."""

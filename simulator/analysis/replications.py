@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from simulator.analysis.summary import latency_windows, summarise, timeseries
-from simulator.model.replication import simulate_once
-from simulator.scenario.promotion import Scenario
+from simulator.model import simulate_once
+from simulator.scenario import Scenario
 
 
 @dataclass

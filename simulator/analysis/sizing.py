@@ -19,12 +19,10 @@ import numpy as np
 from simulator.analysis import theory
 from simulator.analysis.replications import RunResult, seeds, simulate
 from simulator.analysis.summary import figures
-from simulator.engine.recorders import percentile
-from simulator.engine.streams import streams
+from simulator.engine import percentile, streams
 from simulator.model import contact_centre as support
-from simulator.model.world import kept_share
-from simulator.scenario.promotion import Scenario
-from simulator.scenario.support import TEAMS
+from simulator.model import kept_share
+from simulator.scenario import TEAMS, Scenario
 from simulator.units import format_clock
 
 K = TypeVar("K")

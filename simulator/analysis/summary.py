@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.engine.recorders import N_BUCKETS, WINDOW, percentile
-from simulator.model.outcomes import OUTCOMES
-from simulator.scenario.promotion import Scenario
+from simulator.engine import N_BUCKETS, WINDOW, percentile
+from simulator.model import OUTCOMES
+from simulator.scenario import Scenario
 from simulator.units import format_clock
 
 if TYPE_CHECKING:

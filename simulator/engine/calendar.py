@@ -237,3 +237,18 @@ def at(env: Environment, t: float, callback: Callable[[Event], None]) -> Event:
     event.callbacks.append(callback)
     env.schedule(event, NORMAL, max(0.0, t - env._now))
     return event
+
+
+def every_second(env: Engine, observe: Callable[[int], None], priority: int = NORMAL) -> None:
+    """Call `observe(second)` now and at every whole second after, before the other events of that instant
+    when `priority` is below NORMAL: one timer event requeued each second, not a new event and closure."""
+    tick = Event(env)
+    tick._ok = True
+
+    def take(_: Event | None = None) -> None:
+        second = int(env._now)
+        observe(second)
+        tick.callbacks = [take]
+        env.push(second + 1.0, tick, priority)
+
+    take()

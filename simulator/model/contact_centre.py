@@ -17,8 +17,8 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from simulator.scenario.promotion import Scenario
-from simulator.scenario.support import DAY, SOURCES, TEAMS, Support
+from simulator.scenario import SOURCES, TEAMS, Scenario, Support
+from simulator.units import DAY
 
 CHAT, PHONE, EXPERTS = range(3)
 """Indices into helpdesk.TEAMS."""

@@ -9,30 +9,14 @@ figures' markers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.distributions import Distribution, Draw, sampler
-from simulator.engine.calendar import at
-from simulator.model.inventory import Stock
-from simulator.scenario.contingency import Rule
+from simulator.distributions import Distribution, sampler
+from simulator.engine import at
+from simulator.model.world import Substitution, World
+from simulator.scenario import Rule
 from simulator.units import format_duration
-
-if TYPE_CHECKING:
-    from simulator.model.world import World
-
-
-@dataclass
-class Substitution:
-    """What sold-out shoppers of one SKU are offered once the substitute rule has fired."""
-
-    stock: Stock | None
-    price: float
-    share: float
-    restock_share: float
-    draw: Draw
 
 
 class _Armed:
@@ -69,7 +53,7 @@ class Playbook:
             return
         for stats in self._watching:
             stats.flush()
-        now = self.world.env._now
+        now = self.world.env.now
         for armed in self.armed:
             if now >= armed.ready_at and self._spare(armed):
                 reason = self._signal(armed.rule, second)
@@ -121,7 +105,7 @@ class Playbook:
 
     def _fire(self, armed: _Armed, reason: str) -> None:
         rule, world = armed.rule, self.world
-        now = world.env._now
+        now = world.env.now
         do = rule.do
         kind = do.kind
         action = getattr(do, kind)
@@ -151,7 +135,7 @@ class Playbook:
         elif kind == "failover":
             world.pools[action.pool].resize(action.workers)
         elif kind == "waiting_room":
-            world.room.enabled = True
+            world.gate.enabled = True  # type: ignore[union-attr]  # the schema asks for a room
         elif kind == "degrade":
             world.degrade(action.skip, action.service)
         elif kind == "divert":
@@ -189,3 +173,17 @@ def _describe(kind: str, action) -> str:
         return f"transfer {action.units:,} units of {action.sku} after {format_duration(action.lead)}"
     to = f"substitute {action.to} ({action.share:.0%}), " if action.to else ""
     return f"{action.sku} sold out: {to}restock reservations ({action.restock_share:.0%})"
+
+
+def install(world: World, rules: dict[str, Rule], rng: Callable[[str], np.random.Generator]) -> Playbook:
+    """The playbook watching the world each second until the horizon; its firings in the result."""
+    playbook = Playbook(world, rules, rng)
+    horizon = world.scenario.clock.horizon
+
+    def observe(second: int) -> None:
+        if second < horizon:
+            playbook.check(second)
+
+    world.each_second.append(observe)
+    world.sections["contingency"] = lambda: playbook.log
+    return playbook

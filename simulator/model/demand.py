@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.scenario.audience import Arrivals, Funnel
-from simulator.scenario.promotion import Scenario
+from simulator.scenario import Arrivals, Funnel, Scenario
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from simpy import Environment
 
-from simulator.engine.calendar import at
-from simulator.engine.recorders import series
-from simulator.scenario.shop import Sku
+from simulator.engine import at, series
+from simulator.scenario import Sku
 
 PENDING, PAID, EXPIRED = "pending", "paid", "expired"
 GENERAL, MEMBER, TOP = 0, 1, 2

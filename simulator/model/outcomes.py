@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.engine.recorders import series
+from simulator.engine import series
 
 OUTCOMES = ("bought", "sold_out", "gave_up", "left_funnel", "abandoned_queue", "diverted")
 """How a shopper's visit ends; a shopper still in the journey at the horizon has none yet."""

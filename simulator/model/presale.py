@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.engine.recorders import series
+from simulator.engine import series
 from simulator.model.demand import ArrivalCurve
 from simulator.model.inventory import EXPIRED, PAID, Order, Stock
 from simulator.model.shopper import GAVE_UP, Habits, call
-from simulator.scenario.promotions import Presale
+from simulator.scenario import Presale
+from simulator.units import DAY
 
 if TYPE_CHECKING:
     from simulator.model.world import World
-
-DAY = 86400.0
 
 
 @dataclass
@@ -113,7 +112,6 @@ class BalanceDay:
 
     def __init__(
         self,
-        world: World,
         presale: Presale,
         stock: Stock,
         price: float,
@@ -142,10 +140,10 @@ class BalanceDay:
         ]
 
     def _pay(self, world: World, order: Order, habits: Habits, patience: float) -> Generator[Any, Any, None]:
-        result = yield from call(world, "pay", lambda: self.stock.pay(order, True), habits, world.env._now + patience)
+        result = yield from call(world, "pay", lambda: self.stock.pay(order, True), habits, world.env.now + patience)
         if result == PAID:
             self.paid += 1
-            self.s_paid[int(world.env._now)] += 1
+            self.s_paid[int(world.env.now)] += 1
         elif result is GAVE_UP:
             self.gave_up += 1
         else:
@@ -169,3 +167,15 @@ class BalanceDay:
             "forfeited_deposits": forfeited * p.deposit,
             "series": {"paid": self.s_paid},
         }
+
+
+def install(world: World, config: Presale, rng: Callable[[str], np.random.Generator], habits: Habits) -> BalanceDay:
+    """The balance day: the holders' units held from the start, the payers started beside the shoppers."""
+    scenario = world.scenario
+    i = next(i for i, sale in enumerate(scenario.sales) if sale.name == config.sale)
+    balance = BalanceDay(config, world.stock_of[i], scenario.sales[i].sale_price, rng, scenario.clock.horizon)
+    first = scenario.audience.behaviour_of(next(iter(scenario.audience.segments)))
+    patience = first.patience.sample(rng("presale:patience"), len(balance.orders))
+    world.late.append(balance.payers(world, habits, patience))
+    world.sections["presale"] = balance.snapshot
+    return balance

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.distributions import Distribution, sampler
-from simulator.engine.recorders import series
-from simulator.scenario.promotions import RedPacketRain
+from simulator.engine import series
+from simulator.scenario import RedPacketRain
 
 if TYPE_CHECKING:
     from simulator.model.world import World
@@ -106,3 +106,20 @@ def _tapper(world: World, rain: Rain, who: int, joined: float) -> Generator[floa
         rain.taps += 1
         endpoint.call(tap)
         k += 1
+
+
+def install(world: World, configs: dict[str, RedPacketRain], rng: Callable[[str], np.random.Generator]) -> None:
+    """The rains: their tappers start beside the shoppers, and a packet won lifts a later shopper's will to buy."""
+    horizon = world.scenario.clock.horizon
+    audience = world.scenario.audience.size
+    rains = [Rain(name, config, rng, horizon) for name, config in configs.items()]
+    env = world.env
+
+    def coupon_chance() -> float:
+        """Chance that a shopper who would not press buy now does: they hold a packet from an earlier rain."""
+        now = env._now  # per shopper who would leave: _now, not the property
+        return sum(r.config.coupon_lift * min(1.0, len(r.won) / audience) for r in rains if r.end <= now)
+
+    world.buy_lift = coupon_chance
+    world.late.extend(participants(world, rain, audience) for rain in rains)
+    world.sections["red_packets"] = lambda: {rain.name: rain.snapshot() for rain in rains}

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.engine.streams import streams
+from simulator.engine import streams
 from simulator.model.demand import Shoppers, curves, draw_shoppers
 from simulator.model.shopper import Habits
-from simulator.scenario.loader import load_scenario
-from simulator.scenario.promotion import Scenario
-from simulator.scenario.scaling import scaled
+from simulator.scenario import Scenario, load_scenario, scaled
 
 
 @dataclass

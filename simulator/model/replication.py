@@ -2,44 +2,56 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Generator, Iterator
 
 import numpy as np
-from simpy import Event
 
-from simulator.engine.calendar import collector_paused
-from simulator.engine.streams import streams
-from simulator.model.contact_centre import run as run_support
+from simulator.engine import collector_paused, every_second, streams
+from simulator.model import contact_centre, contingency, presale, red_packets, waiting_room
 from simulator.model.demand import curves, draw_shoppers, drawn_demand
 from simulator.model.inventory import PAID
-from simulator.model.red_packets import participants
 from simulator.model.shopper import Habits, shopper
 from simulator.model.world import World
-from simulator.scenario.promotion import Scenario
+from simulator.scenario import Scenario
 
 SAMPLE_PRIORITY = -1
 """Per-second samples are taken before any other event of that instant: level[k] is the state after [0, k)."""
+
+
+def build(scenario: Scenario, rng: Callable[[str], np.random.Generator], habits: list[Habits]) -> World:
+    """The world with the scenario's features plugged in: the one place that knows them all.
+
+    The order is part of the model: features that set timers at the same instant fire in the order
+    they were built, so a new feature is added after the others.
+    """
+    world = World(scenario, rng)
+    if scenario.waiting_room is not None:
+        waiting_room.install(world, scenario.waiting_room, rng)
+    if scenario.red_packets:
+        red_packets.install(world, scenario.red_packets, rng)
+    if scenario.presale is not None:
+        presale.install(world, scenario.presale, rng, habits[0])
+    contingency.install(world, scenario.contingency, rng)
+    world.release_kept()
+    return world
 
 
 def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     """Run one replication to the horizon; its results as plain data."""
     rng = streams(seed)
     scenario = drawn_demand(scenario, rng("uncertainty"))
-    world = World(scenario, rng)
-    env = world.env
-    horizon = scenario.clock.horizon
     segments = list(scenario.audience.segments)
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
     habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
+    world = build(scenario, rng, habits)
+    env = world.env
+    horizon = scenario.clock.horizon
     env.start(_arrivals(world, scenario, rng, habits, behaviours))
-    late = [participants(world, rain, scenario.audience.size) for rain in world.rains.values()]
-    if world.balance is not None:
-        patience = behaviours[0].patience.sample(rng("presale:patience"), len(world.balance.orders))
-        late.append(world.balance.payers(world, habits[0], patience))
-    for processes in late:
+    for processes in world.late:
         env.start(sorted(processes, key=lambda item: item[0]))
-    _sample_every_second(world)
+    every_second(env, functools.partial(_sample, world), SAMPLE_PRIORITY)
     with collector_paused():
         env.run_until(horizon)
     _sample(world, int(math.ceil(horizon)))
@@ -52,12 +64,13 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         "pool_of": {name: ep.pool.name for name, ep in world.endpoints.items()},
         "stock": {name: stock.snapshot() for name, stock in world.stocks.items()},
         "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
-        **({"waiting_room": world.room.snapshot()} if world.room is not None and world.room.enabled else {}),
-        **({"red_packets": {name: r.snapshot() for name, r in world.rains.items()}} if world.rains else {}),
-        **({"presale": world.balance.snapshot()} if world.balance is not None else {}),
-        "contingency": world.playbook.log,
     }
-    return result | ({"support": run_support(scenario, result, rng)} if scenario.support is not None else {})
+    for key, read in world.sections.items():
+        if (section := read()) is not None:
+            result[key] = section
+    if scenario.support is not None:  # the contact centre answers the contacts the run's outcomes raise
+        result["support"] = contact_centre.run(scenario, result, rng)
+    return result
 
 
 BATCH = 2048
@@ -104,23 +117,5 @@ def _sample(world: World, second: int) -> None:
         endpoint.stats.s_in_flight[second] = endpoint.stats.in_flight
     for stock in world.stocks.values():
         stock.sample(second)
-    if world.room is not None:
-        world.room.sample(second)
-        world.room.watch_stock(world.stock_of)
-    if second < world.scenario.clock.horizon:
-        world.playbook.check(second)
-
-
-def _sample_every_second(world: World) -> None:
-    """Take the samples at every whole second from now on, with one timer event requeued each second."""
-    env = world.env
-    tick = Event(env)
-    tick._ok = True
-
-    def take(_: Event | None = None) -> None:
-        second = int(env._now)
-        _sample(world, second)
-        tick.callbacks = [take]
-        env.push(second + 1.0, tick, SAMPLE_PRIORITY)
-
-    take()
+    for observe in world.each_second:
+        observe(second)

@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.distributions import Distribution, sampler
-from simulator.engine.calendar import Answered, Engine
-from simulator.engine.pools import Endpoint, Failure, Request
+from simulator.engine import Answered, Endpoint, Engine, Failure, Request
 from simulator.model.inventory import GENERAL, PAID, Order
-from simulator.model.waiting_room import Ticket
-from simulator.scenario.audience import Behaviour
+from simulator.scenario import Behaviour
 
 if TYPE_CHECKING:
     from simulator.model.world import World
@@ -65,10 +63,10 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         return world.finish("diverted")
     tier = world.tiers[sale][segment]
     opens = world.opens[sale][tier]
-    room, ticket = world.room, None
-    if room is not None and room.enabled:
-        ticket = Ticket(opens, world.stock_of[sale], tier)
-        if (left := (yield from room.enter(ticket))) is not None:
+    gate, ticket = world.gate, None
+    if gate is not None and gate.enabled:
+        ticket = gate.ticket(opens, world.stock_of[sale], tier)
+        if (left := (yield from gate.enter(ticket))) is not None:
             return world.finish(left)
     give_up_at = (opens if opens > env._now else env._now) + patience  # for trying, which starts at the open
 
@@ -79,7 +77,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         answer = yield from retry(env, sent.endpoint, None, habits, give_up_at)
     if answer is GAVE_UP:
         return world.finish("gave_up", ticket)
-    if not buys and not (world.rains and world.coupon_draw() < world.coupon_chance()):
+    if not buys and not ((lift := world.buy_lift) is not None and world.lift_draw() < lift()):
         return world.finish("left_funnel", ticket)
     stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
     refresh_until = None
@@ -88,7 +86,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     wait = opens - env._now + habits.think() if env._now < opens else habits.think()
     if ticket is None:
         yield wait
-    elif (left := (yield from room.rest(ticket, wait))) is not None:
+    elif (left := (yield from gate.rest(ticket, wait))) is not None:
         return world.finish(left, ticket)
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
@@ -123,7 +121,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
             return world.finish("sold_out", ticket)
         if ticket is None:
             yield wait
-        elif (left := (yield from room.rest(ticket, wait))) is not None:
+        elif (left := (yield from gate.rest(ticket, wait))) is not None:
             return world.finish(left, ticket)
 
     if not pays:

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from simpy import Environment, Event
 
 from simulator.distributions import Distribution, sampler
-from simulator.engine.calendar import at
-from simulator.engine.recorders import Latencies, series
+from simulator.engine import Latencies, at, series
 from simulator.model.inventory import Stock
-from simulator.scenario.promotions import WaitingRoom as Config
+from simulator.scenario import WaitingRoom as Config
+
+if TYPE_CHECKING:
+    from simulator.model.world import World
 
 OUTSIDE, WAITING, ADMITTED, LEFT = 0, 1, 2, 3
 ABANDONED, SOLD_OUT = "abandoned_queue", "sold_out"
@@ -90,6 +92,10 @@ class Room:
         for t in sorted(set(opens)):
             if t < horizon:
                 at(self.env, t, lambda _, t=t: self._open(t))
+
+    def ticket(self, open_at: float, stock: Stock, tier: int) -> Ticket:
+        """A place for a shopper of this tier, queueing for this stock from its open."""
+        return Ticket(open_at, stock, tier)
 
     def queued(self) -> int:
         """Shoppers waiting, pre-queue included."""
@@ -291,3 +297,17 @@ class Room:
                 "abandoned": self.s_abandoned,
             },
         }
+
+
+def install(world: World, config: Config, rng: Callable[[str], np.random.Generator]) -> Room:
+    """The room as the world's gate: sampled each second, its figures in the result while it is on."""
+    room = Room(world.env, config, rng, {t for opens in world.opens for t in opens}, world.scenario.clock.horizon)
+    world.gate = room
+
+    def observe(second: int) -> None:
+        room.sample(second)
+        room.watch_stock(world.stock_of)
+
+    world.each_second.append(observe)
+    world.sections["waiting_room"] = lambda: room.snapshot() if room.enabled else None
+    return room

@@ -1,23 +1,61 @@
-"""One replication: the scenario's components wired into one SimPy Environment and run to the horizon."""
+"""The core of one replication: the shop a shopper can reach, and the hooks its features plug into.
+
+The core knows pools, endpoints, stock, member tiers and shoppers; it knows no feature by name. A
+feature (waiting room, red-packet rains, presale, the contingency playbook...) is built beside the
+world and plugs in through the hooks below; `replication.build` wires them, in one place.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
-from simulator.distributions import Distribution, sampler
-from simulator.engine.calendar import Engine, at
-from simulator.engine.pools import Endpoint, Pool
-from simulator.model.contingency import Playbook, Substitution
+from simulator.distributions import Distribution, Draw, sampler
+from simulator.engine import Endpoint, Engine, Pool, at
 from simulator.model.inventory import GENERAL, MEMBER, TOP, Order, Stock
 from simulator.model.outcomes import ShopperStats
-from simulator.model.presale import BalanceDay
-from simulator.model.red_packets import Rain
-from simulator.model.waiting_room import Room, Ticket
-from simulator.scenario.promotion import Scenario
+from simulator.scenario import Sale, Scenario
 from simulator.units import format_clock
+
+
+class Place(Protocol):
+    """A shopper's place in queued entry: which stock and tier it queues for (a substitute may change them)."""
+
+    stock: Stock
+    tier: int
+
+
+class Gate(Protocol):
+    """Queued entry in front of the journey (a virtual waiting room is one)."""
+
+    enabled: bool
+
+    def ticket(self, open_at: float, stock: Stock, tier: int) -> Place: ...
+
+    def enter(self, place: Any) -> Generator[Any, Any, str | None]:
+        """Wait to be let in: None once in, else the outcome of leaving."""
+        ...
+
+    def rest(self, place: Any, seconds: float) -> Generator[Any, Any, str | None]:
+        """Pause inside for `seconds`: None, or the outcome of losing the place."""
+        ...
+
+    def leave(self, place: Any) -> None: ...
+
+
+@dataclass
+class Substitution:
+    """What sold-out shoppers of one SKU are offered instead: a substitute, or a restock reservation."""
+
+    stock: Stock | None
+    price: float
+    share: float
+    restock_share: float
+    draw: Draw
 
 
 class World:
@@ -65,42 +103,34 @@ class World:
         ]
         self.shoppers = ShopperStats(horizon)
         self.unanswered_orders: list[Order] = []
-        self.room = (
-            Room(env, scenario.waiting_room, rng, {t for opens in self.opens for t in opens}, horizon)
-            if scenario.waiting_room is not None
-            else None
-        )
+        self.lift_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
+
+        # -- hooks: what features set or add to (the core reads them, never a feature by name) --
+        self.gate: Gate | None = None
+        """Queued entry every arriving shopper passes while it is enabled."""
+        self.buy_lift: Callable[[], float] | None = None
+        """Chance that a shopper who would not press buy does after all (a coupon won earlier, say)."""
         self.divert = 0.0
         """Share of arriving shoppers steered to other channels."""
         self.substitutes: dict[str, Substitution] = {}
-        self.rains = {name: Rain(name, rain, rng, horizon) for name, rain in scenario.red_packets.items()}
-        self.balance = None
-        if scenario.presale is not None:
-            i = next(i for i, sale in enumerate(scenario.sales) if sale.name == scenario.presale.sale)
-            self.balance = BalanceDay(
-                self, scenario.presale, self.stock_of[i], scenario.sales[i].sale_price, rng, horizon
-            )
-        self.audience = scenario.audience.size
-        self.coupon_draw = sampler(Distribution("uniform", (0.0, 1.0)), rng("coupons"))
-        self.playbook = Playbook(self, scenario.contingency, rng)
-        self._release_kept(scenario)
+        """Per SKU, what its sold-out shoppers are offered instead."""
+        self.each_second: list[Callable[[int], None]] = []
+        """Observers called at every whole second, after the core's own samples, in the order added."""
+        self.late: list[list[tuple[float, Generator]]] = []
+        """Streams of (start time, process) that begin beside the shoppers' (rain tappers, presale payers)."""
+        self.sections: dict[str, Callable[[], Any]] = {}
+        """Parts of the result read at the horizon, by key; a part that reads None is left out."""
 
-    def finish(self, outcome: str, ticket: Ticket | None = None) -> None:
-        """The shopper in hand leaves with this outcome, and their place in the shop if the room let them in."""
+    def finish(self, outcome: str, ticket: Place | None = None) -> None:
+        """The shopper in hand leaves with this outcome, and their place in the shop if the gate let them in."""
         shoppers = self.shoppers
         shoppers.in_system -= 1
-        shoppers.s_outcomes[outcome][int(self.env._now)] += 1
+        shoppers.s_outcomes[outcome][int(self.env._now)] += 1  # hot path: _now, not the property
         if ticket is not None:
-            self.room.leave(ticket)
-
-    def coupon_chance(self) -> float:
-        """Chance that a shopper who would not press buy now does: they hold a packet from an earlier rain."""
-        now = self.env._now
-        return sum(
-            r.config.coupon_lift * min(1.0, len(r.won) / self.audience) for r in self.rains.values() if r.end <= now
-        )
+            self.gate.leave(ticket)  # type: ignore[union-attr]  # a ticket is only ever handed out by the gate
 
     def clock(self, t: float) -> str:
+        """The wall-clock label of simulated time t."""
         return format_clock(self.scenario.clock.start_time, t)
 
     def degrade(self, skip: list[str], service: dict[str, float]) -> None:
@@ -111,9 +141,9 @@ class World:
             endpoint = self.endpoints[step]
             endpoint.service = functools.partial(_scaled, endpoint.base_service, factor)
 
-    def _release_kept(self, scenario: Scenario) -> None:
-        """Member quota and set-aside units still unsold after their hold go on general sale."""
-        for i, sale in enumerate(scenario.sales):
+    def release_kept(self) -> None:
+        """From the end of their holds, member quota and set-aside units still unsold go on general sale."""
+        for i, sale in enumerate(self.scenario.sales):
             m = sale.members
             if m is None:
                 continue
@@ -127,7 +157,7 @@ def _scaled(service: Callable[[], float], factor: float) -> float:
     return service() * factor
 
 
-def _tier(sale, segment: str) -> int:
+def _tier(sale: Sale, segment: str) -> int:
     m = sale.members
     if m is None or segment not in m.segments:
         return GENERAL

@@ -11,12 +11,12 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from simulator.analysis.compare import BASELINE, Comparison, Row
+from simulator.analysis import BASELINE, Comparison, Row
 from simulator.output.plotting import by_column, clock_axis, endpoint_names, plt, prefixed, save
 from simulator.units import ClockTime, format_clock
 
 if TYPE_CHECKING:
-    from simulator.analysis.replications import RunResult
+    from simulator.analysis import RunResult
 
 FIGURES = {
     "compare-open": "Around the open: the first three minutes",

@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simulator.analysis import summary
-from simulator.analysis.compare import Comparison
-from simulator.analysis.replications import RunResult
+from simulator.analysis import Comparison, RunResult
 from simulator.units import format_clock
 
 
@@ -41,7 +39,7 @@ def write_comparison(directory: Path, comparison: Comparison) -> None:
     """compare.json, compare.csv, and each run's own summary.json and series in `<directory>/<plan>/`."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, result in comparison.results.items():
-        summary.write_data(directory / name, result)
+        write_data(directory / name, result)
     (directory / "compare.json").write_text(json.dumps(comparison.data(), indent=2, allow_nan=False) + "\n")
     with open(directory / "compare.csv", "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from simulator.analysis.loadtest import locust_stats
+from simulator.analysis import locust_stats
 
 
 def summary_table(directory: Path) -> Table:

@@ -8,11 +8,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from simulator.units import ClockTime, format_clock  # noqa: E402
+from simulator.units import ClockTime, format_clock
 
 
 def mean_of(leaf: Any) -> float | None:

@@ -6,13 +6,13 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np  # noqa: E402
-from rich.console import Group  # noqa: E402
-from rich.table import Table  # noqa: E402
-from rich.text import Text  # noqa: E402
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 
-from simulator.engine.recorders import WINDOW  # noqa: E402
-from simulator.model.outcomes import OUTCOMES
+from simulator.engine import WINDOW
+from simulator.model import OUTCOMES
 from simulator.output.plotting import (
     by_column,
     clock_axis,
@@ -28,7 +28,7 @@ from simulator.output.plotting import (
 from simulator.units import ClockTime, format_clock, parse_clock
 
 if TYPE_CHECKING:
-    from simulator.analysis.replications import RunResult
+    from simulator.analysis import RunResult
 
 FIGURES = {
     "traffic": "Traffic and queues",

@@ -15,8 +15,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from simulator.analysis.sizing import Sizing
-from simulator.scenario.support import TEAMS
+from simulator.analysis import Sizing
+from simulator.scenario import TEAMS
 from simulator.units import format_clock
 
 COLUMNS = ("what", "variant", "item", "current", "sized", "warm_start", "cost", "cost_unit")

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from simulator import units
 from simulator.scenario.section import Dist, Duration, Fraction, Instant, Rate, Section
+from simulator.units import DAY
 
 SOURCES = ("steady", "bought", "payment_failed", "sold_out", "abandoned_queue", "gave_up", "timed_out")
 """What makes a shopper contact support: nothing in particular (a steady rate), an order bought, a
@@ -85,9 +86,6 @@ class Shift(Section):
         """Start and end as seconds after midnight; the end is past the start (over midnight: + 24 h)."""
         start, end = time_of_day(self.start), time_of_day(self.end)
         return start, end if end > start else end + DAY
-
-
-DAY = 86400.0
 
 
 def time_of_day(text: str) -> float:

@@ -1,0 +1,25 @@
+"""Replications and what is read from them: statistics, plan comparison, sizing, calibration, theory."""
+
+from __future__ import annotations
+
+from simulator.analysis.compare import BASELINE, Comparison, Row, compare, load_plans, run_plans
+from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta
+from simulator.analysis.replications import RunResult, simulate
+from simulator.analysis.sizing import Sizing, size
+
+__all__ = [
+    "BASELINE",
+    "Comparison",
+    "PARTS",
+    "Row",
+    "RunResult",
+    "Sizing",
+    "collect",
+    "compare",
+    "load_plans",
+    "locust_stats",
+    "read_meta",
+    "run_plans",
+    "simulate",
+    "size",
+]

@@ -1,0 +1,42 @@
+"""Scenario files: the typed, immutable description of one promotion, and the one gate it passes.
+
+Everything a run needs is parsed here (human units to seconds and counts) and checked before a run
+starts, every problem named as `file:line: path.to.field: message`; the layers above trust what they get.
+Imports only the bottom layer (units, distributions).
+"""
+
+from __future__ import annotations
+
+from simulator.scenario.audience import Arrivals, Behaviour, Funnel
+from simulator.scenario.contingency import Rule
+from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
+from simulator.scenario.loadtest import HttpStep, fill
+from simulator.scenario.promotion import Scenario
+from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
+from simulator.scenario.scaling import scaled
+from simulator.scenario.shop import Sale, Sku
+from simulator.scenario.support import SOURCES, TEAMS, Support
+
+__all__ = [
+    "Arrivals",
+    "Behaviour",
+    "Funnel",
+    "HttpStep",
+    "Presale",
+    "Problem",
+    "RedPacketRain",
+    "Rule",
+    "SOURCES",
+    "Sale",
+    "Scenario",
+    "ScenarioError",
+    "Sku",
+    "Support",
+    "TEAMS",
+    "WaitingRoom",
+    "fill",
+    "load_scenario",
+    "plan_names",
+    "scaled",
+    "scenario_schema",
+]
