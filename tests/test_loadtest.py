@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from simulator.cli import main
 from simulator.scenario.loader import load_scenario
 
+pytestmark = pytest.mark.slow  # real server processes and load tests: the slow tier
+
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 REFERENCE = "scenarios/reference-shop.yaml"
 STEPS = {"token", "product_page", "buy", "create_order", "pay"}

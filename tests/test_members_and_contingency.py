@@ -56,6 +56,7 @@ def conserved(stock: dict) -> bool:
 # -- members -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_member_quota_and_guaranteed_units_are_never_sold_to_others(tmp_path, seed):
     rep = run(
@@ -72,6 +73,7 @@ def test_member_quota_and_guaranteed_units_are_never_sold_to_others(tmp_path, se
     assert stock["sold"] == 500 and conserved(stock)
 
 
+@pytest.mark.slow
 def test_early_access_lets_members_buy_out_the_stock_before_the_open(tmp_path):
     rep = run(
         tmp_path,
@@ -85,12 +87,14 @@ def test_early_access_lets_members_buy_out_the_stock_before_the_open(tmp_path):
     assert stock["revenue"] == pytest.approx(300 * 1700 * 0.9)  # member price: 10% off the sale price
 
 
+@pytest.mark.slow
 def test_without_privileges_everyone_buys_general_stock_at_the_sale_price(tmp_path):
     stock = run(tmp_path)["stock"]["phone"]
     assert stock["taken"][GENERAL][GENERAL] == sum(map(sum, stock["taken"])) > 500  # expired units resold
     assert stock["revenue"] == pytest.approx(stock["sold"] * 1700)
 
 
+@pytest.mark.slow
 def test_kept_units_go_on_general_sale_after_their_hold(tmp_path):
     held = run(
         tmp_path,
@@ -109,6 +113,7 @@ def test_kept_units_go_on_general_sale_after_their_hold(tmp_path):
 OVERLOAD = ("system.pools.web.workers=20", "audience.size=60k")
 
 
+@pytest.mark.slow
 def test_scale_out_never_takes_effect_before_its_lag(tmp_path):
     rep = run(
         tmp_path,
@@ -141,6 +146,7 @@ def test_repeating_scale_out_stops_at_its_cap(tmp_path):
     assert all(b - a >= 40 for a, b in zip(times, times[1:]))  # lag 30 s + cooldown 10 s apart
 
 
+@pytest.mark.slow
 def test_scheduled_failover_and_simplified_checkout(tmp_path):
     rep = run(
         tmp_path,
@@ -156,6 +162,7 @@ def test_scheduled_failover_and_simplified_checkout(tmp_path):
     assert sum(rep["endpoints"]["create_order"]["series"]["requests"][3606:]) > 0
 
 
+@pytest.mark.slow
 def test_divert_steers_its_share_of_arrivals(tmp_path):
     rep = run(tmp_path, 'contingency={away: {when: {at: "19:00"}, after: 0s, do: {divert: {share: 25%}}}}')
     shoppers = rep["shoppers"]
@@ -163,6 +170,7 @@ def test_divert_steers_its_share_of_arrivals(tmp_path):
     assert abs(share - 0.25) < 4 * (0.25 * 0.75 / shoppers["arrivals"]) ** 0.5
 
 
+@pytest.mark.slow
 def test_stock_response_transfers_units_after_the_lead_and_offers_substitutes(tmp_path):
     rep = run(
         tmp_path,
@@ -201,6 +209,7 @@ def test_switching_on_queued_entry_holds_later_arrivals(tmp_path):
     assert max(admitted) <= 51  # never faster than the rate (two may share a second boundary)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("bound", "fires"), [("300ms", True), ("1h", False)])
 def test_p99_rule_fires_only_when_the_tail_passes_its_bound(tmp_path, bound, fires):
     rep = run(
@@ -229,6 +238,7 @@ def test_shrinking_a_pool_never_reports_more_than_full_use(tmp_path):
     assert pool["worker_seconds"] > 200 * 3660 + 5 * (5400 - 3660)  # those still busy at 20:01 count till done
 
 
+@pytest.mark.slow
 def test_a_late_scale_out_never_undoes_a_failover(tmp_path):
     rep = run(
         tmp_path,

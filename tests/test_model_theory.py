@@ -20,6 +20,7 @@ def inside(ci: list[float], value: float) -> bool:
     return ci[0] <= value <= ci[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("workers", "lam", "hours"),
     [(1, 0.5, 6), (4, 3.2, 2), (10, 9.0, 1.5), (20, 19.0, 3)],  # utilisation 0.5, 0.8, 0.9, 0.95

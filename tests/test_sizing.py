@@ -78,6 +78,7 @@ def test_server_sizing_of_a_stationary_pool_equals_theory(bound, expected):
     assert len(found.runs) <= 12
 
 
+@pytest.mark.slow
 def test_a_tighter_target_never_gets_fewer_servers():
     sized = []
     for bound in ("12s", "6s", "4.5s"):
@@ -118,6 +119,7 @@ contingency:
 """
 
 
+@pytest.mark.slow
 def test_stock_sizing_is_exact_under_common_random_numbers(tmp_path):
     sizing = Sizing()
     stock = size_stock(load_text(tmp_path, STOCK_SALE), lambda s: simulate(s, jobs=2), sizing)["phone"]
@@ -263,6 +265,7 @@ support:
 """
 
 
+@pytest.mark.slow
 def test_agent_sizing_of_a_stationary_case_equals_erlang_c(tmp_path):
     assert theory.agents_for_service_level(0.3, 1 / 30, 20, 0.8) == 11
     found = size(load_text(tmp_path, CALLS), "agents", jobs=2)
@@ -277,6 +280,7 @@ def test_agent_sizing_of_a_stationary_case_equals_erlang_c(tmp_path):
     assert all(11 <= row["phone_agents"] <= 12 for row in surer.staffing)
 
 
+@pytest.mark.slow
 def test_a_higher_service_level_never_gets_fewer_agents(tmp_path):
     agents = []
     for level in ("70%", "80%", "95%"):
@@ -343,6 +347,7 @@ def test_a_latency_bound_is_not_met_by_turning_requests_away():
     assert max(rejected) < 0.01
 
 
+@pytest.mark.slow
 def test_the_other_waiting_room_setting_failing_does_not_stop_the_configured_one():
     room = ("waiting_room={admit_rate: 6/s}", "system.pools.web.workers=8")
     scenario = load_scenario("scenarios/steady-state.yaml", (*STEADY, *room))

@@ -9,7 +9,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.conftest import http
+
+pytestmark = pytest.mark.slow  # real server processes and load tests: the slow tier
 
 
 def timing(headers: dict) -> dict[str, float]:

@@ -35,6 +35,8 @@ from loadtests.target.store import (
     split_packet,
 )
 
+pytestmark = pytest.mark.slow  # real server processes and load tests: the slow tier
+
 CLIENTS = 8
 """Store instances (SQLite: connections on their own threads; Redis: connection pools) racing in each test."""
 

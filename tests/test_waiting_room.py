@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from simpy import Environment
 
 from simulator import load_scenario, simulate
@@ -99,6 +100,7 @@ def test_without_pre_queue_early_arrivals_go_first():
     assert _admission_order(pre_queue=False) == list(range(2000))
 
 
+@pytest.mark.slow
 def test_abandonment_with_exponential_patience_matches_erlang_a():
     """The room as M/M/c+M: the cap is c, the journey (one exp(1 s) request on ample workers) the
     service, exponential patience the abandonment. Arrivals 12/s at c = 10: overloaded, held by abandonment."""
