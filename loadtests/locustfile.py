@@ -124,7 +124,7 @@ class Shopper(FastHttpUser):
         return time.perf_counter() - self.replay.started
 
     def journey(self) -> str:
-        """The model's shopper journey (simulator/shopper.py), over HTTP: the outcome it ends in."""
+        """The model's shopper journey (simulator/model/shopper.py), over HTTP: the outcome it ends in."""
         replay, me = self.replay, self.me
         s = replay.shoppers
         scenario = replay.scenario
