@@ -175,6 +175,7 @@ def parse_distribution(value: str | int | float, base_dir: Path | None = None) -
     Every argument is a quantity (40ms and 0.04 are equal); a CSV path is relative to base_dir."""
     where = _quote(value)
     call = _CALL.fullmatch(value) if isinstance(value, str) else None
+    params: tuple[float, ...]
     if call is None:
         try:
             kind, params = "const", (parse_quantity(value),)

@@ -11,13 +11,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import SupportsFloat
 
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:_\d+)+(?:\.\d+)?"
 _SCALED = re.compile(rf"({_GROUPED}|{_NUM})\s*([kKMB]?)")
 _SCALES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9}
 _UNITS = {
-    unit: Decimal(size)
+    unit: Decimal(size)  # type: ignore[arg-type]  # an int or a numeric string
     for unit, size in [
         ("d", 86400),
         ("h", 3600),
@@ -47,7 +48,7 @@ def _parse(
     """A YAML number (never a bool) as is, or text read after its sign; finite, negative only if allowed."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
         raise ValueError(f"{_quote(value)} is not {what}: {expected}")
-    number = value
+    number: SupportsFloat | str = value
     if isinstance(value, str):
         text = value.strip()
         sign = -1 if text[:1] == "-" else 1

@@ -17,10 +17,10 @@ import gc
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from heapq import heapify, heappop, heappush, heapreplace
-from typing import Any
+from typing import Any, Protocol
 
 from simpy import Environment, Event
-from simpy.core import NORMAL
+from simpy.core import NORMAL, EventPriority, SimTime
 
 SLOTS_PER_SECOND = 128
 """Calendar slots per simulated second. A power of two, so slot edges are exact in floating point."""
@@ -78,7 +78,7 @@ class Engine(Environment):
         journey.env = self
         journey.resume(BEGIN)
 
-    def push(self, t: float, event: Any, priority: int = NORMAL) -> None:
+    def push(self, t: float, event: Any, priority: EventPriority = NORMAL) -> None:
         """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
         entry = (t, priority, next(self._eid), event)
         queue = self._queue
@@ -93,7 +93,7 @@ class Engine(Environment):
         else:
             bucket.append(entry)
 
-    def schedule(self, event: Event, priority: int = NORMAL, delay: float = 0) -> None:
+    def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: SimTime = 0) -> None:
         self.push(self._now + delay, event, priority)
 
     def _advance(self) -> bool:
@@ -157,7 +157,7 @@ class Engine(Environment):
                 break
             _, _, _, event = heappop(queue)
             self._now = t
-            callbacks, event.callbacks = event.callbacks, None
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # as SimPy's step
             for callback in callbacks:
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
@@ -179,6 +179,12 @@ BEGIN = Answered(None)
 """What a journey's generator is sent first."""
 
 
+class Waited(Protocol):
+    """What a journey waited on, and is sent the value of: an Event, a Request, an Answered, itself (a pause)."""
+
+    _value: Any
+
+
 class Journey:
     """Drives one generator from wait to wait: a SimPy process without the extras.
 
@@ -189,11 +195,15 @@ class Journey:
     which would cost a frame per shopper), gives it its generator and env, and resumes it with BEGIN.
     """
 
-    __slots__ = ("generator", "env", "callbacks")  # callbacks: [self.resume] only while it is queued
+    __slots__ = ("generator", "env", "callbacks")
+    # slots filled by Engine._start_next, no __init__: a frame less per shopper (hot path)
+    generator: Generator[Any, Any, Any]
+    env: Engine
+    callbacks: list[Callable[[Journey], None]] | None  # [self.resume] only while it is queued
     _ok = True  # as an event, processed ok and with nothing to give: a pause
     _value = None
 
-    def resume(self, event: Event) -> None:
+    def resume(self, event: Waited) -> None:
         """Send the generator the value of the event it waited on, and carry on to its next wait.
 
         A callback as a bound method, not a callable instance: Python calls a method for half the price."""
@@ -230,7 +240,14 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def at(env: Environment, t: float, callback: Callable[[Event], None]) -> Event:
+class Callback(Protocol):
+    """What `at` calls with its timer. A Protocol rather than a Callable so that mypy accepts a lambda binding
+    a loop variable by a default argument, `lambda _, o=order: ...` (mypy#15459)."""
+
+    def __call__(self, event: Event, /) -> None: ...
+
+
+def at(env: Environment, t: float, callback: Callback) -> Event:
     """Call `callback(event)` at time `t` (now if `t` has passed); the returned event is the timer."""
     event = Event(env)
     event._ok = True
@@ -239,7 +256,7 @@ def at(env: Environment, t: float, callback: Callable[[Event], None]) -> Event:
     return event
 
 
-def every_second(env: Engine, observe: Callable[[int], None], priority: int = NORMAL) -> None:
+def every_second(env: Engine, observe: Callable[[int], None], priority: EventPriority = NORMAL) -> None:
     """Call `observe(second)` now and at every whole second after, before the other events of that instant
     when `priority` is below NORMAL: one timer event requeued each second, not a new event and closure."""
     tick = Event(env)

@@ -54,6 +54,14 @@ class Request:
     """
 
     __slots__ = ("endpoint", "sent", "deadline", "effect", "client", "callbacks", "_value")
+    # slots filled by Pool.submit, no __init__: a frame less per request (hot path)
+    endpoint: Endpoint
+    sent: float
+    deadline: float | None
+    effect: Callable[[], Any] | None
+    client: int  # WAITING, ANSWERING or GONE
+    callbacks: list[Callable[[Request], None]]  # None once processed, as SimPy types Event.callbacks
+    _value: Any
     _ok = True  # processed, it always succeeds: a failure is a value (REJECTED, TIMED_OUT), never raised
 
 
@@ -68,7 +76,7 @@ class Endpoint:
         """The service time as configured (a simplified checkout scales this)."""
         self.timeout = timeout
         self.stats = EndpointStats(horizon)
-        self.call: Callable[[Callable[[], Any] | None], Event] = functools.partial(pool.submit, self)
+        self.call: Callable[[Callable[[], Any] | None], Request] = functools.partial(pool.submit, self)
         """Send one request; the returned event's value is the effect's result, REJECTED or TIMED_OUT."""
 
 
@@ -137,14 +145,14 @@ class Pool:
                 self._arm_timeout(request)  # started at once, so no timer was armed in the queue
             finish = Event(self.env)
             finish._ok = True
-            finish.callbacks.append(lambda _, r=request: self._finish(r))
+            finish.callbacks.append(lambda _, r=request: self._finish(r))  # type: ignore[misc]  # mypy#15459
             self._push(end, finish)
 
     def _arm_timeout(self, request: Request) -> None:
         timer = Event(self.env)
         timer._ok = True
-        timer.callbacks.append(lambda _, r=request: self._time_out(r))
-        self._push(request.deadline, timer)
+        timer.callbacks.append(lambda _, r=request: self._time_out(r))  # type: ignore[misc]  # mypy#15459
+        self._push(request.deadline, timer)  # type: ignore[arg-type]  # armed only for a request with a deadline
 
     def _time_out(self, request: Request) -> None:
         """The client's timeout fires: unless its response is on the way, it counts a failure and leaves."""
@@ -161,7 +169,8 @@ class Pool:
         if failure is REJECTED:
             stats.rejected += 1
             stats.s_rejected[int(now)] += 1
-            request.callbacks = None  # answered before the client waits: it carries on at once
+            # answered before the client waits: it carries on at once (processed: callbacks None)
+            request.callbacks = None  # type: ignore[assignment]
         else:
             stats.timed_out += 1
             stats.s_timed_out[int(now)] += 1

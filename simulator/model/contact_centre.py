@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappop, heappush
+from typing import cast
 
 import numpy as np
 
@@ -49,14 +50,19 @@ class ContactLog:
         return len(self.time)
 
 
+def _support(scenario: Scenario) -> Support:
+    """The scenario's support section: the contact centre serves only a scenario that has one."""
+    return cast(Support, scenario.support)
+
+
 def teams(scenario: Scenario) -> list[str]:
     """The teams this scenario staffs: its channels, and the expert tier."""
-    return [team for team in TEAMS if team == "experts" or team in scenario.support.channels]
+    return [team for team in TEAMS if team == "experts" or team in _support(scenario).channels]
 
 
 def until(scenario: Scenario) -> float:
     """When support stops being simulated: support.until, else the clock's horizon."""
-    support = scenario.support
+    support = _support(scenario)
     return support.until if support.until is not None else scenario.clock.horizon
 
 
@@ -84,22 +90,22 @@ def contacts(scenario: Scenario, result: dict, stream: Callable[[str], np.random
     of its events per second, placed uniformly in their second, then `delay` later. Contacts after
     `until` are dropped. Every purpose draws from its own stream, so each is reproducible alone.
     """
-    support = scenario.support
+    support = _support(scenario)
     end = until(scenario)
     times, sources, handles, escalates = [], [], [], []
-    for index, source in enumerate(SOURCES):
-        spec = support.contacts.get(source)
+    for index, name in enumerate(SOURCES):
+        spec = support.contacts.get(name)
         if spec is None:
             continue
-        rng = stream(f"support:{source}")
-        if source == "steady":
-            time = rng.uniform(0.0, end, rng.poisson(spec.rate * end))
+        rng = stream(f"support:{name}")
+        if name == "steady":  # the schema gives steady a rate, every other source a share
+            time = rng.uniform(0.0, end, rng.poisson(spec.rate * end))  # type: ignore[operator]
         else:
-            kept = rng.binomial(_events(result, source), spec.share)
+            kept = rng.binomial(_events(result, name), spec.share)  # type: ignore[arg-type]
             time = np.repeat(np.arange(len(kept), dtype=np.float64), kept) + rng.random(int(kept.sum()))
         time = time + spec.delay.sample(rng, len(time))
-        handle = spec.handle.sample(stream(f"support:handle:{source}"), len(time))
-        escalate = stream(f"support:escalate:{source}").random(len(time)) < spec.escalate
+        handle = spec.handle.sample(stream(f"support:handle:{name}"), len(time))
+        escalate = stream(f"support:escalate:{name}").random(len(time)) < spec.escalate
         keep = time < end
         times.append(time[keep])
         sources.append(np.full(int(keep.sum()), index, dtype=np.int8))
@@ -146,7 +152,7 @@ def on_duty(scenario: Scenario) -> np.ndarray:
     """on[s, m]: shift s is on duty at the start of minute m of [0, until); shifts repeat every day."""
     minutes = math.ceil(until(scenario) / 60)
     of_day = (scenario.clock.start_time.second_of_day + 60.0 * np.arange(minutes)) % DAY
-    roster = scenario.support.roster
+    roster = _support(scenario).roster
     on = np.zeros((len(roster), minutes), dtype=bool)
     for s, shift in enumerate(roster):
         start, end = shift.hours
@@ -159,13 +165,14 @@ def roster_agents(scenario: Scenario) -> dict[str, np.ndarray]:
 
     A shift counts in a minute when it is on at the minute's start: shift times fall on whole minutes."""
     on = on_duty(scenario).astype(np.int64)
-    roster = scenario.support.roster
+    roster = _support(scenario).roster
     return {team: np.array([getattr(shift, team) for shift in roster], dtype=np.int64) @ on for team in TEAMS}
 
 
 def _slots(support: Support, team: str, agents: np.ndarray) -> np.ndarray:
     """Contacts a team can hold at once, per minute: agents x concurrency, capped by max_sessions."""
-    channel = support.channels.get(team) if team != "experts" else None
+    # a team other than experts names a channel (mypy sees a str; the keys are literals)
+    channel = support.channels.get(team) if team != "experts" else None  # type: ignore[call-overload]
     slots = np.asarray(agents, dtype=np.int64) * (channel.concurrency if channel else 1)
     return np.minimum(slots, channel.max_sessions) if channel and channel.max_sessions else slots
 
@@ -268,7 +275,7 @@ def _team(
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     """Serve one team's contacts: its figures per interval and in total; each contact's start and whether
     it hung up."""
-    end, length = until(scenario), scenario.support.interval
+    end, length = until(scenario), _support(scenario).interval
     within = scenario.targets.support.answer_within
     intervals, seconds = math.ceil(end / length), _minute_seconds(end)
     per = int(length // 60)
@@ -334,11 +341,12 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
     they reach that team) and in total; per shift of the scenario's roster (the contacts that reached its
     teams while it was on, its agent-hours); whether each interval, and every one, met targets.support.
     """
-    support, end = scenario.support, until(scenario)
+    support, end = _support(scenario), until(scenario)
     teams: dict[str, dict] = {}
     on = on_duty(scenario)
     seconds = _minute_seconds(end)
-    passed_time, passed_index = [], []
+    passed_time: list[np.ndarray] = []
+    passed_index: list[np.ndarray] = []
     reached: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for k, team in enumerate(TEAMS):
         if team == "experts":
@@ -360,7 +368,8 @@ def serve(scenario: Scenario, log: ContactLog, agents: dict[str, np.ndarray]) ->
         escalate = log.escalate[index] if team != "experts" else np.zeros(len(index), dtype=bool)
         passes = escalate & ~np.isnan(start) & (finish < end)  # reach the experts before `until`
         figures["escalated"] = int(passes.sum())
-        channel = support.channels.get(team) if team != "experts" else None
+        # a team other than experts names a channel (mypy sees a str; the keys are literals)
+        channel = support.channels.get(team) if team != "experts" else None  # type: ignore[call-overload]
         figures["concurrency"] = channel.concurrency if channel else 1
         passed_time.append(finish[passes])
         passed_index.append(index[passes])
@@ -393,7 +402,7 @@ def _shifts(scenario: Scenario, reached: dict, on: np.ndarray, seconds: np.ndarr
     """Per shift: its agent-hours and the contacts that reached each of its teams while it was on."""
     within = scenario.targets.support.answer_within
     out = {}
-    for s, shift in enumerate(scenario.support.roster):
+    for s, shift in enumerate(_support(scenario).roster):
         hours = float(on[s] @ seconds) / 3600
         mine = {}
         for team in TEAMS:

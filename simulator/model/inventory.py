@@ -85,9 +85,9 @@ class Stock:
         bucket = next((k for k in range(tier, -1, -1) if buckets[k] > 0), None)
         if bucket is None:
             if self.refused_at is None:
-                self.refused_at = self.env._now
+                self.refused_at = self.env.now  # once per SKU
             return SOLD_OUT
-        now = self.env._now
+        now = self.env._now  # hot path (every order): _now, not the property
         buckets[bucket] -= 1
         self._take(bucket)
         self.taken[bucket][tier] += 1
@@ -103,7 +103,7 @@ class Stock:
 
     def hold(self, holder: int, price: float, until: float) -> Order:
         """A unit held for a presale deposit: pending until its balance is paid, returned at `until`."""
-        now = self.env._now
+        now = self.env._now  # hot path (every deposit): _now, not the property
         self.buckets[GENERAL] -= 1
         self._take(GENERAL)
         self.available -= 1
@@ -119,9 +119,9 @@ class Stock:
             return order.state
         if not accepted:
             self.declined += 1
-            self.s_declined[int(self.env._now)] += 1
+            self.s_declined[int(self.env._now)] += 1  # hot path (every payment): _now, not the property
             return DECLINED
-        now = self.env._now
+        now = self.env._now  # hot path: _now, not the property
         order.state = PAID
         del self._pending[order.holder]
         self.reserved -= 1
@@ -144,7 +144,7 @@ class Stock:
         self.buckets[0 if self.released[order.bucket] else order.bucket] += 1
         self.out[order.bucket] -= 1
         self.expired += 1
-        self.s_expired[int(self.env._now)] += 1
+        self.s_expired[int(self.env._now)] += 1  # hot path (every unpaid order): _now, not the property
 
     def _take(self, bucket: int) -> None:
         self.out[bucket] += 1

@@ -10,7 +10,7 @@ counts towards the participant's cap. The budget spent never exceeds the pool.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Rain:
         self.won: dict[int, int] = {}  # participant -> packets
         self.participants = self.taps = self.served_taps = self.packets = 0
         self.exhausted_at: float | None = None
-        self.s_spent = series(horizon)
+        self.s_spent = cast(list[float], series(horizon))  # money, added to the zeros of a series
         self.s_packets = series(horizon)
 
     def grab(self, who: int, now: float) -> float:
@@ -94,14 +94,14 @@ def _tapper(world: World, rain: Rain, who: int, joined: float) -> Generator[floa
     cap = rain.config.per_user_cap
 
     def tap() -> float:  # the effect of a served tap (a closure: called for less than an object)
-        return rain.grab(who, env._now)
+        return rain.grab(who, env._now)  # hot path (every tap): _now, not the property
 
     k = 0
     while True:
         t = joined + k * period  # taps on a fixed grid: no drift however long the rain
         if t >= rain.end or not rain.open() or rain.won.get(who, 0) >= cap:
             return
-        if t > env._now:
+        if t > env._now:  # hot path (every tap): _now, not the property
             yield t - env._now
         rain.taps += 1
         endpoint.call(tap)

@@ -73,5 +73,6 @@ def load_replay(
             f"{path}: the replay would start {len(shoppers.time):,} shoppers (Locust users) in {horizon:g} s; "
             f"the cap is {cap:,}: lower --scale or --run-time, or raise --max-users"
         )
-    habits = [Habits(b, lambda purpose, s=s: rng(f"loadtest:{purpose}:{s}")) for s, b in zip(segments, behaviours)]
+    # mypy cannot type a lambda binding a loop variable by a default argument (mypy#15459)
+    habits = [Habits(b, lambda purpose, s=s: rng(f"loadtest:{purpose}:{s}")) for s, b in zip(segments, behaviours)]  # type: ignore[misc]
     return Replay(scenario, shoppers, habits, horizon)

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Generator, Iterator
 
 import numpy as np
+from simpy.core import EventPriority
 
 from simulator.engine import collector_paused, every_second, streams
 from simulator.model import contact_centre, contingency, presale, red_packets, waiting_room
@@ -16,7 +17,7 @@ from simulator.model.shopper import Habits, shopper
 from simulator.model.world import World
 from simulator.scenario import Scenario
 
-SAMPLE_PRIORITY = -1
+SAMPLE_PRIORITY = EventPriority(-1)
 """Per-second samples are taken before any other event of that instant: level[k] is the state after [0, k)."""
 
 
@@ -44,7 +45,8 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     scenario = drawn_demand(scenario, rng("uncertainty"))
     segments = list(scenario.audience.segments)
     behaviours = [scenario.audience.behaviour_of(s) for s in segments]
-    habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]
+    # mypy cannot type a lambda binding a loop variable by a default argument (mypy#15459)
+    habits = [Habits(b, lambda purpose, s=s: rng(f"{purpose}:{s}")) for s, b in zip(segments, behaviours)]  # type: ignore[misc]
     world = build(scenario, rng, habits)
     env = world.env
     horizon = scenario.clock.horizon

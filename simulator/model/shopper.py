@@ -58,12 +58,12 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     env = world.env
     shoppers = world.shoppers
     shoppers.in_system += 1
-    shoppers.s_arrivals[int(env._now)] += 1
+    shoppers.s_arrivals[int(env._now)] += 1  # hot path: _now, not the property (here and below)
     if luck < world.divert:
         return world.finish("diverted")
     tier = world.tiers[sale][segment]
     opens = world.opens[sale][tier]
-    gate, ticket = world.gate, None
+    gate, ticket = world.gate, None  # with a ticket there is a gate (mypy cannot see it: ignores below)
     if gate is not None and gate.enabled:
         ticket = gate.ticket(opens, world.stock_of[sale], tier)
         if (left := (yield from gate.enter(ticket))) is not None:
@@ -79,6 +79,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         return world.finish("gave_up", ticket)
     if not buys and not ((lift := world.buy_lift) is not None and world.lift_draw() < lift()):
         return world.finish("left_funnel", ticket)
+    in_stock: Callable[[], bool]
     stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
     refresh_until = None
     substituted = False
@@ -86,7 +87,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     wait = opens - env._now + habits.think() if env._now < opens else habits.think()
     if ticket is None:
         yield wait
-    elif (left := (yield from gate.rest(ticket, wait))) is not None:
+    elif (left := (yield from gate.rest(ticket, wait))) is not None:  # type: ignore[union-attr]
         return world.finish(left, ticket)
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
@@ -121,7 +122,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
             return world.finish("sold_out", ticket)
         if ticket is None:
             yield wait
-        elif (left := (yield from gate.rest(ticket, wait))) is not None:
+        elif (left := (yield from gate.rest(ticket, wait))) is not None:  # type: ignore[union-attr]
             return world.finish(left, ticket)
 
     if not pays:
@@ -148,8 +149,8 @@ def call(
     """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
     sent = request(world, step, effect)
     answer = yield sent
-    if answer.__class__ is Failure:
-        return (yield from retry(world.env, sent.endpoint, effect, habits, give_up_at))
+    if answer.__class__ is Failure:  # only a request fails: an Answered's answer is the effect's result
+        return (yield from retry(world.env, sent.endpoint, effect, habits, give_up_at))  # type: ignore[union-attr]
     return answer
 
 
@@ -161,7 +162,7 @@ def retry(
     wait = habits.backoff
     for _ in range(habits.max_retries):
         pause = habits.pause(wait)
-        if env._now + pause > give_up_at:
+        if env._now + pause > give_up_at:  # hot path: _now, not the property (here and below)
             break
         yield pause
         wait = habits.next_backoff(wait)

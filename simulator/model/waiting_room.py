@@ -45,7 +45,7 @@ class Ticket:
         self.stint = 0  # spells in the queue: a patience timer belongs to one
         self.state = OUTSIDE
         self.since = 0.0
-        self.event: Event | None = None
+        self.event: Event = None  # type: ignore[assignment]  # set by Room.enter, before anything waits on it
         self.position = 0
         self.shown_wait: float | None = None
 
@@ -103,7 +103,7 @@ class Room:
 
     def enter(self, ticket: Ticket) -> Generator[Any, Any, str | None]:
         """Wait for admission: None once let in, else the outcome of leaving (ABANDONED, SOLD_OUT)."""
-        now = self.env._now
+        now = self.env._now  # hot path (every shopper): _now, not the property
         ticket.event = Event(self.env)
         ticket.state = WAITING
         if (ticket.stock.name, ticket.tier) in self.closed:
@@ -205,12 +205,12 @@ class Room:
         ticket.state = LEFT
         self.waiting -= 1
         self.abandoned += 1
-        self.s_abandoned[int(self.env._now)] += 1
+        self.s_abandoned[int(self.env._now)] += 1  # hot path (every abandonment): _now, not the property
         ticket.event.succeed(ABANDONED)
 
     def _pump(self) -> None:
         """Let in whoever may enter now; when the rate holds the next one back, come back then."""
-        now = self.env._now
+        now = self.env._now  # hot path (every admission and leaving): _now, not the property
         queue = self.queue
         while queue and (self.cap is None or self.active < self.cap):
             if self.rate is not None and now < self.next_slot:

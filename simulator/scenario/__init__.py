@@ -8,7 +8,7 @@ Imports only the bottom layer (units, distributions).
 from __future__ import annotations
 
 from simulator.scenario.audience import Arrivals, Behaviour, Funnel
-from simulator.scenario.contingency import Rule
+from simulator.scenario.contingency import ErrorRate, QueueLength, Rule
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
 from simulator.scenario.loadtest import HttpStep, fill
 from simulator.scenario.promotion import Scenario
@@ -20,10 +20,12 @@ from simulator.scenario.support import SOURCES, TEAMS, Support
 __all__ = [
     "Arrivals",
     "Behaviour",
+    "ErrorRate",
     "Funnel",
     "HttpStep",
     "Presale",
     "Problem",
+    "QueueLength",
     "RedPacketRain",
     "Rule",
     "SOURCES",

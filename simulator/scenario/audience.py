@@ -85,11 +85,11 @@ class SoldOut(Section):
 class Behaviour(Section):
     """How shoppers act: pauses, patience, retries and funnel."""
 
-    think_time: Dist = "lognormal(2s, 0.5)"
+    think_time: Dist = "lognormal(2s, 0.5)"  # type: ignore[assignment]  # parsed (validate_default)
     """Pause between one step's response and the next step."""
-    pay_delay: Dist = "lognormal(20s, 1)"
+    pay_delay: Dist = "lognormal(20s, 1)"  # type: ignore[assignment]  # parsed (validate_default)
     """Time from holding an order to pressing pay."""
-    patience: Dist = "exp(2m)"
+    patience: Dist = "exp(2m)"  # type: ignore[assignment]  # parsed (validate_default)
     """How long a shopper keeps trying through errors, counted from arrival, before giving up."""
     retry: Retry = Retry()
     funnel: Funnel = Funnel()

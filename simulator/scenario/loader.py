@@ -264,7 +264,7 @@ def load_scenario(
     raw.setdefault("name", path.stem)
     assignments = [a for overlay in overlays for a in _overlay_assignments(Path(overlay))]
     assignments += [(*parse_assignment(text), "--set") for text in overrides]
-    plans = raw.get("plans") if isinstance(raw.get("plans"), dict) else {}
+    plans = given if isinstance(given := raw.get("plans"), dict) else {}
     if plan is not None:
         if plan not in plans:
             raise ScenarioError(

@@ -101,7 +101,7 @@ class RedPacketRain(Section):
     """Taps per participant per second, each one request to the grab endpoint (sent without waiting)."""
     budget: Money
     """Money in the pool; packets are paid from it until it is spent."""
-    amount: Dist = "lognormal(5, 1)"
+    amount: Dist = "lognormal(5, 1)"  # type: ignore[assignment]  # parsed (validate_default)
     """Money in one packet (yuan); the last one takes what is left."""
     per_user_cap: int = Field(1, ge=1)
     """Packets one participant may win; then they stop tapping."""
@@ -130,7 +130,7 @@ class WaitingRoom(Section):
     """Cap on shoppers admitted and still in the journey; one is let in when one leaves."""
     pre_queue: bool = True
     """Shoppers arriving before their sale's open wait in a pre-queue put in random order at the open."""
-    patience: Dist = "exp(15m)"
+    patience: Dist = "exp(15m)"  # type: ignore[assignment]  # parsed (validate_default)
     """How long a queued shopper waits before leaving (counted from the open for the pre-queue)."""
     balk_over: Duration | None = None
     """Shoppers shown an estimated wait longer than this may leave at once (see balk)."""

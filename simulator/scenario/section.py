@@ -18,7 +18,7 @@ class Section(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
         arbitrary_types_allowed=True,
-        validate_default=True,
+        validate_default=True,  # a default written in units ("exp(2m)") is parsed as a value is
     )
 
 

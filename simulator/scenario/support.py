@@ -7,7 +7,7 @@ a chatbot answers a share of chats; escalated contacts go to an expert tier. Age
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -15,11 +15,11 @@ from simulator import units
 from simulator.scenario.section import Dist, Duration, Fraction, Instant, Rate, Section
 from simulator.units import DAY
 
-SOURCES = ("steady", "bought", "payment_failed", "sold_out", "abandoned_queue", "gave_up", "timed_out")
+Source = Literal["steady", "bought", "payment_failed", "sold_out", "abandoned_queue", "gave_up", "timed_out"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 """What makes a shopper contact support: nothing in particular (a steady rate), an order bought, a
 payment declined, being told "sold out", leaving the waiting room's queue, giving up on errors, a
 request timing out."""
-Source = Literal["steady", "bought", "payment_failed", "sold_out", "abandoned_queue", "gave_up", "timed_out"]
 TEAMS = ("chat", "phone", "experts")
 """Who answers: chat agents, phone agents, the expert tier (escalations only)."""
 
@@ -31,9 +31,9 @@ class Contacts(Section):
     """Share of the source's events that become a contact (not for steady)."""
     rate: Rate | None = None
     """Contacts per second (steady only)."""
-    delay: Dist = 0.0
+    delay: Dist = 0.0  # type: ignore[assignment]  # parsed (validate_default)
     """Time from the event to the contact."""
-    handle: Dist = "lognormal(5m, 0.6)"
+    handle: Dist = "lognormal(5m, 0.6)"  # type: ignore[assignment]  # parsed (validate_default)
     """Agent time for one contact of this kind (for chat: one of the agent's concurrent chats)."""
     escalate: Fraction = 0.0
     """Share of answered contacts the agent passes on to the expert tier."""
@@ -44,7 +44,7 @@ class Channel(Section):
     """Share of contacts that come by this channel (chat and phone shares sum to 1)."""
     concurrency: int = Field(1, ge=1)
     """Contacts one agent handles at once (chats; 1 for phone)."""
-    patience: Dist | None = "exp(3m)"
+    patience: Dist | None = "exp(3m)"  # type: ignore[assignment]  # parsed (validate_default)
     """How long a waiting customer waits before hanging up / closing the chat. null: never."""
     chatbot: Fraction = 0.0
     """Share of this channel's contacts a chatbot resolves before any agent."""
@@ -55,7 +55,7 @@ class Channel(Section):
 class Experts(Section):
     """The expert tier: escalated contacts only, one at a time."""
 
-    handle: Dist = "lognormal(15m, 0.6)"
+    handle: Dist = "lognormal(15m, 0.6)"  # type: ignore[assignment]  # parsed (validate_default)
     patience: Dist | None = None
     """How long an escalated customer waits for an expert. null: never leaves."""
 
