@@ -109,7 +109,7 @@ def fit_service(samples: np.ndarray, rng: np.random.Generator) -> tuple[Distribu
         ks = float(np.max(np.abs(np.searchsorted(model, samples, side="right") / len(model) - ecdf)))
         if best is None or ks < best[1]:
             best = (dist, ks)
-    return best
+    return best  # type: ignore[return-value]  # set by the loop's first pass
 
 
 def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | None, int]:

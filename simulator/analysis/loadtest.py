@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.model import load_replay
@@ -153,7 +154,7 @@ def read_meta(directory: Path) -> LoadTestRun:
     return LoadTestRun(**data)
 
 
-def locust_stats(directory: Path) -> dict[str, dict[str, float]]:
+def locust_stats(directory: Path) -> dict[str, dict[str, float | None]]:
     """Locust's final statistics per request name (journey step), from locust_stats.csv."""
     rows = {}
     with open(directory / "locust_stats.csv", newline="") as f:
@@ -173,6 +174,10 @@ def locust_stats(directory: Path) -> dict[str, dict[str, float]]:
 
 def collect(out: Path) -> None:
     """Merge the processes' parts into requests.csv, arrivals.csv and outcomes.json."""
+    rows: list[list[Any]]
+    arrivals: Counter[int]
+    outcomes: Counter[str]
+    schedule: dict[str, Any]
     rows, arrivals, outcomes, dropped, schedule = [], Counter(), Counter(), 0, {"scheduled": [], "expected": []}
     for path in sorted((out / PARTS).glob("*.json")):
         part = json.loads(path.read_text())
@@ -185,7 +190,7 @@ def collect(out: Path) -> None:
     with open(out / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"])
-        w.writerows(sorted(rows, key=lambda r: r[1]))
+        w.writerows(sorted(rows, key=lambda r: r[1]))  # type: ignore[index]  # mypy types r from writerows, not rows
     with open(out / "arrivals.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["second", "arrivals", "scheduled", "expected"])

@@ -32,7 +32,7 @@ class RunResult:
         return summarise(self.scenario, self.seed, self.replications)
 
     @cached_property
-    def timeseries(self) -> tuple[list[str], list[list[float]]]:
+    def timeseries(self) -> tuple[list[str], np.ndarray]:
         return timeseries(self.replications)
 
     @cached_property

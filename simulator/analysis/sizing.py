@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from simulator.analysis.summary import figures
 from simulator.engine import percentile, streams
 from simulator.model import contact_centre as support
 from simulator.model import kept_share
-from simulator.scenario import TEAMS, Scenario
+from simulator.scenario import TEAMS, Scenario, Support
 from simulator.units import format_clock
 
 K = TypeVar("K")
@@ -108,7 +108,8 @@ def search(
             else:
                 candidates[k] = (knob.lo + knob.hi) // 2
         final = not candidates
-        config = {k: candidates.get(k, knob.hi) for k, knob in knobs.items()}
+        # a knob left out of the candidates is settled: its hi is set (mypy cannot see it; so below)
+        config: dict[K, int] = {k: candidates.get(k, knob.hi) for k, knob in knobs.items()}  # type: ignore[misc]
         passed = evaluate(config)
         for k, value in candidates.items():
             knob = knobs[k]
@@ -123,7 +124,7 @@ def search(
             return _tighten(config, evaluate, low)
         for k, knob in knobs.items():  # settled, but fails with the others where they are now: up again
             if k not in candidates and passed[k] is False:
-                knob.lo, knob.hi, knob.step = knob.hi, None, 1
+                knob.lo, knob.hi, knob.step = knob.hi, None, 1  # type: ignore[assignment]
     pending = [describe(k) for k, knob in knobs.items() if knob.hi is None or knob.hi - knob.lo > 1]
     raise Unmet(
         f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}{' ...' if len(pending) > 5 else ''})"
@@ -331,7 +332,7 @@ def size_stock(scenario: Scenario, run: Callable[[Scenario], RunResult], sizing:
     unlimited = with_stock(scenario, dict.fromkeys(skus, UNLIMITED)).model_copy(update={"contingency": rules})
     result = run(unlimited)
     sizing.log(Evaluation("stock: unlimited", dict.fromkeys(skus, UNLIMITED), dict.fromkeys(skus, True)))
-    p = target.stockout_probability
+    p = target.stockout_probability  # type: ignore[union-attr]  # check() refuses a scenario without it
     answer = {}
     for sku in skus:
         quota, guaranteed = kept_share(scenario, sku)
@@ -367,7 +368,8 @@ def size_stock(scenario: Scenario, run: Callable[[Scenario], RunResult], sizing:
 
 
 def _presale_sku(scenario: Scenario) -> str | None:
-    return next((sale.sku for sale in scenario.sales if sale.name == scenario.presale.sale), None)
+    # asked only of a scenario with a presale
+    return next((sale.sku for sale in scenario.sales if sale.name == scenario.presale.sale), None)  # type: ignore[union-attr]
 
 
 def reorder_point(result: RunResult, sku: str, lead: float, p: float) -> int:
@@ -393,9 +395,9 @@ def _minutes(per_interval: np.ndarray, interval: float, minutes: int) -> np.ndar
 def agent_warm_start(scenario: Scenario, logs: list[support.ContactLog], team: str, n: int) -> np.ndarray:
     """Agents per interval by Erlang C (Erlang A when customers hang up), from the contacts offered
     (escalations counted at their first contact's time: a start, which the search corrects)."""
-    cfg = scenario.support
+    cfg = cast(Support, scenario.support)  # agents are sized only for a scenario with support
     target = scenario.targets.support
-    channel = cfg.channels.get(team)
+    channel = cfg.channels.get(team)  # type: ignore[call-overload]  # None for experts, who have no channel
     concurrency = channel.concurrency if channel else 1
     patience = channel.patience if channel else cfg.experts.patience
     theta = 1 / patience.mean if patience is not None and patience.mean > 0 else None
@@ -430,7 +432,7 @@ def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, 
     same contacts: an interval the roster leaves short gets one more agent and the roster is redone.
     Returns the scenario with that roster."""
     check(scenario, "agents")
-    cfg = scenario.support
+    cfg = cast(Support, scenario.support)  # check() refuses a scenario without it
     children = seeds(seed, len(shop.replications))
     logs = [support.contacts(scenario, rep, streams(child)) for rep, child in zip(shop.replications, children)]
     horizon = support.until(scenario)
@@ -453,7 +455,7 @@ def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, 
         return {t: counts[t] @ on for t in TEAMS}
 
     for group in (("chat", "phone"), ("experts",)):
-        teams = [t for t in group if t in support.teams(scenario)]
+        teams: list[str] = [t for t in group if t in support.teams(scenario)]
         start = {(t, i): int(v) for t in teams for i, v in enumerate(agent_warm_start(scenario, logs, t, n))}
 
         def evaluate(config: dict[tuple[str, int], int], teams=teams) -> dict[tuple[str, int], bool | None]:
@@ -556,7 +558,7 @@ def _report_agents(
 ) -> None:
     """The staffing table (per interval: contacts, agents asked for and deployed, service level with the
     roster), the roster beside the scenario's, and a row per team with its paid agent-hours."""
-    cfg = scenario.support
+    cfg = cast(Support, scenario.support)  # sized only for a scenario with it
     teams = support.teams(scenario)
     counts = {t: np.array([getattr(s, t) for s in roster]) for t in TEAMS}
     per = int(cfg.interval // 60)

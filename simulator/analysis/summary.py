@@ -7,13 +7,13 @@ function of them, so the same replications give byte-identical files however the
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from simulator.engine import N_BUCKETS, WINDOW, percentile
 from simulator.model import OUTCOMES
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, Support
 from simulator.units import format_clock
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]
 def _label_support(scenario: Scenario, first: dict, combined: dict) -> dict[str, Any]:
     """The combined support figures with what they are measured against: intervals, targets, shifts."""
     start, target = scenario.clock.start_time, scenario.targets.support
-    roster = {shift.name: shift for shift in scenario.support.roster}
+    roster = {shift.name: shift for shift in cast(Support, scenario.support).roster}  # a run with support
     return {
         "interval_s": first["interval"],
         "until_s": first["until"],

@@ -140,6 +140,7 @@ def _total(cols: dict[str, np.ndarray], names: list[str]) -> np.ndarray | None:
 
 def _panels(header: list[str], runs: dict[str, dict[str, np.ndarray]]) -> dict[str, list[Panel]]:
     """The panels of each figure, from the union of the runs' columns."""
+    # mypy cannot type a lambda binding a loop variable by a default argument (mypy#15459): ignores below
     endpoints = endpoint_names(header)
     traffic: list[Panel] = [
         (
@@ -157,15 +158,15 @@ def _panels(header: list[str], runs: dict[str, dict[str, np.ndarray]]) -> dict[s
     queues: list[Panel] = []
     for pool in prefixed(header, "pool.", ".queue"):
         queues.append(
-            (f"Pool {pool}: queue length", "requests waiting", lambda c, pool=pool: c.get(f"pool.{pool}.queue"))
+            (f"Pool {pool}: queue length", "requests waiting", lambda c, pool=pool: c.get(f"pool.{pool}.queue"))  # type: ignore[misc]
         )
         workers = [c[f"pool.{pool}.workers"] for c in runs.values() if f"pool.{pool}.workers" in c]
         if any(w.min() != w.max() or w[0] != workers[0][0] for w in workers):  # flat and equal: nothing to see
-            queues.append((f"Pool {pool}: servers", "workers", lambda c, pool=pool: c.get(f"pool.{pool}.workers")))
+            queues.append((f"Pool {pool}: servers", "workers", lambda c, pool=pool: c.get(f"pool.{pool}.workers")))  # type: ignore[misc]
     if "waiting_room.queue" in header:
         queues.append(("Waiting room: queue length", "shoppers waiting", lambda c: c.get("waiting_room.queue")))
     stock: list[Panel] = [
-        (f"Stock {sku}: available", "units", lambda c, sku=sku: c.get(f"stock.{sku}.available"))
+        (f"Stock {sku}: available", "units", lambda c, sku=sku: c.get(f"stock.{sku}.available"))  # type: ignore[misc]
         for sku in prefixed(header, "stock.", ".available")
     ]
     return {"compare-traffic": traffic, "compare-queues": queues, "compare-stock": stock}

@@ -29,10 +29,10 @@ def write_data(directory: Path, result: RunResult) -> None:
             writer.writerow([int(second), format_clock(start, second), *map(_number, values)])
     with open(directory / "latency.csv", "w", newline="") as f:
         fields = ["endpoint", "start", "clock", "served", "p50", "p95", "p99"]
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
+        windows = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        windows.writeheader()
         for row in result.latency:
-            writer.writerow({**row, "clock": format_clock(start, row["start"])})
+            windows.writerow({**row, "clock": format_clock(start, row["start"])})
 
 
 def write_comparison(directory: Path, comparison: Comparison) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def by_column(header: list[str], rows: list[list[float]]) -> dict[str, np.ndarray]:
+def by_column(header: list[str], rows: np.ndarray | list[list[float]]) -> dict[str, np.ndarray]:
     data = np.asarray(rows, dtype=float).reshape(len(rows), len(header))
     return {name: data[:, i] for i, name in enumerate(header)}
 
@@ -60,7 +61,7 @@ def prefixed(header: list[str], prefix: str, suffix: str) -> list[str]:
     return [h[len(prefix) : -len(suffix)] for h in header if h.startswith(prefix) and h.endswith(suffix)]
 
 
-def mark(ax: Any, firings: list[dict[str, Any]]) -> None:
+def mark(ax: Any, firings: Sequence[dict[str, Any]]) -> None:
     """Contingency actions as vertical lines at the moment each takes effect (first replication's)."""
     for firing in (f for f in firings if f.get("replication", 0) == 0):
         ax.axvline(firing["effective_at"], color="crimson", ls="-.", lw=1, alpha=0.7)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ ROOM = "waiting_room"
 
 
 def plot_traffic(
-    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: list[dict[str, Any]] = ()
+    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: Sequence[dict[str, Any]] = ()
 ) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
@@ -100,7 +101,7 @@ def plot_latency(latency: list[dict[str, Any]], start: ClockTime, path: Path) ->
 
 
 def plot_stock(
-    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: list[dict[str, Any]] = ()
+    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: Sequence[dict[str, Any]] = ()
 ) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
@@ -140,7 +141,7 @@ def plot_waiting_room(
     latency: list[dict[str, Any]],
     start: ClockTime,
     path: Path,
-    firings: list[dict[str, Any]] = (),
+    firings: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Queue length and shoppers inside; admissions and abandonment per second; queue-wait percentiles."""
     t = cols["second"]
@@ -263,7 +264,8 @@ def write_report(directory: Path, result: RunResult) -> None:
     if "red_packets" in result.summary:
         plot_rains(cols, header, start, directory / "red_packets.png")
     if "presale" in result.summary:
-        plot_presale(cols, result.scenario.system.endpoints.pay.pool, start, directory / "presale.png")
+        # the schema gives a presale its pay endpoint
+        plot_presale(cols, result.scenario.system.endpoints.pay.pool, start, directory / "presale.png")  # type: ignore[union-attr]
     if "support" in result.summary:
         plot_support(result.summary["support"], start, directory / "support.png")
     (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
@@ -390,7 +392,7 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                         fmt(r["packets"]),
                         fmt(r["win_rate"], 100, 1, "%"),
                         f"{fmt(r['spent'])} / {fmt(r['budget'])}",
-                        format_clock(start, mean_of(r["exhausted_at"]))
+                        format_clock(start, mean_of(r["exhausted_at"]))  # type: ignore[arg-type]  # checked below
                         if mean_of(r["exhausted_at"]) is not None
                         else "never",
                     ]
@@ -548,9 +550,9 @@ def summary_table(summary: dict) -> Group:
     targets = Table(title="Targets", title_justify="left")
     for i, column in enumerate(["target", "bound", "value", ""]):
         targets.add_column(column, justify="left" if i == 0 else "right")
-    rows = _target_rows(summary)
-    for t, b, v, met in rows:
+    target_rows = _target_rows(summary)
+    for t, b, v, met in target_rows:
         targets.add_row(Text(t), b, v, Text("met", "green") if met else Text("missed", "bold red"))
-    if rows:  # a scenario without targets gets no empty table
+    if target_rows:  # a scenario without targets gets no empty table
         tables.append(targets)
     return Group(*tables)

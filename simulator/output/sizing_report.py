@@ -8,7 +8,7 @@ import html
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from rich.console import Group
@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.analysis import Sizing
-from simulator.scenario import TEAMS
+from simulator.scenario import TEAMS, Scenario
 from simulator.units import format_clock
 
 COLUMNS = ("what", "variant", "item", "current", "sized", "warm_start", "cost", "cost_unit")
@@ -49,7 +49,7 @@ def _detail_tables(sizing: Sizing) -> list[tuple[str, list[str], list[list[str]]
 
 def overlay(sizing: Sizing) -> dict[str, Any]:
     """`path: value` lines for `--overlay`: the sized pools, stock and roster."""
-    sized = sizing.scenario
+    sized = cast(Scenario, sizing.scenario)  # set once sizing has run
     lines: dict[str, Any] = {}
     for row in sizing.rows:
         if row["what"] == "servers" and row["variant"] == sizing.applied:
@@ -59,8 +59,8 @@ def overlay(sizing: Sizing) -> dict[str, Any]:
                 lines[f"system.pools.{row['item']}.queue_limit"] = pool.queue_limit
         if row["what"] == "stock":
             lines[f"inventory.skus.{row['item']}.stock"] = row["sized"]
-    if sizing.roster:
-        lines["support.roster"] = [s.model_dump(exclude_defaults=True) for s in sized.support.roster]
+    if sizing.roster:  # a roster was sized: the scenario has support
+        lines["support.roster"] = [s.model_dump(exclude_defaults=True) for s in sized.support.roster]  # type: ignore[union-attr]
     return lines
 
 
