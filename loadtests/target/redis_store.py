@@ -154,7 +154,9 @@ class RedisStore:
 
     async def product(self, sku: str) -> dict | None:
         price, available = await self.client.hmget(f"shop:sku:{sku}", ["price", "available"])
-        return None if price is None else {"sku": sku, "price": float(price), "available": int(available)}
+        if price is None:
+            return None
+        return {"sku": sku, "price": float(price), "available": int(available)}  # type: ignore[arg-type]  # set with the price
 
     async def reserve(self, sku: str, user: str, key: str) -> tuple[str, dict | None]:
         result = await self._reserve(args=[time.time(), sku, user, key, uuid.uuid4().hex])
@@ -182,7 +184,8 @@ class RedisStore:
         rains = [key.removeprefix("shop:rain:") async for key in self.client.scan_iter("shop:rain:*")]
         async with self.client.pipeline(transaction=True) as pipe:
             for name in skus:
-                pipe.hgetall(f"shop:sku:{name}").hgetall(f"shop:count:{name}")
+                pipe.hgetall(f"shop:sku:{name}")
+                pipe.hgetall(f"shop:count:{name}")
             for name in rains:
                 pipe.hgetall(f"shop:rain:{name}")
             replies = await pipe.execute()
