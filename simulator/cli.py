@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import sys
 import traceback
@@ -431,6 +430,7 @@ loadtest_dir = click.option(
 def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
     from simulator.analysis import calibration, read_meta
+    from simulator.output.validation_report import write_overlay
 
     scenario = scenario or Path(_meta(source, read_meta).scenario)
     loaded = load_scenario(scenario, _meta(source, read_meta).overrides)
@@ -441,7 +441,7 @@ def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
         overlay, notes = calibration.calibrate(source, loaded)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    calibration.write_overlay(target, overlay, source, notes)
+    write_overlay(target, overlay, source, notes)
     for note in notes:
         click.echo(note)
     click.echo(f"overlay: {target} (apply with --overlay {target})")
@@ -462,43 +462,17 @@ def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
 @guarded
 def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance: float, replications: int) -> None:
     """Compare the model with a load test at the load measured; exit 1 beyond the tolerance."""
-    from rich.table import Table
-
     from simulator.analysis import calibration
+    from simulator.output.validation_report import plot_validation, validation_table
 
     try:
         result = calibration.validate(scenario, source, tolerance, replications, overlays)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise UsageProblem(f"--from {source}: {exc}") from None
-    table = Table(title=f"validate {scenario} against {source}", title_justify="left")
-    for column in ("step", "figure", "measured", "predicted", "error"):
-        table.add_column(column, justify="left" if column in ("step", "figure") else "right")
-    for row in result.rows:
-        for key in ("throughput", "p50", "p95", "p99"):
-            error = row.error(key)
-            judged = key in calibration.JUDGED
-            verdict = "" if not judged or error is None else (" ok" if abs(error) <= tolerance else " FAIL")
-            table.add_row(
-                row.step if key == "throughput" else "",
-                key + ("" if judged else " (shown)"),
-                calibration.describe(row.measured[key], key),
-                calibration.describe(row.predicted[key], key),
-                _error(error) + verdict,
-                end_section=key == "p99",
-            )
-    seen, expected = result.arrivals
-    transport = ", ".join(
-        f"{step} {calibration.describe(t, 'p50')}" for step, t in result.transport.items() if t is not None
-    )
-    table.caption = (
-        f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
-        f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
-        f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if result.passed else 'FAIL'}"
-    )
-    table.caption_justify = "left"
-    Console(highlight=False).print(table)
+    title = f"validate {scenario} against {source}"
+    Console(highlight=False).print(validation_table(result, title, tolerance))
     figure = fresh_path(source / "validation.png")
-    calibration.plot_validation(result, figure)
+    plot_validation(result, figure)
     click.echo(f"figure: {figure}")
     sys.exit(0 if result.passed else 1)
 
@@ -510,12 +484,6 @@ def fresh_path(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
-
-
-def _error(error: float | None) -> str:
-    if error is None:
-        return "-"
-    return "model only" if math.isinf(error) else f"{error:+.0%}"
 
 
 def _meta(source: Path, read_meta: Callable):

@@ -13,10 +13,10 @@ from simulator.analysis.calibration import (
     fit_workers,
     read_requests,
     transport_times,
-    write_overlay,
 )
 from simulator.distributions import Distribution
 from simulator.engine.recorders import Latencies, draw, percentile
+from simulator.output.validation_report import write_overlay
 
 STEADY = "scenarios/steady-state.yaml"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.analysis.calibration import JUDGED, Validation
 from simulator.analysis.compare import BASELINE, Comparison, Row, compare, load_plans, run_plans
 from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta
 from simulator.analysis.replications import RunResult, simulate
@@ -9,17 +10,19 @@ from simulator.analysis.sizing import Sizing, size
 
 __all__ = [
     "BASELINE",
-    "Comparison",
-    "PARTS",
-    "Row",
-    "RunResult",
-    "Sizing",
     "collect",
     "compare",
+    "Comparison",
+    "JUDGED",
     "load_plans",
     "locust_stats",
+    "PARTS",
     "read_meta",
+    "Row",
     "run_plans",
+    "RunResult",
     "simulate",
     "size",
+    "Sizing",
+    "Validation",
 ]

@@ -173,13 +173,6 @@ def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[
     return overlay, notes
 
 
-def write_overlay(path: Path, overlay: dict[str, str | int], source: Path, notes: list[str]) -> None:
-    """The overlay as a YAML file of `path: value` lines, applied with `--overlay FILE`."""
-    lines = [f"# flashsim calibrate --from {source}", *(f"# {n}" for n in notes)]
-    lines += [f"{key}: {value!r}" if isinstance(value, str) else f"{key}: {value}" for key, value in overlay.items()]
-    path.write_text("\n".join(lines) + "\n")
-
-
 # -- validate ----------------------------------------------------------------------------------
 
 
@@ -290,39 +283,3 @@ def transport_times(r: Requests) -> np.ndarray:
 
 def _quantiles(times: np.ndarray) -> dict[str, float | None]:
     return {f"p{round(q * 100)}": float(np.quantile(times, q)) if len(times) else None for q in QUANTILES}
-
-
-def plot_validation(validation: Validation, path: Path) -> None:
-    """Response-time distributions per endpoint, measured against predicted, on a log time axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = [r.step for r in validation.rows]
-    fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.6), squeeze=False)
-    for ax, step in zip(axes[0], steps):
-        latency = validation.measured_latency[step]
-        if len(latency):
-            ax.step(latency, np.arange(1, len(latency) + 1) / len(latency), where="post", label="measured")
-        predicted = validation.predicted_latency[step]
-        if len(predicted):
-            share = np.linspace(0.0, 1.0, 501)
-            ax.plot(np.quantile(predicted, share), share, label="predicted")
-        ax.set_xscale("log")
-        ax.set_title(step)
-        ax.set_xlabel("response time (s)")
-        ax.axhline(0.95, color="grey", lw=0.5, ls=":")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("share of answered requests")
-    axes[0][0].legend(loc="lower right")
-    fig.suptitle("Response times: load test (measured) vs flashsim (predicted)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def describe(value: float | None, key: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f}/s" if key == "throughput" else format_duration(value)

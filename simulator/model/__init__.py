@@ -10,4 +10,11 @@ from simulator.model.replay import Replay, load_replay
 from simulator.model.replication import simulate_once
 from simulator.model.world import kept_share
 
-__all__ = ["OUTCOMES", "Replay", "curves", "kept_share", "load_replay", "simulate_once"]
+__all__ = [
+    "curves",
+    "kept_share",
+    "load_replay",
+    "OUTCOMES",
+    "Replay",
+    "simulate_once",
+]

@@ -1,0 +1,86 @@
+"""What calibrate and validate show and keep: the overlay file, the validation table and its figure."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table
+
+from simulator.analysis import JUDGED, Validation
+from simulator.output.plotting import plt
+from simulator.units import format_duration
+
+
+def write_overlay(path: Path, overlay: dict[str, str | int], source: Path, notes: list[str]) -> None:
+    """The overlay as a YAML file of `path: value` lines, applied with `--overlay FILE`."""
+    lines = [f"# flashsim calibrate --from {source}", *(f"# {n}" for n in notes)]
+    lines += [f"{key}: {value!r}" if isinstance(value, str) else f"{key}: {value}" for key, value in overlay.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot_validation(validation: Validation, path: Path) -> None:
+    """Response-time distributions per endpoint, measured against predicted, on a log time axis."""
+    steps = [r.step for r in validation.rows]
+    fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 3.6), squeeze=False)
+    for ax, step in zip(axes[0], steps):
+        latency = validation.measured_latency[step]
+        if len(latency):
+            ax.step(latency, np.arange(1, len(latency) + 1) / len(latency), where="post", label="measured")
+        predicted = validation.predicted_latency[step]
+        if len(predicted):
+            share = np.linspace(0.0, 1.0, 501)
+            ax.plot(np.quantile(predicted, share), share, label="predicted")
+        ax.set_xscale("log")
+        ax.set_title(step)
+        ax.set_xlabel("response time (s)")
+        ax.axhline(0.95, color="grey", lw=0.5, ls=":")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("share of answered requests")
+    axes[0][0].legend(loc="lower right")
+    fig.suptitle("Response times: load test (measured) vs flashsim (predicted)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def describe(value: float | None, key: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}/s" if key == "throughput" else format_duration(value)
+
+
+def validation_table(validation: Validation, title: str, tolerance: float) -> Table:
+    """Per step, each figure measured and predicted with the model's error; judged figures say ok or FAIL."""
+    table = Table(title=title, title_justify="left")
+    for column in ("step", "figure", "measured", "predicted", "error"):
+        table.add_column(column, justify="left" if column in ("step", "figure") else "right")
+    for row in validation.rows:
+        for key in ("throughput", "p50", "p95", "p99"):
+            error = row.error(key)
+            judged = key in JUDGED
+            verdict = "" if not judged or error is None else (" ok" if abs(error) <= tolerance else " FAIL")
+            table.add_row(
+                row.step if key == "throughput" else "",
+                key + ("" if judged else " (shown)"),
+                describe(row.measured[key], key),
+                describe(row.predicted[key], key),
+                _error(error) + verdict,
+                end_section=key == "p99",
+            )
+    seen, expected = validation.arrivals
+    transport = ", ".join(f"{step} {describe(t, 'p50')}" for step, t in validation.transport.items() if t is not None)
+    table.caption = (
+        f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
+        f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
+        f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if validation.passed else 'FAIL'}"
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def _error(error: float | None) -> str:
+    if error is None:
+        return "-"
+    return "model only" if math.isinf(error) else f"{error:+.0%}"
