@@ -10,18 +10,9 @@ from click.testing import CliRunner
 from simulator import load_scenario
 from simulator.analysis import theory
 from simulator.analysis.replications import simulate
-from simulator.analysis.sizing import (
-    Sizing,
-    Unmet,
-    cover,
-    paid_hours,
-    search,
-    size,
-    size_stock,
-    units_needed,
-    verify,
-    with_stock,
-)
+from simulator.analysis.search import Sizing, Unmet, search
+from simulator.analysis.sizing import size, size_stock, units_needed, verify, with_stock
+from simulator.analysis.staffing import cover, paid_hours
 from simulator.cli import main
 from tests.conftest import load_text
 

@@ -6,7 +6,8 @@ from simulator.analysis.calibration import JUDGED, Validation
 from simulator.analysis.compare import BASELINE, Comparison, Row, compare, load_plans, run_plans
 from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta
 from simulator.analysis.replications import RunResult, simulate
-from simulator.analysis.sizing import Sizing, size
+from simulator.analysis.search import Sizing
+from simulator.analysis.sizing import size
 
 __all__ = [
     "BASELINE",

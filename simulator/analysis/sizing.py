@@ -11,147 +11,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 
 from simulator.analysis import theory
-from simulator.analysis.replications import RunResult, seeds, simulate
+from simulator.analysis.replications import RunResult, simulate
+from simulator.analysis.search import Evaluation, Sizing, Unmet, enough, search
+from simulator.analysis.staffing import NOTHING_TO_STAFF, size_agents
 from simulator.analysis.summary import figures
-from simulator.engine import percentile, streams
+from simulator.engine import percentile
 from simulator.model import contact_centre as support
 from simulator.model import kept_share
-from simulator.scenario import TEAMS, Scenario, Support
-from simulator.units import format_clock
+from simulator.scenario import Scenario
 
-K = TypeVar("K")
 UNLIMITED = 10**9
 """Stock that never runs out: how much shoppers would take is read off a run with it."""
-
-
-class Unmet(Exception):
-    """A target cannot be met within the bounds given (exit 1)."""
-
-
-@dataclass
-class Evaluation:
-    """One model run of a candidate configuration: what was tried and which knobs it passed."""
-
-    what: str
-    config: dict[str, int]
-    passed: dict[str, bool | None]
-
-
-@dataclass
-class Sizing:
-    """What `flashsim size` found: the table, the runs it took, and the sized scenario."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    runs: list[Evaluation] = field(default_factory=list)
-    staffing: list[dict[str, Any]] = field(default_factory=list)
-    """Agents per interval and team (the staffing table)."""
-    roster: list[dict[str, Any]] = field(default_factory=list)
-    scenario: Scenario | None = None
-    """The scenario with every sized part applied (verified by the caller)."""
-    unmet: list[str] = field(default_factory=list)
-    on_run: Callable[[Evaluation], None] | None = None
-    skipped: list[str] = field(default_factory=list)
-    """Parts `all` left out: the scenario sets no target for them."""
-    applied: str = ""
-    """The server variant applied to the sized scenario (the one as configured)."""
-
-    def log(self, evaluation: Evaluation) -> None:
-        self.runs.append(evaluation)
-        if self.on_run is not None:
-            self.on_run(evaluation)
-
-
-# -- the search ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Knob:
-    lo: int  # largest value known to fail (low - 1 when none)
-    hi: int | None  # smallest value known to pass
-    step: int
-    tried: bool = False
-
-
-def search(
-    start: dict[K, int],
-    evaluate: Callable[[dict[K, int]], dict[K, bool | None]],
-    low: int,
-    high: dict[K, int],
-    max_runs: int = 40,
-    describe: Callable[[K], str] = str,
-) -> dict[K, int]:
-    """The smallest value of every knob whose check passes, all searched at once: from the warm start,
-    steps that double (down while passing, up while failing), then bisection. A knob already settled
-    that fails once the others have moved is searched up again, and a last run of all the answers
-    must pass. `evaluate` answers True (pass), False (fail) or None (inconclusive, e.g. a downstream
-    pool starved by an upstream one, or an interval behind a failing one)."""
-    knobs = {k: _Knob(low - 1, None, max(1, round(0.05 * v))) for k, v in start.items()}
-    for _ in range(max_runs):
-        candidates: dict[K, int] = {}
-        for k, knob in knobs.items():
-            if knob.hi is not None and knob.hi - knob.lo <= 1:
-                continue
-            if not knob.tried:
-                candidates[k] = min(max(start[k], low), high[k])
-            elif knob.hi is None:
-                if knob.lo >= high[k]:
-                    raise Unmet(f"{describe(k)}: not met even at the bound of {high[k]}")
-                candidates[k] = min(knob.lo + knob.step, high[k])
-            elif knob.lo < low and knob.step > 0:
-                candidates[k] = max(low, knob.hi - knob.step)
-            else:
-                candidates[k] = (knob.lo + knob.hi) // 2
-        final = not candidates
-        # a knob left out of the candidates is settled: its hi is set (mypy cannot see it; so below)
-        config: dict[K, int] = {k: candidates.get(k, knob.hi) for k, knob in knobs.items()}  # type: ignore[misc]
-        passed = evaluate(config)
-        for k, value in candidates.items():
-            knob = knobs[k]
-            knob.tried = knob.tried or passed[k] is not None
-            if passed[k] is True:
-                knob.step = knob.step * 2 if knob.lo < low else 0
-                knob.hi = value
-            elif passed[k] is False:
-                knob.step = knob.step * 2 if knob.hi is None else 0
-                knob.lo = value
-        if final and all(passed[k] is True for k in knobs):
-            return _tighten(config, evaluate, low)
-        for k, knob in knobs.items():  # settled, but fails with the others where they are now: up again
-            if k not in candidates and passed[k] is False:
-                knob.lo, knob.hi, knob.step = knob.hi, None, 1  # type: ignore[assignment]
-    pending = [describe(k) for k, knob in knobs.items() if knob.hi is None or knob.hi - knob.lo > 1]
-    raise Unmet(
-        f"no answer within {max_runs} runs (still open: {', '.join(pending[:5])}{' ...' if len(pending) > 5 else ''})"
-    )
-
-
-def _tighten(
-    config: dict[K, int], evaluate: Callable[[dict[K, int]], dict[K, bool | None]], low: int, rounds: int = 3
-) -> dict[K, int]:
-    """One less of every knob at once, kept where it still passes and the rest still pass with it: an
-    answer found while other knobs were below their own answers can be one too high."""
-    for _ in range(rounds):
-        trial = {k: max(low, v - 1) for k, v in config.items()}
-        passed = evaluate(trial) if trial != config else {}
-        lowered = {k for k in trial if trial[k] < config[k] and passed.get(k) is True}
-        if not lowered:
-            break
-        candidate = {k: trial[k] if k in lowered else v for k, v in config.items()}
-        if candidate != trial and not all(v is True for v in evaluate(candidate).values()):
-            break  # lowering some hurt the others: keep the answers as they were
-        config = candidate
-    return config
-
-
-def _enough(oks: list[bool], confidence: float) -> bool:
-    """Met in at least `confidence` of the replications."""
-    return sum(oks) >= math.ceil(confidence * len(oks) - 1e-9)
 
 
 # -- servers ------------------------------------------------------------------------------------
@@ -245,7 +120,7 @@ def size_servers(
     confidence = scenario.targets.confidence
     high = {p: max(1, math.ceil(scenario.system.pools[p].workers * max_scale)) for p in pools}
     ample = run(with_workers(scenario, high))
-    ample_ok = {p: _enough([pool_passes(scenario, r, p) for r in ample.replications], confidence) for p in pools}
+    ample_ok = {p: enough([pool_passes(scenario, r, p) for r in ample.replications], confidence) for p in pools}
     sizing.log(Evaluation(f"{label}: bound", high, dict(ample_ok)))
     short = [p for p in pools if not ample_ok[p]]
     if short:
@@ -263,7 +138,7 @@ def size_servers(
         passed: dict[str, bool | None] = {}
         upstream_failed = False
         for p in pools:  # a pool downstream of a failing one sees less load than it will: no verdict
-            ok = _enough([pool_passes(scenario, r, p) for r in result.replications], confidence)
+            ok = enough([pool_passes(scenario, r, p) for r in result.replications], confidence)
             passed[p] = None if ok and upstream_failed else ok
             upstream_failed = upstream_failed or not ok
         if fresh:
@@ -385,224 +260,6 @@ def reorder_point(result: RunResult, sku: str, lead: float, p: float) -> int:
     return int(np.sort(worst)[::-1][min(allowed, len(worst) - 1)]) + 1
 
 
-# -- agents -------------------------------------------------------------------------------------
-
-
-def _minutes(per_interval: np.ndarray, interval: float, minutes: int) -> np.ndarray:
-    return np.repeat(per_interval, int(interval // 60))[:minutes]
-
-
-def agent_warm_start(scenario: Scenario, logs: list[support.ContactLog], team: str, n: int) -> np.ndarray:
-    """Agents per interval by Erlang C (Erlang A when customers hang up), from the contacts offered
-    (escalations counted at their first contact's time: a start, which the search corrects)."""
-    cfg = cast(Support, scenario.support)  # agents are sized only for a scenario with support
-    target = scenario.targets.support
-    channel = cfg.channels.get(team)  # type: ignore[call-overload]  # None for experts, who have no channel
-    concurrency = channel.concurrency if channel else 1
-    patience = channel.patience if channel else cfg.experts.patience
-    theta = 1 / patience.mean if patience is not None and patience.mean > 0 else None
-    count, work = np.zeros(n), np.zeros(n)
-    for log in logs:
-        if channel is None:
-            mask, handle = log.escalate & ~log.bot, log.expert_handle
-        else:
-            mask, handle = (log.team == TEAMS.index(team)) & ~log.bot, log.handle
-        k = np.minimum((log.time[mask] // cfg.interval).astype(int), n - 1)
-        count += np.bincount(k, minlength=n)[:n]
-        work += np.bincount(k, weights=handle[mask], minlength=n)[:n]
-    need = np.zeros(n, dtype=int)
-    for i in np.flatnonzero(count):
-        slots = theory.agents_for_service_level(
-            count[i] / len(logs) / cfg.interval,
-            count[i] / work[i],
-            target.answer_within,
-            target.service_level,
-            theta,
-            target.abandonment,
-        )
-        if channel is not None and channel.max_sessions is not None:
-            slots = min(slots, channel.max_sessions)
-        need[i] = math.ceil(slots / concurrency)
-    return need
-
-
-def size_agents(scenario: Scenario, shop: RunResult, seed: int, sizing: Sizing, max_agents: int) -> Scenario:
-    """Agents per interval meeting targets.support (chat and phone, then the expert tier, which takes what
-    they pass on), turned into agents per shift of the scenario's roster, and the roster checked on the
-    same contacts: an interval the roster leaves short gets one more agent and the roster is redone.
-    Returns the scenario with that roster."""
-    check(scenario, "agents")
-    cfg = cast(Support, scenario.support)  # check() refuses a scenario without it
-    children = seeds(seed, len(shop.replications))
-    logs = [support.contacts(scenario, rep, streams(child)) for rep, child in zip(shop.replications, children)]
-    horizon = support.until(scenario)
-    minutes = int(math.ceil(horizon / 60))
-    n = int(math.ceil(horizon / cfg.interval))
-    confidence = scenario.targets.confidence
-    on = support.on_duty(scenario)
-    staffed = {name: np.zeros(n, dtype=int) for name in TEAMS}
-    counts = {name: np.zeros(len(cfg.roster), dtype=int) for name in TEAMS}
-    uncovered: set[tuple[str, int]] = set()
-
-    def serve_all(agents: dict[str, np.ndarray]) -> list[dict]:
-        return [support.serve(scenario, log, agents) for log in logs]
-
-    def met(served: list[dict], team: str) -> list[bool]:
-        ok = np.array([support.team_met(scenario, s["teams"][team]["intervals"]) for s in served])
-        return [_enough(ok[:, i].tolist(), confidence) for i in range(n)]
-
-    def deployed() -> dict[str, np.ndarray]:
-        return {t: counts[t] @ on for t in TEAMS}
-
-    for group in (("chat", "phone"), ("experts",)):
-        teams: list[str] = [t for t in group if t in support.teams(scenario)]
-        start = {(t, i): int(v) for t in teams for i, v in enumerate(agent_warm_start(scenario, logs, t, n))}
-
-        def evaluate(config: dict[tuple[str, int], int], teams=teams) -> dict[tuple[str, int], bool | None]:
-            for (t, i), v in config.items():
-                staffed[t][i] = v
-            agents = {**deployed(), **{t: _minutes(staffed[t], cfg.interval, minutes) for t in teams}}
-            served = serve_all(agents)
-            passed: dict[tuple[str, int], bool | None] = {}
-            for t in teams:
-                share = met(served, t)
-                for i in range(n):  # a backlog from an earlier failing interval makes a later failure no verdict
-                    passed[(t, i)] = share[i] if share[i] or all(share[:i]) else None
-            sizing.log(
-                Evaluation(
-                    f"agents: {'+'.join(teams)} per interval",
-                    {f"{t}@{i}": v for (t, i), v in config.items()},
-                    {f"{t}@{i}": v for (t, i), v in passed.items()},
-                )
-            )
-            return passed
-
-        answer = search(
-            start,
-            evaluate,
-            0,
-            dict.fromkeys(start, max_agents),
-            max_runs=60 + 3 * n,
-            describe=lambda k: f"{k[0]} at {format_clock(scenario.clock.start_time, k[1] * cfg.interval)}",
-        )
-        for (t, i), v in answer.items():
-            staffed[t][i] = v
-        for _ in range(10):  # the roster gives some intervals more than they asked for: check it as deployed
-            for t in teams:
-                counts[t], gaps = cover(cfg.interval, on, staffed[t])
-                uncovered |= {(t, i) for i in gaps}
-            served = serve_all(deployed())
-            short = [(t, i) for t in teams for i, ok in enumerate(met(served, t)) if not ok and (t, i) not in uncovered]
-            sizing.log(
-                Evaluation(
-                    f"agents: {'+'.join(teams)} roster",
-                    {f"{t} {shift.name}": int(counts[t][k]) for t in teams for k, shift in enumerate(cfg.roster)},
-                    {f"{t}@{i}": False for t, i in short},
-                )
-            )
-            if not short:
-                break
-            for t, i in short:
-                staffed[t][i] += 1
-    roster = [shift.model_copy(update={t: int(counts[t][k]) for t in TEAMS}) for k, shift in enumerate(cfg.roster)]
-    sized = scenario.model_copy(update={"support": cfg.model_copy(update={"roster": roster})})
-    final = serve_all(support.roster_agents(sized))
-    _report_agents(scenario, roster, staffed, final, on, sizing)
-    if uncovered:
-        when = sorted({format_clock(scenario.clock.start_time, i * cfg.interval) for _, i in uncovered})
-        sizing.unmet.append(
-            f"agents: no shift of the roster is on at {', '.join(when[:6])}"
-            f"{' ...' if len(when) > 6 else ''}, where contacts need agents"
-        )
-    return sized
-
-
-def cover(interval: float, on: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Agents per shift so that every minute has the agents its interval needs; also the intervals no
-    shift is on for. Minutes in time order: a shortfall goes to the shift that is on then whose time ahead
-    is most needed (a 4-hour peak shift before an all-day one for a 4-hour peak), ties to the one on longest."""
-    per = int(interval // 60)
-    minutes = on.shape[1]
-    want = _minutes(need, interval, minutes)
-    have = np.zeros(minutes, dtype=int)
-    counts = np.zeros(on.shape[0], dtype=int)
-    gaps = []
-    for m in range(minutes):
-        short = want[m] - have[m]
-        if short <= 0:
-            continue
-        choices = np.flatnonzero(on[:, m])
-        if not len(choices):
-            gaps.append(m // per)
-            continue
-        k = max(choices, key=lambda k: _merit(on[k], want - have, m))
-        counts[k] += short
-        have += short * on[k]
-    return counts, sorted(set(gaps))
-
-
-def _merit(on: np.ndarray, short: np.ndarray, m: int) -> tuple[float, int]:
-    """How much of a shift's spell from minute m is still short of agents, and how long the spell runs."""
-    stop = m + int(np.argmin(np.append(on[m:], False)))
-    return float(np.mean(short[m:stop] > 0)), stop
-
-
-def paid_hours(on: np.ndarray, counts: np.ndarray, roster: list) -> float:
-    """Agent-hours paid: each spell of a shift that overlaps the run, for its whole length."""
-    spells = [int(np.sum(np.diff(np.concatenate(([0], row.astype(int)))) == 1)) for row in on]
-    return float(sum(c * n * (shift.hours[1] - shift.hours[0]) / 3600 for c, n, shift in zip(counts, spells, roster)))
-
-
-def _report_agents(
-    scenario: Scenario, roster: list, staffed: dict[str, np.ndarray], served: list[dict], on: np.ndarray, sizing: Sizing
-) -> None:
-    """The staffing table (per interval: contacts, agents asked for and deployed, service level with the
-    roster), the roster beside the scenario's, and a row per team with its paid agent-hours."""
-    cfg = cast(Support, scenario.support)  # sized only for a scenario with it
-    teams = support.teams(scenario)
-    counts = {t: np.array([getattr(s, t) for s in roster]) for t in TEAMS}
-    per = int(cfg.interval // 60)
-    for i in range(len(staffed["experts"])):
-        row: dict[str, Any] = {"interval": i, "start": i * cfg.interval}
-        for t in teams:
-            intervals = [s["teams"][t]["intervals"] for s in served]
-            offered = sum(x["offered"][i] for x in intervals)
-            row[f"{t}_offered"] = offered / len(served)
-            row[f"{t}_agents"] = int(staffed[t][i])
-            row[f"{t}_deployed"] = int((counts[t] @ on)[i * per : (i + 1) * per].min())
-            row[f"{t}_service_level"] = sum(x["answered_within"][i] for x in intervals) / offered if offered else None
-        sizing.staffing.append(row)
-    for shift, new in zip(cfg.roster, roster):
-        for t in teams:
-            sizing.roster.append(
-                {
-                    "shift": shift.name,
-                    "team": t,
-                    "start": shift.start,
-                    "end": shift.end,
-                    "current": getattr(shift, t),
-                    "sized": getattr(new, t),
-                    "temporary": shift.temporary,
-                }
-            )
-    for t in teams:
-        current = np.array([getattr(s, t) for s in cfg.roster])
-        sizing.rows.append(
-            {
-                "what": "agents",
-                "variant": "",
-                "item": t,
-                "current": int(current.sum()),
-                "sized": int(counts[t].sum()),
-                "warm_start": None,
-                "cost": paid_hours(on, counts[t], roster),
-                "cost_unit": "agent-hours (paid)",
-                "current_cost": paid_hours(on, current, cfg.roster),
-                "peak_per_interval": int(staffed[t].max()),
-            }
-        )
-
-
 # -- all of it ----------------------------------------------------------------------------------
 
 WHAT = ("servers", "stock", "agents")
@@ -616,7 +273,7 @@ def check(scenario: Scenario, what: str) -> list[str]:
                 {
                     "servers": "targets: give latency bounds or an error_rate to size servers against",
                     "stock": "targets.stock: give stockout_probability to size stock against",
-                    "agents": "support: the scenario has no support section to staff",
+                    "agents": NOTHING_TO_STAFF,
                 }[what]
             )
         return [what]
@@ -727,7 +384,7 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
                     "check": f"pool {pool}: latency and error-rate targets",
                     "value": float(np.mean(oks)),
                     "bound": need,
-                    "met": _enough(oks, need),
+                    "met": enough(oks, need),
                 }
             )
     target = scenario.targets.stock
@@ -751,7 +408,7 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
                     "check": f"support {team}: every interval's service level",
                     "value": worst,
                     "bound": need,
-                    "met": all(_enough(ok[:, i].tolist(), need) for i in range(ok.shape[1])),
+                    "met": all(enough(ok[:, i].tolist(), need) for i in range(ok.shape[1])),
                 }
             )
     return checks
