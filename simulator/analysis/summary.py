@@ -152,6 +152,8 @@ def figures(rep: dict) -> dict[str, Any]:
         extra["red_packets"] = {name: _rain_figures(rain) for name, rain in rep["red_packets"].items()}
     if "support" in rep:
         extra["support"] = _support_figures(rep["support"])
+    if "resources" in rep:
+        extra["resources"] = _resource_figures(rep["resources"], horizon)
     return {
         **extra,
         "contingency_firings": len(rep["contingency"]),
@@ -170,6 +172,30 @@ def figures(rep: dict) -> dict[str, Any]:
         "orders": sum(sum(s["series"]["orders"]) for s in rep["stock"].values()),
         "revenue": sum(s["revenue"] for s in rep["stock"].values()) + rep.get("presale", {}).get("deposits", 0),
     }
+
+
+def _resource_figures(res: dict, horizon: float) -> dict[str, Any]:
+    """Locks and connection pools (`<name>`) and each pool's CPU cores (`cpu_<pool>`)."""
+
+    def held(h: dict) -> dict[str, Any]:
+        return {
+            "units": h["units"],
+            "utilisation": h["held_area"] / (h["units"] * horizon),
+            "throughput": h["acquired"] / horizon,
+            "p_wait": h["waited"] / h["acquired"] if h["acquired"] else None,
+            "mean_wait": h["wait_sum"] / h["acquired"] if h["acquired"] else None,
+            "peak_queue": h["peak_queue"],
+            "queued_at_end": h["queued_at_end"],
+        }
+
+    out = {name: held(h) for kind in ("locks", "connections") for name, h in res[kind].items()}
+    for pool, cores in res["cores"].items():
+        out[f"cpu_{pool}"] = {
+            "processes": len(cores),
+            "utilisation": sum(c["busy_area"] for c in cores) / (len(cores) * horizon),
+            "peak_jobs": max(c["peak_jobs"] for c in cores),
+        }
+    return out
 
 
 def _room_figures(room: dict) -> dict[str, Any]:

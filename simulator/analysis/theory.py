@@ -316,3 +316,23 @@ def littles_law_gap(arrivals_rate: float, mean_time: float, mean_number: float) 
     """Relative gap |L - lam*W| / L between a mean number in system L and arrival rate times mean
     time W; near 0 when the three measurements are consistent (Little's law L = lam*W)."""
     return abs(mean_number - arrivals_rate * mean_time) / max(abs(mean_number), 1e-12)
+
+
+def mg1_wait(lam: float, mean: float, cv: float) -> float:
+    """Mean wait in queue of an M/G/1 queue (Pollaczek-Khinchine): a lock alone, held for a time of this
+    mean and coefficient of variation, by requests arriving at random at rate lam."""
+    _check_positive(lam=lam, mean=mean)
+    rho = lam * mean
+    if rho >= 1:
+        raise ValueError(f"utilisation {rho:g} >= 1: the queue grows without bound")
+    return lam * mean**2 * (1 + cv**2) / (2 * (1 - rho))
+
+
+def ps_response(lam: float, mean: float) -> float:
+    """Mean response time of an M/G/1 processor-sharing queue (one CPU core shared by all in flight):
+    mean / (1 - rho), whatever the distribution of the demand (insensitivity)."""
+    _check_positive(lam=lam, mean=mean)
+    rho = lam * mean
+    if rho >= 1:
+        raise ValueError(f"utilisation {rho:g} >= 1: the queue grows without bound")
+    return mean / (1 - rho)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from simulator.engine.calendar import Answered, Engine, at, collector_paused, every_second
 from simulator.engine.pools import Endpoint, Failure, Pool, Request
 from simulator.engine.recorders import N_BUCKETS, WINDOW, Latencies, draw, percentile, series
+from simulator.engine.resources import Holdable, SharedCore, Stages
 from simulator.engine.streams import streams
 
 __all__ = [
@@ -19,12 +20,15 @@ __all__ = [
     "Engine",
     "every_second",
     "Failure",
+    "Holdable",
     "Latencies",
     "N_BUCKETS",
     "percentile",
     "Pool",
     "Request",
     "series",
+    "SharedCore",
+    "Stages",
     "streams",
     "WINDOW",
 ]

@@ -78,6 +78,13 @@ class Engine(Environment):
         journey.env = self
         journey.resume(BEGIN)
 
+    def drive(self, generator: Generator[Any, Any, Any]) -> None:
+        """Drive `generator` from now on, as a journey is driven (a request's way through a server, say)."""
+        journey = Journey()
+        journey.generator = generator
+        journey.env = self
+        journey.resume(BEGIN)
+
     def push(self, t: float, event: Any, priority: EventPriority = NORMAL) -> None:
         """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
         entry = (t, priority, next(self._eid), event)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from simpy import Event
@@ -23,6 +23,7 @@ from simpy import Event
 from simulator.distributions import Draw
 from simulator.engine.calendar import Engine
 from simulator.engine.recorders import FLUSH, EndpointStats, PoolStats
+from simulator.engine.resources import SharedCore, Stages, staged_service
 
 
 class Failure:
@@ -75,6 +76,8 @@ class Endpoint:
         self.base_service = service
         """The service time as configured (a simplified checkout scales this)."""
         self.timeout = timeout
+        self.stages: Stages | None = None
+        """What a request holds besides its worker (resources.py); None: the worker alone, for `service`."""
         self.stats = EndpointStats(horizon)
         self.call: Callable[[Callable[[], Any] | None], Request] = functools.partial(pool.submit, self)
         """Send one request; the returned event's value is the effect's result, REJECTED or TIMED_OUT."""
@@ -94,6 +97,9 @@ class Pool:
         self.busy = 0
         self.queue: deque[Request] = deque()
         self.stats = PoolStats(horizon, workers)
+        self.cores: list[SharedCore] = []
+        """The server processes' cores, each shared by the CPU work of its requests; taken in turn."""
+        self._next_core = 0
         self._on_finish = self._finish  # one bound method for every request (hot path)
         self._push = env.push
 
@@ -131,11 +137,14 @@ class Pool:
     def _start(self, request: Request, now: float) -> None:
         """A worker takes the request: schedule when the worker is free and, if in time, the response."""
         self.busy += 1
-        service = request.endpoint.service()
-        end = now + service
         stats = self.stats
         stats.wait_sum += now - request.sent
         stats.start_sum += now
+        endpoint = request.endpoint
+        if endpoint.stages is not None:
+            self._start_staged(request, endpoint.stages, now)
+            return
+        end = now + endpoint.service()
         if request.client == WAITING and (request.deadline is None or end <= request.deadline):
             request.client = ANSWERING  # the client's response arrives as the worker finishes
             request.callbacks.insert(0, self._on_finish)
@@ -147,6 +156,25 @@ class Pool:
             finish._ok = True
             finish.callbacks.append(lambda _, r=request: self._finish(r))  # type: ignore[misc]  # mypy#15459
             self._push(end, finish)
+
+    def _start_staged(self, request: Request, stages: Stages, now: float) -> None:
+        """A request that holds more than its worker: served as a process; its end is not known at the start."""
+        if request.client == WAITING and request.deadline is not None and request.sent == now:
+            self._arm_timeout(request)  # started at once, so no timer was armed in the queue
+        core = None
+        if self.cores:
+            core = self.cores[self._next_core]
+            self._next_core = (self._next_core + 1) % len(self.cores)
+        self.env.drive(self._serve_staged(request, stages, core))
+
+    def _serve_staged(self, request: Request, stages: Stages, core: SharedCore | None) -> Generator[Any, Any, None]:
+        yield from staged_service(stages, request.endpoint.service, core)
+        if request.client == WAITING:  # in time: the response arrives now, the worker finishing first
+            request.client = ANSWERING
+            request.callbacks.insert(0, self._on_finish)
+            self._push(self.env.now, request)
+        else:
+            self._finish(request)
 
     def _arm_timeout(self, request: Request) -> None:
         timer = Event(self.env)

@@ -67,6 +67,8 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
         "stock": {name: stock.snapshot() for name, stock in world.stocks.items()},
         "charged_but_gave_up": sum(o.state == PAID for o in world.unanswered_orders),
     }
+    if (resources := world.resources()) is not None:
+        result["resources"] = resources
     for key, read in world.sections.items():
         if (section := read()) is not None:
             result[key] = section

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from simulator.distributions import Distribution, Draw, sampler
-from simulator.engine import Endpoint, Engine, Pool, at
+from simulator.engine import Endpoint, Engine, Holdable, Pool, SharedCore, Stages, at
 from simulator.model.inventory import GENERAL, MEMBER, TOP, Order, Stock
 from simulator.model.outcomes import ShopperStats
-from simulator.scenario import Sale, Scenario
+from simulator.scenario import EndpointSpec, Sale, Scenario
 from simulator.units import format_clock
 
 
@@ -73,6 +73,14 @@ class World:
             step: Endpoint(step, self.pools[ep.pool], sampler(ep.service, rng(f"service:{step}")), ep.timeout, horizon)
             for step, ep in scenario.system.endpoints.items()
         }
+        self.locks = {name: Holdable(env, name, 1) for name in scenario.system.locks}
+        self.connections = {name: Holdable(env, name, c.size) for name, c in scenario.system.connections.items()}
+        for name, p in scenario.system.pools.items():
+            if p.processes is not None:
+                self.pools[name].cores = [SharedCore(env, f"{name}:{k}") for k in range(p.processes)]
+        for step, ep in scenario.system.endpoints.items():
+            if ep.staged:
+                self.endpoints[step].stages = self._stages(step, ep, rng)
         self.calls = dict(self.endpoints)
         """The steps that are requests right now (a simplified checkout skips some)."""
         self.stocks = {
@@ -128,6 +136,36 @@ class World:
         shoppers.s_outcomes[outcome][int(self.env._now)] += 1  # hot path: _now, not the property
         if ticket is not None:
             self.gate.leave(ticket)  # type: ignore[union-attr]  # a ticket is only ever handed out by the gate
+
+    def _stages(self, step: str, ep: EndpointSpec, rng: Callable[[str], np.random.Generator]) -> Stages:
+        """What a request of this endpoint holds besides its worker, with a random stream per part."""
+
+        def draw(part: str, dist: Distribution | None) -> Draw | None:
+            return sampler(dist, rng(f"{part}:{step}")) if dist is not None else None
+
+        cache = ep.cache
+        return Stages(
+            cpu=draw("cpu", ep.cpu),
+            connection=self.connections[ep.connection] if ep.connection is not None else None,
+            lock=self.locks[ep.lock] if ep.lock is not None else None,
+            hold=draw("hold", ep.hold),
+            db=draw("db", ep.db),
+            cache_hit=cache.hit if cache is not None else 0.0,
+            cache_service=draw("cache", cache.service) if cache is not None else None,
+            cache_draw=draw("cache:hit", Distribution("uniform", (0.0, 1.0))) if cache is not None else None,
+        )
+
+    def resources(self) -> dict[str, Any] | None:
+        """Locks, connection pools and CPU cores at the horizon, or None when the system has none."""
+        horizon = self.scenario.clock.horizon
+        cores = {name: [c.snapshot(horizon) for c in p.cores] for name, p in self.pools.items() if p.cores}
+        if not (self.locks or self.connections or cores):
+            return None
+        return {
+            "locks": {name: lock.snapshot(horizon) for name, lock in self.locks.items()},
+            "connections": {name: pool.snapshot(horizon) for name, pool in self.connections.items()},
+            "cores": cores,
+        }
 
     def clock(self, t: float) -> str:
         """The wall-clock label of simulated time t."""

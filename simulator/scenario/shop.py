@@ -47,6 +47,31 @@ class PoolSpec(Section):
     """Requests that may wait; one more is rejected at once. null: unbounded."""
     shed_expired: bool = False
     """Skip queued requests whose client has already timed out instead of serving them."""
+    processes: int | None = Field(None, ge=1)
+    """Server processes, each on a CPU core of its own, sharing the workers; the endpoints' `cpu` demand
+    runs on the core of the process serving the request, shared by its requests in flight (an async
+    worker is one process serving all its requests on one core). null: CPU is not modelled apart."""
+
+
+class LockSpec(Section):
+    """Mutual exclusion: one request at a time holds it (the hot row of the SKU everyone buys, SQLite's
+    single writer, Redis's one thread). Throughput through it is capped at 1 / hold time."""
+
+
+class ConnectionPoolSpec(Section):
+    """Connections shared by the endpoints that name it; a request holds its worker while it waits for one."""
+
+    size: int = Field(ge=1)
+    """Connections in the pool."""
+
+
+class CacheSpec(Section):
+    """A share of requests answered from a cache, holding nothing but their worker."""
+
+    hit: Fraction
+    """Share of requests the cache answers."""
+    service: Dist
+    """Time to answer from the cache."""
 
 
 class EndpointSpec(Section):
@@ -56,6 +81,34 @@ class EndpointSpec(Section):
     """Service time of one request on one worker."""
     timeout: Duration | None = 5.0
     """Client timeout: after it the client counts a failure while the server may still work. null: none."""
+    cpu: Dist | None = None
+    """CPU demand, processor-shared on the serving process's core (needs the pool's `processes`); taken
+    before `service`, which is then the worker's time off the CPU (waiting on I/O, say)."""
+    connection: str | None = None
+    """A connection pool (a key of system.connections): after `service`, the request waits for a
+    connection and holds it through `hold` and `db`."""
+    lock: str | None = None
+    """A lock (a key of system.locks): after taking the connection, if any, the request waits for the lock
+    and holds it for `hold`."""
+    hold: Dist | None = None
+    """Time holding the lock (needs `lock`)."""
+    db: Dist | None = None
+    """Time holding the connection after the lock is given back (needs `connection`)."""
+    cache: CacheSpec | None = None
+    """A share of requests answered from a cache at once, holding nothing else."""
+
+    @property
+    def staged(self) -> bool:
+        """Whether a request holds more than its worker (served through resources, not by one draw)."""
+        return any(x is not None for x in (self.cpu, self.connection, self.lock, self.db, self.cache))
+
+    @model_validator(mode="after")
+    def _check(self) -> EndpointSpec:
+        if (self.lock is None) != (self.hold is None):
+            raise ValueError("lock and hold go together: the lock taken, and how long it is held")
+        if self.db is not None and self.connection is None:
+            raise ValueError("db: the time holding a connection needs a connection pool (connection: NAME)")
+        return self
 
 
 JOURNEY = ("product_page", "buy", "create_order", "pay")
@@ -80,6 +133,10 @@ class Endpoints(Section):
 class System(Section):
     pools: dict[str, PoolSpec]
     """Named pools of workers."""
+    locks: dict[str, LockSpec] = {}
+    """Named locks endpoints may hold (mutual exclusion)."""
+    connections: dict[str, ConnectionPoolSpec] = {}
+    """Named connection pools endpoints may share."""
     endpoints: Endpoints
     """Where each journey step is served."""
 
@@ -88,6 +145,18 @@ class System(Section):
         for step, ep in self.endpoints.items():
             if ep.pool not in self.pools:
                 raise ValueError(f"endpoints.{step}.pool: no pool named {ep.pool!r}; pools are {sorted(self.pools)}")
+            if ep.lock is not None and ep.lock not in self.locks:
+                raise ValueError(f"endpoints.{step}.lock: no lock named {ep.lock!r}; locks are {sorted(self.locks)}")
+            if ep.connection is not None and ep.connection not in self.connections:
+                raise ValueError(
+                    f"endpoints.{step}.connection: no connection pool named {ep.connection!r}; "
+                    f"connections are {sorted(self.connections)}"
+                )
+            if ep.cpu is not None and self.pools[ep.pool].processes is None:
+                raise ValueError(
+                    f"endpoints.{step}.cpu: pool {ep.pool!r} gives no processes to run CPU demand on "
+                    f"(system.pools.{ep.pool}.processes)"
+                )
         return self
 
 

@@ -1,0 +1,211 @@
+"""What a request holds on its way through a server besides its worker: a lock, a connection, a CPU core.
+
+Real flash-sale systems saturate on these, not on their workers: the hot row of the SKU everyone buys
+(a row lock, SQLite's single writer, Redis's single thread) caps throughput at 1 / hold time whatever the
+workers; a connection pool between tiers makes workers wait holding their slot; an asynchronous server
+process serves all its in-flight requests on one core, each at 1/n of its speed (processor sharing).
+
+A request whose endpoint has `Stages` is served as a small process by its pool (`Pool._start`): an
+optional cache hit answers it at once; otherwise its CPU demand runs on its process's core, then its own
+time on the worker, then it takes a connection, the lock for the hold time, the database time, and gives
+them back. Endpoints without stages keep the single-draw path of `pools.py`, with identical results.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from simpy import Event
+
+from simulator.distributions import Draw
+from simulator.engine.calendar import Answered, Engine
+
+GRANTED = Answered(True)
+"""What acquiring a free unit gives: the requester carries on at once."""
+
+
+class Grant:
+    """The event a requester waits on for a unit of a busy resource or for its CPU work to end."""
+
+    __slots__ = ("callbacks", "_value", "since")
+    _ok = True
+    callbacks: list[Any] | None
+    _value: Any
+    since: float
+
+
+class Holdable:
+    """Units taken first come, first served and held until given back: a lock (one unit, a mutex) or a
+    pool of connections (`size` units). A unit given back goes straight to the first in line."""
+
+    def __init__(self, env: Engine, name: str, units: int):
+        self.env = env
+        self.name = name
+        self.units = units
+        self.held = 0
+        self.queue: deque[Grant] = deque()
+        self.acquired = self.waited = self.peak_queue = 0
+        self.wait_sum = 0.0
+        self.held_area = 0.0  # unit-seconds held, integrated as units change hands
+        self._since = 0.0
+
+    def _integrate(self, now: float) -> None:
+        self.held_area += self.held * (now - self._since)
+        self._since = now
+
+    def acquire(self) -> Answered | Grant:
+        """A unit now (GRANTED) or, when all are held, the grant to wait for."""
+        self.acquired += 1
+        if self.held < self.units:
+            self._integrate(self.env.now)
+            self.held += 1
+            return GRANTED
+        grant = Grant()
+        grant.callbacks = []
+        grant.since = self.env.now
+        self.waited += 1
+        self.queue.append(grant)
+        self.peak_queue = max(self.peak_queue, len(self.queue))
+        return grant
+
+    def release(self) -> None:
+        """Give a unit back: to the first in line if any waits (the count held does not change)."""
+        now = self.env.now
+        if self.queue:
+            grant = self.queue.popleft()
+            self.wait_sum += now - grant.since
+            grant._value = True
+            self.env.push(now, grant)
+        else:
+            self._integrate(now)
+            self.held -= 1
+
+    def snapshot(self, horizon: float) -> dict[str, Any]:
+        self._integrate(horizon)
+        return {
+            "units": self.units,
+            "acquired": self.acquired,
+            "waited": self.waited,
+            "wait_sum": self.wait_sum,
+            "held_area": self.held_area,
+            "peak_queue": self.peak_queue,
+            "queued_at_end": len(self.queue),
+        }
+
+
+class SharedCore:
+    """One server process's CPU core: its in-flight CPU work advances at 1/n speed each (processor sharing).
+
+    Work left is kept per job; at each arrival or completion the jobs' progress is brought up to now and
+    the next completion rescheduled (a superseded completion timer is recognised by its generation).
+    """
+
+    EPSILON = 1e-12
+    """Work left below this is done: floating-point rounding of the shared progress."""
+
+    def __init__(self, env: Engine, name: str):
+        self.env = env
+        self.name = name
+        self.jobs: dict[Grant, float] = {}
+        self.busy_area = 0.0  # seconds with at least one job
+        self.completed = 0
+        self.peak_jobs = 0
+        self._since = 0.0
+        self._generation = 0
+
+    def run(self, work: float) -> Grant:
+        """Start `work` seconds of CPU; the grant fires when it is done."""
+        now = self.env.now
+        self._advance(now)
+        grant = Grant()
+        grant.callbacks = []
+        grant.since = now
+        self.jobs[grant] = work
+        self.peak_jobs = max(self.peak_jobs, len(self.jobs))
+        self._schedule(now)
+        return grant
+
+    def _advance(self, now: float) -> None:
+        elapsed = now - self._since
+        if self.jobs and elapsed > 0:
+            share = elapsed / len(self.jobs)
+            for grant in self.jobs:
+                self.jobs[grant] -= share
+            self.busy_area += elapsed
+        self._since = now
+
+    def _schedule(self, now: float) -> None:
+        self._generation += 1
+        if not self.jobs:
+            return
+        first = min(self.jobs.values())
+        timer = Event(self.env)
+        timer._ok = True
+        generation = self._generation
+        timer.callbacks.append(lambda _: self._complete(generation))
+        self.env.push(now + max(first, 0.0) * len(self.jobs), timer)
+
+    def _complete(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # superseded by a later arrival or completion
+        now = self.env.now
+        self._advance(now)
+        done = [grant for grant, left in self.jobs.items() if left <= self.EPSILON]
+        if not done:  # rounding put the completion a hair early: finish the smallest
+            done = [min(self.jobs, key=self.jobs.__getitem__)]
+        for grant in done:
+            del self.jobs[grant]
+            self.completed += 1
+            grant._value = True
+            self.env.push(now, grant)
+        self._schedule(now)
+
+    def snapshot(self, horizon: float) -> dict[str, Any]:
+        self._advance(horizon)
+        return {"busy_area": self.busy_area, "completed": self.completed, "peak_jobs": self.peak_jobs}
+
+
+@dataclass
+class Stages:
+    """What one request of an endpoint holds on its way, each part optional (see the module docstring)."""
+
+    cpu: Draw | None = None
+    """CPU demand, processor-shared on the core of the process serving the request."""
+    connection: Holdable | None = None
+    """A connection taken after the worker's own time and held to the end."""
+    lock: Holdable | None = None
+    """A lock taken (with the connection, if any) and held for `hold`."""
+    hold: Draw | None = None
+    db: Draw | None = None
+    """Time holding the connection after the lock is given back (the rest of the database's work)."""
+    cache_hit: float = 0.0
+    """Share of requests answered from a cache, in `cache_service` and holding nothing else."""
+    cache_service: Draw | None = None
+    cache_draw: Draw | None = None
+
+
+def staged_service(stages: Stages, service: Draw, core: SharedCore | None) -> Generator[Any, Any, None]:
+    """One request's way through the server's resources, as a process driven by the engine."""
+    if stages.cache_draw is not None and stages.cache_draw() < stages.cache_hit:
+        yield stages.cache_service() if stages.cache_service is not None else 0.0
+        return
+    if stages.cpu is not None and core is not None:
+        yield core.run(stages.cpu())
+    own = service()
+    if own > 0:
+        yield own
+    connection, lock = stages.connection, stages.lock
+    if connection is not None:
+        yield connection.acquire()
+    if lock is not None:
+        yield lock.acquire()
+        if stages.hold is not None:
+            yield stages.hold()
+        lock.release()
+    if stages.db is not None:
+        yield stages.db()
+    if connection is not None:
+        connection.release()

@@ -1,0 +1,218 @@
+"""What a request holds besides its worker: locks, connection pools, CPU cores, a cache.
+
+Unit cases on hand-worked timelines, then each resource in a stationary model run against its closed
+form: a lock alone is an M/G/1 queue (Pollaczek-Khinchine: its wait depends on the hold time's
+variability); a core shared by processor sharing has mean response mean / (1 - rho) whatever the demand's
+distribution; a lock caps throughput at 1 / hold whatever the workers; a connection pool at size / time held.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator import simulate
+from simulator.analysis.theory import mg1_wait, ps_response
+from simulator.engine import Engine, Holdable, SharedCore
+from simulator.scenario import ScenarioError
+from tests.conftest import load_text
+
+# -- the resources alone ------------------------------------------------------------------------
+
+
+def test_a_held_unit_goes_to_the_first_in_line_when_given_back() -> None:
+    env = Engine()
+    lock = Holdable(env, "row", 1)
+    order: list[tuple[str, float]] = []
+
+    def holder(name: str, arrive: float, hold: float):
+        yield arrive
+        yield lock.acquire()
+        order.append((name, env.now))
+        yield hold
+        lock.release()
+
+    env.drive(holder("a", 0.0, 2.0))
+    env.drive(holder("b", 0.5, 1.0))
+    env.drive(holder("c", 1.0, 1.0))
+    env.run_until(10.0)
+    # a holds 0-2, b waited 1.5 s and holds 2-3, c waited 2 s and holds 3-4
+    assert order == [("a", 0.0), ("b", 2.0), ("c", 3.0)]
+    snap = lock.snapshot(10.0)
+    assert snap["acquired"] == 3 and snap["waited"] == 2
+    assert snap["wait_sum"] == pytest.approx(3.5)
+    assert snap["held_area"] == pytest.approx(4.0)
+
+
+def test_a_connection_pool_lets_size_requests_hold_at_once() -> None:
+    env = Engine()
+    pool = Holdable(env, "db", 2)
+    started: list[float] = []
+
+    def user():
+        yield pool.acquire()
+        started.append(env.now)
+        yield 1.0
+        pool.release()
+
+    for _ in range(5):
+        env.drive(user())
+    env.run_until(10.0)
+    assert started == [0.0, 0.0, 1.0, 1.0, 2.0]
+    assert pool.snapshot(10.0)["peak_queue"] == 3
+
+
+def test_a_shared_core_serves_its_jobs_at_one_over_n_speed() -> None:
+    env = Engine()
+    core = SharedCore(env, "web:0")
+    done: dict[str, float] = {}
+
+    def job(name: str, arrive: float, work: float):
+        yield arrive
+        yield core.run(work)
+        done[name] = env.now
+
+    env.drive(job("a", 0.0, 2.0))
+    env.drive(job("b", 1.0, 0.5))
+    env.run_until(10.0)
+    # a alone for 1 s (1 s of work left); then both at half speed: b's 0.5 s takes 1 s (done at 2),
+    # a has 0.5 s left at 2 and finishes alone at 2.5
+    assert done == {"b": pytest.approx(2.0), "a": pytest.approx(2.5)}
+    snap = core.snapshot(10.0)
+    assert snap["busy_area"] == pytest.approx(2.5) and snap["completed"] == 2 and snap["peak_jobs"] == 2
+
+
+# -- stationary model runs against closed forms ----------------------------------------------------
+
+STATIONARY = """
+name: resources
+clock: {{start: "00:00", horizon: {hours}h}}
+seed: 11
+replications: 5
+audience:
+  size: {size}
+  arrivals: {{shape: flat}}
+  behaviour:
+    retry: {{max_retries: 0}}
+    funnel: {{buy: 0}}
+sales:
+  - {{name: steady, open: "+0s", sku: item, price: 1}}
+system:
+  pools:
+    web: {{workers: {workers}, processes: 1}}
+  locks:
+    row: {{}}
+  connections:
+    db: {{size: {connections}}}
+  endpoints:
+    product_page:
+      pool: web
+      timeout: null
+{endpoint}
+inventory:
+  skus:
+    item: {{stock: 1}}
+"""
+
+
+def run(
+    tmp_path: Path, endpoint: str, lam: float, hours: float = 1.0, workers: int = 500, connections: int = 1
+) -> dict:
+    size = int(lam * hours * 3600)
+    text = STATIONARY.format(hours=hours, size=size, workers=workers, connections=connections, endpoint=endpoint)
+    return simulate(load_text(tmp_path, text), jobs=2).summary
+
+
+def inside(leaf: dict, value: float) -> bool:
+    lo, hi = leaf["ci95"]
+    return lo <= value <= hi
+
+
+@pytest.mark.parametrize("hold, cv", [("exp(100ms)", 1.0), ("const(100ms)", 0.0)])
+def test_a_lock_alone_waits_as_an_mg1_queue(hold: str, cv: float, tmp_path: Path) -> None:
+    # rho = 8/s x 0.1 s = 0.8: Pollaczek-Khinchine gives 0.4 s (exponential hold) and 0.2 s (constant):
+    # the lock's wait depends on the hold time's variability, unlike a processor-sharing core's
+    summary = run(tmp_path, f"      service: const(0s)\n      lock: row\n      hold: {hold}", lam=8.0)
+    lock = summary["resources"]["row"]
+    expected = mg1_wait(8.0, 0.1, cv)
+    assert inside(lock["mean_wait"], expected), (lock["mean_wait"], expected)
+    assert inside(lock["utilisation"], 0.8), lock["utilisation"]
+
+
+@pytest.mark.parametrize("demand", ["exp(100ms)", "const(100ms)", "gamma(100ms, 2)"])
+def test_a_shared_core_responds_in_mean_over_one_less_rho_whatever_the_demand(demand: str, tmp_path: Path) -> None:
+    summary = run(tmp_path, f"      service: const(0s)\n      cpu: {demand}", lam=8.0)
+    latency = summary["endpoints"]["product_page"]["latency_mean"]
+    expected = ps_response(8.0, 0.1)  # 0.5 s for every distribution of the demand
+    assert inside(latency, expected), (demand, latency, expected)
+    assert inside(summary["resources"]["cpu_web"]["utilisation"], 0.8)
+
+
+@pytest.mark.parametrize("workers", [50, 500])
+def test_a_lock_caps_throughput_at_one_over_hold_whatever_the_workers(workers: int, tmp_path: Path) -> None:
+    # 20 requests/s offered to a lock held 100 ms: 10 served a second, whatever the workers behind it
+    summary = run(
+        tmp_path,
+        "      service: const(0s)\n      connection: db\n      lock: row\n"
+        "      hold: const(100ms)\n      db: const(10ms)",
+        lam=20.0,
+        hours=0.25,
+        workers=workers,
+        connections=workers,
+    )
+    throughput = summary["endpoints"]["product_page"]["throughput"]["mean"]
+    assert throughput == pytest.approx(10.0, rel=0.01)
+    assert summary["resources"]["row"]["utilisation"]["mean"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_connection_pool_caps_throughput_at_size_over_time_held(tmp_path: Path) -> None:
+    # 2 connections held 200 ms each: 10 requests/s, of 20 offered; the workers wait holding their slot
+    summary = run(
+        tmp_path,
+        "      service: const(0s)\n      connection: db\n      db: const(200ms)",
+        lam=20.0,
+        hours=0.25,
+        connections=2,
+    )
+    throughput = summary["endpoints"]["product_page"]["throughput"]["mean"]
+    assert throughput == pytest.approx(10.0, rel=0.01)
+    pool = summary["pools"]["web"]
+    assert pool["mean_in_pool"]["mean"] > 100  # the backlog waits inside the web pool, holding workers
+
+
+def test_a_cache_answers_its_share_at_its_own_time_and_holds_nothing_else(tmp_path: Path) -> None:
+    # half the requests in 10 ms from the cache, the rest 110 ms holding the lock (at 2/s: little contention)
+    summary = run(
+        tmp_path,
+        "      service: const(10ms)\n      lock: row\n      hold: const(100ms)\n"
+        "      cache: {hit: 50%, service: const(10ms)}",
+        lam=2.0,
+    )
+    lock = summary["resources"]["row"]
+    requests = summary["endpoints"]["product_page"]["requests"]["mean"]
+    assert lock["throughput"]["mean"] * 3600 / requests == pytest.approx(0.5, abs=0.02)
+    wait = mg1_wait(1.0, 0.1, 0.0)  # the lock sees half the arrivals: M/D/1 at rho 0.1
+    expected = 0.5 * 0.010 + 0.5 * (0.010 + 0.100 + wait)
+    assert inside(summary["endpoints"]["product_page"]["latency_mean"], expected)
+
+
+def test_a_lock_no_request_takes_stays_idle(tmp_path: Path) -> None:
+    summary = run(tmp_path, "      service: exp(100ms)", lam=2.0, hours=0.1)
+    assert "resources" in summary  # the scenario declares a lock and a connection pool
+    assert summary["resources"]["row"]["throughput"]["mean"] == 0
+
+
+@pytest.mark.parametrize(
+    "endpoint, message",
+    [
+        ("      service: 1ms\n      lock: row", "lock and hold go together"),
+        ("      service: 1ms\n      lock: nope\n      hold: 1ms", "no lock named 'nope'"),
+        ("      service: 1ms\n      connection: pool\n      db: 1ms", "no connection pool named 'pool'"),
+        ("      service: 1ms\n      db: 1ms", "needs a connection pool"),
+    ],
+)
+def test_a_wrong_resource_is_named_in_the_error(endpoint: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, STATIONARY.format(hours=1, size=10, workers=1, connections=1, endpoint=endpoint))
+    assert message in str(info.value)
