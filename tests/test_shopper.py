@@ -312,3 +312,21 @@ def test_guest_told_sold_out_at_the_stock_check_is_counted_as_refused(tmp_path):
     assert shop.ended == [(1, 4.25, "sold_out"), (0, 7.0, "bought")]
     assert shop.stock.sold_out_at is None  # one unit is still kept for members
     assert shop.stock.refused_at == 4.25
+
+
+def test_shopper_asks_for_the_waiting_room_token_first_where_the_system_maps_one(tmp_path):
+    shop = Shop(tmp_path, "system.endpoints.token={pool: web, service: 500ms, timeout: 1s}")
+    shop.arrive(0.0, 0)
+    shop.run()
+    # the token 0 -> 0.5, then the journey of BOUGHT_AT_ZERO half a second later
+    assert shop.sent == [(0, 0.0, "token")] + [(0, t + 0.5, step) for _, t, step in BOUGHT_AT_ZERO]
+    assert shop.ended == [(0, 7.5, "bought")]
+
+
+def test_shopper_who_never_gets_a_token_gives_up_before_the_product_page(tmp_path):
+    shop = Shop(tmp_path, "system.endpoints.token={pool: web, service: 2s, timeout: 1s}")
+    shop.arrive(0.0, 0, patience=4.5)
+    shop.run()
+    # times out at 1 s, retried at 2 s, times out at 3 s: the next retry, at 5 s, would pass the patience
+    assert [step for _, _, step in shop.sent] == ["token", "token"]
+    assert shop.ended == [(0, pytest.approx(3.0), "gave_up")]

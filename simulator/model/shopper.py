@@ -69,6 +69,9 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         if (left := (yield from gate.enter(ticket))) is not None:
             return world.finish(left)
     give_up_at = (opens if opens > env._now else env._now) + patience  # for trying, which starts at the open
+    if "token" in world.calls:  # the waiting-room token first, where the system maps one
+        if (yield from call(world, "token", None, habits, give_up_at)) is GAVE_UP:
+            return world.finish("gave_up", ticket)
 
     # every shopper looks: the first attempt is sent here rather than through call or request (hot path)
     page = world.calls.get("product_page")

@@ -118,6 +118,8 @@ JOURNEY = ("product_page", "buy", "create_order", "pay")
 class Endpoints(Section):
     """One endpoint per journey step; a step left out is not modelled as a request (it always succeeds)."""
 
+    token: EndpointSpec | None = None
+    """The waiting-room token every shopper asks for first, where the system has one (a load test's target)."""
     product_page: EndpointSpec | None = None
     buy: EndpointSpec | None = None
     create_order: EndpointSpec | None = None
@@ -126,8 +128,8 @@ class Endpoints(Section):
     """Where red-packet taps go (needed by red_packets), usually on a pool of its own."""
 
     def items(self) -> list[tuple[str, EndpointSpec]]:
-        """The modelled endpoints: the journey's in order, then the grab endpoint."""
-        return [(step, ep) for step in (*JOURNEY, "grab") if (ep := getattr(self, step)) is not None]
+        """The modelled endpoints: the token, the journey's in order, then the grab endpoint."""
+        return [(step, ep) for step in ("token", *JOURNEY, "grab") if (ep := getattr(self, step)) is not None]
 
 
 class System(Section):
