@@ -13,6 +13,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import numpy as np
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from loadtests.target import timing
 from loadtests.target.config import ShopConfig
 from loadtests.target.store import (
     CAP,
@@ -42,15 +44,19 @@ SWEEP_EVERY = 1.0
 """Seconds between sweeps that return the units of expired orders."""
 
 Handler = Callable[[Request], Awaitable[JSONResponse]]
+T = TypeVar("T")
 
 
 class BadRequest(Exception):
     """The client sent something the endpoint cannot use (400)."""
 
 
-def server_timing(wait: float, app: float) -> str:
-    """The Server-Timing header for seconds spent waiting for a slot and holding it."""
-    return f"wait;dur={wait * 1000:.3f}, app;dur={app * 1000:.3f}"
+def server_timing(wait: float, app: float, phases: dict[str, float] | None = None) -> str:
+    """The Server-Timing header for seconds spent waiting for a slot and holding it, then the phases inside
+    (`store`: awaiting the store, `store_wait`: the part of it queued for the store's connection)."""
+    parts = [f"wait;dur={wait * 1000:.3f}", f"app;dur={app * 1000:.3f}"]
+    parts += [f"{name};dur={seconds * 1000:.3f}" for name, seconds in (phases or {}).items()]
+    return ", ".join(parts)
 
 
 async def json_body(request: Request) -> dict:
@@ -78,6 +84,14 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
     def store() -> Store:
         return shop["store"]
 
+    async def timed(call: Awaitable[T]) -> T:
+        """Await a store call, counting its time in the request's `store` phase."""
+        began = time.perf_counter()
+        try:
+            return await call
+        finally:
+            timing.add("store", time.perf_counter() - began)
+
     def endpoint(name: str | None) -> Callable[[Handler], Handler]:
         """A handler served in a slot with the endpoint's added service (name None: no slot, no service)."""
         service = services.get(name) if name else None
@@ -85,6 +99,8 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         def wrap(handler: Handler) -> Handler:
             async def handle(request: Request) -> JSONResponse:
                 entered = time.perf_counter()
+                phases: dict[str, float] = {}
+                timing.PHASES.set(phases)  # this request's task only
                 async with (shop["slots"] if name else None) or contextlib.nullcontext():
                     started = time.perf_counter()
                     if service is not None:
@@ -94,7 +110,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
                     except BadRequest as exc:
                         response = error(str(exc), 400)
                     done = time.perf_counter()
-                response.headers["Server-Timing"] = server_timing(started - entered, done - started)
+                response.headers["Server-Timing"] = server_timing(started - entered, done - started, phases)
                 return response
 
             return handle
@@ -107,7 +123,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
 
     @endpoint(None)
     async def stats(request: Request) -> JSONResponse:
-        return JSONResponse(await store().stats())
+        return JSONResponse(await timed(store().stats()))
 
     @endpoint("token")
     async def token(request: Request) -> JSONResponse:
@@ -115,12 +131,12 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
 
     @endpoint("product_page")
     async def product(request: Request) -> JSONResponse:
-        item = await store().product(request.path_params["sku"])
+        item = await timed(store().product(request.path_params["sku"]))
         return JSONResponse(item) if item else error("unknown sku", 404)
 
     @endpoint("buy")
     async def stock(request: Request) -> JSONResponse:
-        item = await store().product(request.path_params["sku"])
+        item = await timed(store().product(request.path_params["sku"]))
         if item is None:
             return error("unknown sku", 404)
         if item["available"] <= 0:
@@ -135,7 +151,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         data = await json_body(request)
         if not isinstance(data.get("sku"), str) or not isinstance(data.get("user"), str):
             raise BadRequest('send a body {"sku": "...", "user": "..."}')
-        outcome, order = await store().reserve(data["sku"], data["user"], key)
+        outcome, order = await timed(store().reserve(data["sku"], data["user"], key))
         if order is not None:
             return JSONResponse(order, status_code=201 if outcome == RESERVED else 200)  # 200: a repeated key
         status = {SOLD_OUT: 409, LIMIT: 429, NOT_FOUND: 404}[outcome]
@@ -146,7 +162,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         data = await json_body(request)
         if not isinstance(data.get("accept"), bool):
             raise BadRequest('send a body {"accept": true} or {"accept": false}')
-        outcome = await store().pay(request.path_params["order_id"], data["accept"])
+        outcome = await timed(store().pay(request.path_params["order_id"], data["accept"]))
         if outcome == NOT_FOUND:
             return error("unknown order", 404)
         return JSONResponse({"state": outcome}, status_code={PAID: 200, DECLINED: 402, EXPIRED: 410}[outcome])
@@ -156,7 +172,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         data = await json_body(request)
         if not isinstance(data.get("user"), str):
             raise BadRequest('send a body {"user": "..."}')
-        outcome, amount = await store().grab(request.path_params["rain"], data["user"])
+        outcome, amount = await timed(store().grab(request.path_params["rain"], data["user"]))
         if outcome == OK:
             return JSONResponse({"amount": amount})
         status = {NOT_FOUND: 404, EXHAUSTED: 409, CAP: 429}[outcome]

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from loadtests.target import timing
 from loadtests.target.config import RainConfig, ShopConfig, SkuConfig
 
 # Outcomes of the store's operations (order states among them).
@@ -241,6 +242,11 @@ class SqliteStore:
         return {"skus": skus, "orders": {s: orders.get(s, 0) for s in (RESERVED, PAID, EXPIRED)}, "rains": rains}
 
 
+def _timed(method, *args):
+    """(when the call started on the thread, its result)."""
+    return time.perf_counter(), method(*args)
+
+
 def _order(row: tuple) -> dict:
     return {"order_id": row[0], "sku": row[1], "user": row[2], "state": row[3], "expires_at": row[4]}
 
@@ -257,7 +263,11 @@ class ThreadedSqliteStore:
         self._store: SqliteStore = self._thread.submit(SqliteStore, path).result()
 
     async def _call(self, method, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._thread, partial(method, *args))
+        """Run a store call on the connection's thread; the request's phases get the time it queued for it."""
+        queued = time.perf_counter()
+        started, result = await asyncio.get_running_loop().run_in_executor(self._thread, partial(_timed, method, *args))
+        timing.add("store_wait", started - queued)
+        return result
 
     async def product(self, sku: str) -> dict | None:
         return await self._call(self._store.product, sku)

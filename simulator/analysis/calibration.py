@@ -47,6 +47,10 @@ class Requests:
     wait: np.ndarray
     app: np.ndarray
     answered: np.ndarray
+    store: np.ndarray
+    """Time awaiting the store (its `store` phase), NaN where not sent."""
+    store_wait: np.ndarray
+    """The part of `store` queued for the store's connection."""
     """The client got an answer (success, sold out or declined), not an error or a timeout."""
 
 
@@ -65,6 +69,8 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
                     _ms(row["server_wait_ms"]),
                     _ms(row["server_ms"]),
                     float(row["status"]),
+                    _ms(row.get("store_ms") or ""),
+                    _ms(row.get("store_wait_ms") or ""),
                 ]
             )
     steps = scenario.loadtest.steps
@@ -75,7 +81,7 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
         status = a[:, 4].astype(int)
         business = set(http.sold_out + http.declined) if http is not None else set()
         answered = ((status >= 200) & (status < 300)) | np.isin(status, sorted(business))
-        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered)
+        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, a[:, 5], a[:, 6])
     return out
 
 

@@ -189,7 +189,9 @@ def collect(out: Path) -> None:
             schedule = part
     with open(out / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"])
+        w.writerow(
+            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status", "store_ms", "store_wait_ms"]
+        )
         w.writerows(sorted(rows, key=lambda r: r[1]))  # type: ignore[index]  # mypy types r from writerows, not rows
     with open(out / "arrivals.csv", "w", newline="") as f:
         w = csv.writer(f)
