@@ -24,8 +24,10 @@ class Recorder:
 
     def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
         if len(self.rows) < MAX_ROWS:
-            phases = (server.get("wait"), server.get("app"), status, server.get("store"), server.get("store_wait"))
-            self.rows.append((step, round(sent, 4), round(client_ms, 3), *phases))
+            phases = (server.get("store"), server.get("store_wait"), server.get("db"))
+            self.rows.append(
+                (step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"), status, *phases)
+            )
         else:
             self.dropped += 1
 

@@ -53,7 +53,7 @@ class BadRequest(Exception):
 
 def server_timing(wait: float, app: float, phases: dict[str, float] | None = None) -> str:
     """The Server-Timing header for seconds spent waiting for a slot and holding it, then the phases inside
-    (`store`: awaiting the store, `store_wait`: the part of it queued for the store's connection)."""
+    (`store`: awaiting the store; SQLite's `store_wait`, queued for its thread, and `db`, its work there)."""
     parts = [f"wait;dur={wait * 1000:.3f}", f"app;dur={app * 1000:.3f}"]
     parts += [f"{name};dur={seconds * 1000:.3f}" for name, seconds in (phases or {}).items()]
     return ", ".join(parts)

@@ -243,8 +243,10 @@ class SqliteStore:
 
 
 def _timed(method, *args):
-    """(when the call started on the thread, its result)."""
-    return time.perf_counter(), method(*args)
+    """(when the call started on the thread, when it ended, its result)."""
+    started = time.perf_counter()
+    result = method(*args)
+    return started, time.perf_counter(), result
 
 
 def _order(row: tuple) -> dict:
@@ -265,8 +267,11 @@ class ThreadedSqliteStore:
     async def _call(self, method, *args):
         """Run a store call on the connection's thread; the request's phases get the time it queued for it."""
         queued = time.perf_counter()
-        started, result = await asyncio.get_running_loop().run_in_executor(self._thread, partial(_timed, method, *args))
+        started, ended, result = await asyncio.get_running_loop().run_in_executor(
+            self._thread, partial(_timed, method, *args)
+        )
         timing.add("store_wait", started - queued)
+        timing.add("db", ended - started)
         return result
 
     async def product(self, sku: str) -> dict | None:

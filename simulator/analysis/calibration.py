@@ -51,6 +51,8 @@ class Requests:
     """Time awaiting the store (its `store` phase), NaN where not sent."""
     store_wait: np.ndarray
     """The part of `store` queued for the store's connection."""
+    db: np.ndarray
+    """The part of `store` the store worked on the request (its connection held)."""
     """The client got an answer (success, sold out or declined), not an error or a timeout."""
 
 
@@ -71,6 +73,7 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
                     float(row["status"]),
                     _ms(row.get("store_ms") or ""),
                     _ms(row.get("store_wait_ms") or ""),
+                    _ms(row.get("db_ms") or ""),
                 ]
             )
     steps = scenario.loadtest.steps
@@ -81,7 +84,7 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
         status = a[:, 4].astype(int)
         business = set(http.sold_out + http.declined) if http is not None else set()
         answered = ((status >= 200) & (status < 300)) | np.isin(status, sorted(business))
-        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, a[:, 5], a[:, 6])
+        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, a[:, 5], a[:, 6], a[:, 7])
     return out
 
 
