@@ -14,7 +14,7 @@ from simulator.analysis.calibration import (
     read_requests,
     transport_times,
 )
-from simulator.distributions import Distribution
+from simulator.distributions import Distribution, parse_distribution
 from simulator.engine.recorders import Latencies, draw, percentile
 from simulator.output.validation_report import write_overlay
 
@@ -111,3 +111,62 @@ def test_draws_from_a_histogram_read_back_its_percentiles():
     for q in (0.5, 0.95, 0.99):
         assert np.quantile(drawn, q) == pytest.approx(percentile(counts, q), rel=0.02)
         assert np.quantile(drawn, q) == pytest.approx(np.quantile(latency, q), rel=0.04)
+
+
+def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7):
+    """A server of known structure at light load: per request, a common 0.3 ms of CPU (HTTP, framework)
+    plus the endpoint's own handler CPU (buy 0.2 ms, product page 0.5 ms) and its store work (0.1 ms and
+    0.4 ms on the store's thread), served at once; each answer carries its process's CPU clock."""
+    rng = np.random.default_rng(seed)
+    own = {"buy": (0.0002, 0.0001), "product_page": (0.0005, 0.0004)}
+    clock = dict.fromkeys(range(processes), 1.0)
+    with open(directory / "requests.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
+            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]
+        )
+        for i in range(n):
+            step = "buy" if rng.random() < 0.7 else "product_page"
+            handler, db = own[step]
+            pid = i % processes
+            clock[pid] += 0.0003 + handler + db
+            app = handler + db + 0.00005  # the store's time: its thread's work and a queue of 50 us
+            w.writerow(
+                [
+                    step,
+                    i * 0.05,
+                    (app + 0.0005) * 1000,
+                    0.0,
+                    app * 1000,
+                    200,
+                    (db + 0.00005) * 1000,
+                    0.05,
+                    db * 1000,
+                    1000 + pid,
+                    clock[pid] * 1000,
+                ]
+            )
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tmp_path, processes):
+    write_structured(tmp_path, processes)
+    scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
+    overlay, notes = calibrate(tmp_path, scenario)
+    assert overlay["system.pools.server.processes"] == processes
+    assert overlay["system.connections.store.size"] == processes
+    # each endpoint's CPU: the common 0.3 ms plus its own handler and store work
+    buy, page = (parse_distribution(overlay[f"system.endpoints.{s}.cpu"]) for s in ("buy", "product_page"))
+    assert buy.mean == pytest.approx(0.0006, rel=0.01) and page.mean == pytest.approx(0.0012, rel=0.01)
+    assert parse_distribution(overlay["system.endpoints.product_page.db"]).mean == pytest.approx(0.0004, rel=0.01)
+    assert overlay["system.endpoints.buy.connection"] == "store" and overlay["system.endpoints.buy.pool"] == "server"
+    assert "bottleneck: the CPU" in notes[-1]
+
+
+def test_without_cpu_clocks_calibration_fits_service_times_as_before(tmp_path):
+    sent, wait, app = fifo(8.0, 4, Distribution("exp", (0.4,)), 600)
+    write_requests(tmp_path, "product_page", sent, wait, app)
+    overlay, _ = calibrate(tmp_path, load_scenario(STEADY))
+    assert "system.pools.server.processes" not in overlay
+    assert "system.endpoints.product_page.service" in overlay

@@ -21,10 +21,13 @@ def timing(headers: dict) -> dict[str, float]:
     header = next(v for k, v in headers.items() if k.lower() == "server-timing")
     out = {}
     for metric in header.split(","):
-        name, _, param = metric.strip().partition(";")
-        key, _, value = param.partition("=")
+        name, *params = metric.strip().split(";")
+        key, _, value = params[0].partition("=")
         assert key == "dur", header
         out[name] = float(value)
+        if name == "cpu":  # the serving process's CPU so far, its pid the description
+            key, _, value = params[1].partition("=")
+            assert key == "desc" and value.strip('"').isdigit(), header
     return out
 
 
@@ -82,12 +85,14 @@ def test_the_journey_over_http_and_a_clean_stop(start_shop, tmp_path):
     assert stats["rains"]["rain"]["grabbed"] == 1 and stats["rains"]["rain"]["amount"] == body["amount"]
     for path, headers in answers:
         metrics = timing(headers)
-        assert {"wait", "app"} <= metrics.keys() <= {"wait", "app", "store", "store_wait", "db"}, path
+        assert {"wait", "app", "cpu"} <= metrics.keys() <= {"wait", "app", "store", "store_wait", "db", "cpu"}, path
         assert min(metrics.values()) >= 0, path
         # the store's time is spent holding the slot, and its queue for the connection is part of it
         assert metrics.get("store", 0) <= metrics["app"] + 0.01 and metrics.get("store_wait", 0) <= metrics.get(
             "store", 0
         )
+    cpu = [timing(headers)["cpu"] for _, headers in answers]  # one process: its CPU time never goes back
+    assert cpu == sorted(cpu) and cpu[-1] > cpu[0]
     store_paths = [path for path, headers in answers if "store" in timing(headers)]
     assert {"/products/phone", "/orders", "/products/phone/stock"} <= set(store_paths)
     for _, headers in answers:  # SQLite: queued for its thread, then the thread's work, within the store's time

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -53,9 +54,12 @@ class BadRequest(Exception):
 
 def server_timing(wait: float, app: float, phases: dict[str, float] | None = None) -> str:
     """The Server-Timing header for seconds spent waiting for a slot and holding it, then the phases inside
-    (`store`: awaiting the store; SQLite's `store_wait`, queued for its thread, and `db`, its work there)."""
+    (`store`: awaiting the store; SQLite's `store_wait`, queued for its thread, and `db`, its work there),
+    and `cpu`: the CPU time the serving process (its pid as the description) has used so far."""
     parts = [f"wait;dur={wait * 1000:.3f}", f"app;dur={app * 1000:.3f}"]
     parts += [f"{name};dur={seconds * 1000:.3f}" for name, seconds in (phases or {}).items()]
+    # the serving process's CPU time so far: over a load test, CPU per request, process by process
+    parts.append(f'cpu;dur={time.process_time() * 1000:.3f};desc="{os.getpid()}"')
     return ", ".join(parts)
 
 

@@ -53,6 +53,10 @@ class Requests:
     """The part of `store` queued for the store's connection."""
     db: np.ndarray
     """The part of `store` the store worked on the request (its connection held)."""
+    process: np.ndarray
+    """The serving process's id, NaN where not sent."""
+    cpu: np.ndarray
+    """The serving process's CPU time so far, as it answered."""
     """The client got an answer (success, sold out or declined), not an error or a timeout."""
 
 
@@ -74,6 +78,8 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
                     _ms(row.get("store_ms") or ""),
                     _ms(row.get("store_wait_ms") or ""),
                     _ms(row.get("db_ms") or ""),
+                    _number(row.get("process") or ""),
+                    _ms(row.get("process_cpu_ms") or ""),
                 ]
             )
     steps = scenario.loadtest.steps
@@ -84,12 +90,16 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
         status = a[:, 4].astype(int)
         business = set(http.sold_out + http.declined) if http is not None else set()
         answered = ((status >= 200) & (status < 300)) | np.isin(status, sorted(business))
-        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, a[:, 5], a[:, 6], a[:, 7])
+        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, *(a[:, k] for k in range(5, 10)))
     return out
 
 
+def _number(text: str) -> float:
+    return float(text) if text not in ("", "None") else math.nan
+
+
 def _ms(text: str) -> float:
-    return float(text) / 1000 if text not in ("", "None") else math.nan
+    return _number(text) / 1000
 
 
 # -- calibrate ---------------------------------------------------------------------------------
@@ -145,11 +155,106 @@ def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | 
     return int(round(float(np.median(busy[queued])))), lower
 
 
-def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[str, str | int], list[str]]:
-    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test, and notes."""
+def cpu_per_request(requests: dict[str, Requests]) -> tuple[int, float] | None:
+    """(server processes, mean CPU seconds per request) from the processes' CPU clocks sent with each
+    answer, or None where the target sends none. A process's clock advances by the CPU of every request it
+    served between its first and last answer seen."""
+    process = np.concatenate([r.process for r in requests.values()])
+    clock = np.concatenate([r.cpu for r in requests.values()])
+    known = np.isfinite(process) & np.isfinite(clock)
+    if known.sum() < 100:
+        return None
+    used = served = 0.0
+    for pid in np.unique(process[known]):
+        mine = clock[known & (process == pid)]
+        used += float(mine.max() - mine.min())
+        served += len(mine) - 1
+    return len(np.unique(process[known])), used / served if served else 0.0
+
+
+STRUCTURE_POOL = "server"
+"""The pool a structural calibration puts every endpoint on: the target's processes, no slot limit."""
+CPU_CV = 0.5
+"""Coefficient of variation given to fitted CPU demands: a processor-shared core's mean response does not
+depend on it (insensitivity); its tail does, and a load test does not tell it apart from the sharing."""
+
+
+def calibrate_structure(
+    requests: dict[str, Requests], scenario: Scenario, processes: int, cpu: float, rng: np.random.Generator
+) -> tuple[dict[str, str | int | None], list[str]]:
+    """An overlay giving the target's structure: its processes, each endpoint's CPU demand on them, and the
+    store's connection (one per process) with each endpoint's time in the store; notes name the bottleneck.
+
+    The CPU a process spent, per request, is split between endpoints as a common part (HTTP, framework)
+    plus each endpoint's own: the handler's time outside the store when the server was idle (its 5th
+    percentile) and the store's work."""
+    steps = [s for s in ("token", *(s for s, _ in scenario.system.endpoints.items())) if s in requests]
+    counts = {s: len(requests[s].sent) for s in steps}
+    total = sum(counts.values())
+    own = {}
+    for s in steps:
+        r = requests[s]
+        outside = r.app - np.nan_to_num(r.store, nan=0.0)
+        outside = outside[np.isfinite(outside)]
+        db = r.db[np.isfinite(r.db)]
+        own[s] = (float(np.quantile(outside, 0.05)) if len(outside) else 0.0) + (float(db.mean()) if len(db) else 0.0)
+    common = max(0.0, (cpu * total - sum(counts[s] * own[s] for s in steps)) / total)
+    overlay: dict[str, str | int | None] = {
+        f"system.pools.{STRUCTURE_POOL}.workers": 100_000,
+        f"system.pools.{STRUCTURE_POOL}.processes": processes,
+    }
+    notes = [
+        f"{processes} server process(es), {format_duration(cpu)} of CPU per request "
+        f"({format_duration(common)} common to all, the rest the endpoint's own)"
+    ]
+    has_store = any(np.isfinite(requests[s].store_wait).any() for s in steps)
+    if has_store:
+        overlay["system.connections.store.size"] = processes
+    db_load = 0.0
+    for s in steps:
+        r = requests[s]
+        demand = common + own[s]
+        prefix = f"system.endpoints.{s}"
+        overlay[f"{prefix}.pool"] = STRUCTURE_POOL
+        overlay[f"{prefix}.service"] = "0s"
+        overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand, 1e-6))}, {CPU_CV})"
+        if s == "token" and scenario.system.endpoints.token is None:
+            overlay[f"{prefix}.timeout"] = None  # the load test asks for its token without a timeout
+        db = r.db[np.isfinite(r.db)]
+        if has_store and len(db):
+            overlay[f"{prefix}.connection"] = "store"
+            try:
+                dist, _ = fit_service(db, rng)
+                overlay[f"{prefix}.db"] = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
+            except ValueError:
+                overlay[f"{prefix}.db"] = format_duration(max(float(db.mean()), 1e-6))
+            db_load += counts[s] * float(db.mean())
+        notes.append(
+            f"{s}: CPU {format_duration(demand)} per request"
+            + (f", store {format_duration(float(db.mean()))}" if len(db) else "")
+        )
+    span = max(float(r.sent.max()) for r in requests.values()) - min(float(r.sent.min()) for r in requests.values())
+    if span > 0:
+        cpu_use = cpu * total / (processes * span)
+        store_use = db_load / (processes * span)
+        bottleneck = "the CPU" if cpu_use >= store_use else "the store's connection"
+        notes.append(
+            f"bottleneck: {bottleneck} (busy {max(cpu_use, store_use):.0%} on average over the run; CPU "
+            f"{cpu_use:.0%}, store {store_use:.0%}); the CPU saturates at {processes / cpu:,.0f} requests/s "
+            f"({total / span:,.0f}/s measured on average)"
+        )
+    return overlay, notes
+
+
+def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[str, str | int | None], list[str]]:
+    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test, and notes:
+    the target's structure where it sends its processes' CPU clocks (`calibrate_structure`), else each
+    endpoint's service time and each pool's workers."""
     requests = read_requests(directory, scenario)
     rng = np.random.default_rng(seed)
-    overlay: dict[str, str | int] = {}
+    if (measured := cpu_per_request(requests)) is not None:
+        return calibrate_structure(requests, scenario, *measured, rng)
+    overlay: dict[str, str | int | None] = {}
     notes = []
     for step, _ in scenario.system.endpoints.items():
         r = requests.get(step)

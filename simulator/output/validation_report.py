@@ -13,10 +13,10 @@ from simulator.output.plotting import plt
 from simulator.units import format_duration
 
 
-def write_overlay(path: Path, overlay: dict[str, str | int], source: Path, notes: list[str]) -> None:
+def write_overlay(path: Path, overlay: dict[str, str | int | None], source: Path, notes: list[str]) -> None:
     """The overlay as a YAML file of `path: value` lines, applied with `--overlay FILE`."""
     lines = [f"# flashsim calibrate --from {source}", *(f"# {n}" for n in notes)]
-    lines += [f"{key}: {value!r}" if isinstance(value, str) else f"{key}: {value}" for key, value in overlay.items()]
+    lines += [f"{key}: {_yaml(value)}" for key, value in overlay.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -84,3 +84,7 @@ def _error(error: float | None) -> str:
     if error is None:
         return "-"
     return "model only" if math.isinf(error) else f"{error:+.0%}"
+
+
+def _yaml(value: str | int | None) -> str:
+    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
