@@ -172,6 +172,8 @@ def cpu_per_request(requests: dict[str, Requests]) -> tuple[int, float] | None:
     return len(np.unique(process[known])), used / served if served else 0.0
 
 
+UNLIMITED_WORKERS = 100_000
+"""Workers of a pool whose requests never queued for one (an asynchronous server without a slot limit)."""
 STRUCTURE_POOL = "server"
 """The pool a structural calibration puts every endpoint on: the target's processes, no slot limit."""
 CPU_CV = 0.5
@@ -199,13 +201,15 @@ def calibrate_structure(
         db = r.db[np.isfinite(r.db)]
         own[s] = (float(np.quantile(outside, 0.05)) if len(outside) else 0.0) + (float(db.mean()) if len(db) else 0.0)
     common = max(0.0, (cpu * total - sum(counts[s] * own[s] for s in steps)) / total)
+    workers, _ = fit_workers(requests, steps)  # a limit on requests served at once, where requests queued for one
     overlay: dict[str, str | int | None] = {
-        f"system.pools.{STRUCTURE_POOL}.workers": 100_000,
+        f"system.pools.{STRUCTURE_POOL}.workers": workers if workers is not None else UNLIMITED_WORKERS,
         f"system.pools.{STRUCTURE_POOL}.processes": processes,
     }
     notes = [
         f"{processes} server process(es), {format_duration(cpu)} of CPU per request "
-        f"({format_duration(common)} common to all, the rest the endpoint's own)"
+        f"({format_duration(common)} common to all, the rest the endpoint's own); "
+        + (f"{workers} requests served at once" if workers is not None else "no limit seen on requests served at once")
     ]
     has_store = any(np.isfinite(requests[s].store_wait).any() for s in steps)
     if has_store:
