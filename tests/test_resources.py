@@ -216,3 +216,14 @@ def test_a_wrong_resource_is_named_in_the_error(endpoint: str, message: str, tmp
     with pytest.raises(ScenarioError) as info:
         load_text(tmp_path, STATIONARY.format(hours=1, size=10, workers=1, connections=1, endpoint=endpoint))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("demand, cv", [("exp(100ms)", 1.0), ("const(100ms)", 0.0)])
+def test_a_fifo_core_responds_as_an_mg1_queue(demand: str, cv: float, tmp_path: Path) -> None:
+    # one request's CPU at a time, in arrival order (an event loop): Pollaczek-Khinchine's wait plus the demand,
+    # 0.5 s (exponential) and 0.3 s (constant), where a shared core gives 0.5 s for both
+    endpoint = f"      service: const(0s)\n      cpu: {demand}"
+    text = STATIONARY.format(hours=1.0, size=int(8.0 * 3600), workers=500, connections=1, endpoint=endpoint)
+    summary = simulate(load_text(tmp_path, text, "system.pools.web.cpu_order=fifo"), jobs=2).summary
+    expected = mg1_wait(8.0, 0.1, cv) + 0.1
+    assert inside(summary["endpoints"]["product_page"]["latency_mean"], expected)

@@ -97,7 +97,9 @@ class Holdable:
 
 
 class SharedCore:
-    """One server process's CPU core: its in-flight CPU work advances at 1/n speed each (processor sharing).
+    """One server process's CPU core: its in-flight CPU work advances at 1/n speed each (processor sharing),
+    or, `fifo`, one piece of work at a time in the order it came (an event loop running each ready request
+    to its next wait).
 
     Work left is kept per job; at each arrival or completion the jobs' progress is brought up to now and
     the next completion rescheduled (a superseded completion timer is recognised by its generation).
@@ -106,9 +108,10 @@ class SharedCore:
     EPSILON = 1e-12
     """Work left below this is done: floating-point rounding of the shared progress."""
 
-    def __init__(self, env: Engine, name: str):
+    def __init__(self, env: Engine, name: str, fifo: bool = False):
         self.env = env
         self.name = name
+        self.fifo = fifo
         self.jobs: dict[Grant, float] = {}
         self.busy_area = 0.0  # seconds with at least one job
         self.completed = 0
@@ -131,9 +134,13 @@ class SharedCore:
     def _advance(self, now: float) -> None:
         elapsed = now - self._since
         if self.jobs and elapsed > 0:
-            share = elapsed / len(self.jobs)
-            for grant in self.jobs:
-                self.jobs[grant] -= share
+            if self.fifo:  # the first in line has the core
+                first = next(iter(self.jobs))
+                self.jobs[first] -= elapsed
+            else:
+                share = elapsed / len(self.jobs)
+                for grant in self.jobs:
+                    self.jobs[grant] -= share
             self.busy_area += elapsed
         self._since = now
 
@@ -141,21 +148,27 @@ class SharedCore:
         self._generation += 1
         if not self.jobs:
             return
-        first = min(self.jobs.values())
+        if self.fifo:
+            end = now + max(next(iter(self.jobs.values())), 0.0)
+        else:
+            end = now + max(min(self.jobs.values()), 0.0) * len(self.jobs)
         timer = Event(self.env)
         timer._ok = True
         generation = self._generation
         timer.callbacks.append(lambda _: self._complete(generation))
-        self.env.push(now + max(first, 0.0) * len(self.jobs), timer)
+        self.env.push(end, timer)
 
     def _complete(self, generation: int) -> None:
         if generation != self._generation:
             return  # superseded by a later arrival or completion
         now = self.env.now
         self._advance(now)
-        done = [grant for grant, left in self.jobs.items() if left <= self.EPSILON]
-        if not done:  # rounding put the completion a hair early: finish the smallest
-            done = [min(self.jobs, key=self.jobs.__getitem__)]
+        if self.fifo:
+            done = [next(iter(self.jobs))]
+        else:
+            done = [grant for grant, left in self.jobs.items() if left <= self.EPSILON]
+            if not done:  # rounding put the completion a hair early: finish the smallest
+                done = [min(self.jobs, key=self.jobs.__getitem__)]
         for grant in done:
             del self.jobs[grant]
             self.completed += 1

@@ -77,7 +77,8 @@ class World:
         self.connections = {name: Holdable(env, name, c.size) for name, c in scenario.system.connections.items()}
         for name, p in scenario.system.pools.items():
             if p.processes is not None:
-                self.pools[name].cores = [SharedCore(env, f"{name}:{k}") for k in range(p.processes)]
+                fifo = p.cpu_order == "fifo"
+                self.pools[name].cores = [SharedCore(env, f"{name}:{k}", fifo) for k in range(p.processes)]
         for step, ep in scenario.system.endpoints.items():
             if ep.staged:
                 self.endpoints[step].stages = self._stages(step, ep, rng)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from simulator.scenario.audience import Arrivals
@@ -51,6 +53,10 @@ class PoolSpec(Section):
     """Server processes, each on a CPU core of its own, sharing the workers; the endpoints' `cpu` demand
     runs on the core of the process serving the request, shared by its requests in flight (an async
     worker is one process serving all its requests on one core). null: CPU is not modelled apart."""
+    cpu_order: Literal["shared", "fifo"] = "shared"
+    """How a process's core serves the CPU work of its requests in flight: shared, each at 1/n of its speed
+    (processor sharing, as a preemptive scheduler does), or fifo, one at a time in the order they came (as an
+    event loop runs each ready request to its next wait)."""
 
 
 class LockSpec(Section):
