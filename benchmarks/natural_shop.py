@@ -68,7 +68,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="natural-shop-"))
     levels = [load_test(work, s, args.speedup, args.store, args.workers, args.seconds) for s in args.scales]
     overlay = work / "calibration.yaml"
-    calibrated = flashsim("calibrate", "--from", str(levels[0]), "--out", str(overlay))
+    calibrated = flashsim("calibrate", "--structure", "--from", str(levels[0]), "--out", str(overlay))
     print(f"calibrated on scale {args.scales[0]} ({args.workers} process(es), {args.store}):\n{calibrated.stdout}")
     for scale, directory in zip(args.scales, levels):
         seen = "the calibration's run" if directory == levels[0] else "a load the calibration never saw"

@@ -426,8 +426,14 @@ loadtest_dir = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Overlay file to write (default <load test>/calibration[-N].yaml); never overwritten.",
 )
+@click.option(
+    "--structure",
+    is_flag=True,
+    help="Read the target's structure (processes, CPU per endpoint, the store) from the CPU clocks and "
+    "phases it sends in Server-Timing, instead of fitting service times and workers.",
+)
 @guarded
-def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
+def calibrate(source: Path, scenario: Path | None, out: Path | None, structure: bool) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
     from simulator.analysis import calibration, read_meta
     from simulator.output.validation_report import write_overlay
@@ -438,7 +444,7 @@ def calibrate(source: Path, scenario: Path | None, out: Path | None) -> None:
         raise UsageProblem(f"--out {out}: the file exists; files are never overwritten")
     target = out or fresh_path(source / "calibration.yaml")
     try:
-        overlay, notes = calibration.calibrate(source, loaded)
+        overlay, notes = calibration.calibrate(source, loaded, structure=structure)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     write_overlay(target, overlay, source, notes)

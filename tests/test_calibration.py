@@ -153,7 +153,7 @@ def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7
 def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tmp_path, processes):
     write_structured(tmp_path, processes)
     scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
-    overlay, notes = calibrate(tmp_path, scenario)
+    overlay, notes = calibrate(tmp_path, scenario, structure=True)
     assert overlay["system.pools.server.processes"] == processes
     assert overlay["system.connections.store.size"] == processes
     # each endpoint's CPU: the common 0.3 ms plus its own handler and store work
@@ -164,9 +164,11 @@ def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tm
     assert "bottleneck: the CPU" in notes[-1]
 
 
-def test_without_cpu_clocks_calibration_fits_service_times_as_before(tmp_path):
+def test_structure_without_cpu_clocks_is_refused_and_by_default_service_times_are_fitted(tmp_path):
+    write_structured(tmp_path)
+    overlay, _ = calibrate(tmp_path, load_scenario("scenarios/xiaomi-thursday-flash.yaml"))
+    assert "system.pools.server.processes" not in overlay and "system.endpoints.buy.service" in overlay
     sent, wait, app = fifo(8.0, 4, Distribution("exp", (0.4,)), 600)
     write_requests(tmp_path, "product_page", sent, wait, app)
-    overlay, _ = calibrate(tmp_path, load_scenario(STEADY))
-    assert "system.pools.server.processes" not in overlay
-    assert "system.endpoints.product_page.service" in overlay
+    with pytest.raises(ValueError, match="sent no CPU clocks"):
+        calibrate(tmp_path, load_scenario(STEADY), structure=True)

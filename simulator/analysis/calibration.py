@@ -250,13 +250,21 @@ def calibrate_structure(
     return overlay, notes
 
 
-def calibrate(directory: Path, scenario: Scenario, seed: int = 0) -> tuple[dict[str, str | int | None], list[str]]:
-    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test, and notes:
-    the target's structure where it sends its processes' CPU clocks (`calibrate_structure`), else each
-    endpoint's service time and each pool's workers."""
+def calibrate(
+    directory: Path, scenario: Scenario, seed: int = 0, structure: bool = False
+) -> tuple[dict[str, str | int | None], list[str]]:
+    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test, and notes: each
+    endpoint's service time and each pool's workers, or with `structure` the target's structure read from
+    the CPU clocks and store phases it sends (`calibrate_structure`; ValueError where it sends none)."""
     requests = read_requests(directory, scenario)
     rng = np.random.default_rng(seed)
-    if (measured := cpu_per_request(requests)) is not None:
+    if structure:
+        measured = cpu_per_request(requests)
+        if measured is None:
+            raise ValueError(
+                f"{directory}: the target sent no CPU clocks (Server-Timing cpu;dur=...;desc=PID), so its "
+                "structure cannot be read; calibrate without --structure"
+            )
         return calibrate_structure(requests, scenario, *measured, rng)
     overlay: dict[str, str | int | None] = {}
     notes = []
