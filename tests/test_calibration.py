@@ -172,3 +172,14 @@ def test_structure_without_cpu_clocks_is_refused_and_by_default_service_times_ar
     write_requests(tmp_path, "product_page", sent, wait, app)
     with pytest.raises(ValueError, match="sent no CPU clocks"):
         calibrate(tmp_path, load_scenario(STEADY), structure=True)
+
+
+def test_seconds_the_load_generator_ran_saturated_are_counted_from_its_cpu_samples(tmp_path):
+    from simulator.analysis.loadtest import GENERATOR_CPU, SAMPLE_EVERY, saturated_seconds
+
+    assert saturated_seconds(tmp_path) is None  # not sampled: nothing is claimed
+    with open(tmp_path / GENERATOR_CPU, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["elapsed_s", "busiest_process_cpu"])
+        w.writerows([(1.0, 0.2), (1.5, 0.95), (2.0, 1.01), (2.5, 0.89), (3.0, 0.9)])
+    assert saturated_seconds(tmp_path) == 3 * SAMPLE_EVERY  # 0.95, 1.01 and 0.9: at or above 90% of a core

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator.analysis.calibration import JUDGED, Validation
 from simulator.analysis.compare import BASELINE, Comparison, Row, compare, load_plans, run_plans
-from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta
+from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta, saturated_seconds
 from simulator.analysis.replications import RunResult, simulate
 from simulator.analysis.search import Sizing
 from simulator.analysis.sizing import size
@@ -21,6 +21,7 @@ __all__ = [
     "read_meta",
     "Row",
     "run_plans",
+    "saturated_seconds",
     "RunResult",
     "simulate",
     "size",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.analysis.loadtest import LoadTestRun, read_meta
+from simulator.analysis.loadtest import LoadTestRun, read_meta, saturated_seconds
 from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
 from simulator.engine import N_BUCKETS, draw
@@ -329,6 +329,8 @@ class Validation:
     """Sorted draws of the response times the model predicts a client sees, transport included."""
     transport: dict[str, float | None]
     """Median transport time per step (client less server), None where the target sent no timing."""
+    generator_saturated: float | None = None
+    """Seconds the load generator ran saturated (None: not sampled): measured times there include its queue."""
 
     @property
     def passed(self) -> bool:
@@ -371,7 +373,7 @@ def validate(
     horizon = scenario.clock.horizon
     result = simulate(scenario, replications=replications)
     rng = np.random.default_rng(scenario.seed)
-    validation = Validation([], tolerance, (seen, expected), {}, {}, {})
+    validation = Validation([], tolerance, (seen, expected), {}, {}, {}, saturated_seconds(directory))
     for step, ep in scenario.system.endpoints.items():
         r = requests.get(step)
         hist = [sum(rep["endpoints"][step]["hist"][b] for rep in result.replications) for b in range(N_BUCKETS)]

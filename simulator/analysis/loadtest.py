@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
+
 from simulator.model import load_replay
 
 LOCUSTFILE = Path(importlib.util.find_spec("loadtests").origin).parent / "locustfile.py"  # type: ignore[arg-type, union-attr]
@@ -116,12 +118,14 @@ def run(test: LoadTestRun, out: Path) -> int:
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         previous = signal.signal(signal.SIGTERM, _interrupt)
+        samples: list[tuple[float, float]] = []
         try:
-            code = process.wait()
+            code = _watch(process, samples)
         except KeyboardInterrupt:
             code = _stop(process)
         finally:
             signal.signal(signal.SIGTERM, previous)
+            _write_generator_cpu(out, samples)
     expected = test.workers + 1 if test.workers > 1 else 1  # the master's part and each worker's
     deadline = time.monotonic() + 15
     while len(list((out / PARTS).glob("*.json"))) < expected and time.monotonic() < deadline:
@@ -129,6 +133,51 @@ def run(test: LoadTestRun, out: Path) -> int:
     if (out / PARTS).exists():
         collect(out)
     return code
+
+
+GENERATOR_CPU = "generator_cpu.csv"
+SAMPLE_EVERY = 0.5
+"""Seconds between samples of the load generator's CPU."""
+SATURATED = 0.9
+"""Share of a core above which a Locust process is taken as saturated: its users then wait for it."""
+
+
+def _watch(process: subprocess.Popen, samples: list[tuple[float, float]]) -> int:
+    """Wait for Locust, sampling the CPU of its busiest process (a Locust process is one core at most);
+    its exit code."""
+    began = time.monotonic()
+    try:
+        root = psutil.Process(process.pid)
+    except psutil.Error:
+        return process.wait()
+    while True:
+        try:
+            return process.wait(timeout=SAMPLE_EVERY)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            busiest = max(p.cpu_percent() for p in [root, *root.children(recursive=True)]) / 100
+        except psutil.Error:
+            continue  # a process ended between listing and reading: the next sample has it right
+        samples.append((round(time.monotonic() - began, 2), round(busiest, 3)))
+
+
+def _write_generator_cpu(out: Path, samples: list[tuple[float, float]]) -> None:
+    with open(out / GENERATOR_CPU, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["elapsed_s", "busiest_process_cpu"])
+        w.writerows(samples[1:])  # the first reading of a process covers no interval
+
+
+def saturated_seconds(directory: Path) -> float | None:
+    """Seconds the load generator's busiest process ran at SATURATED or more of a core (None: not sampled).
+    While it is saturated, measured times include the generator's own queueing, not the target's alone."""
+    path = directory / GENERATOR_CPU
+    if not path.exists():
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return SAMPLE_EVERY * sum(float(r["busiest_process_cpu"]) >= SATURATED for r in rows)
 
 
 def _stop(process: subprocess.Popen) -> int:

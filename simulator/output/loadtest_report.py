@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from simulator.analysis import locust_stats
+from simulator.analysis import locust_stats, saturated_seconds
 
 
 def summary_table(directory: Path) -> Table:
@@ -37,5 +37,11 @@ def summary_table(directory: Path) -> Table:
         counts = json.loads(outcomes.read_text())["outcomes"]
         listed = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
         table.caption = f"{table.caption or ''}; outcomes: {listed}"
+    saturated = saturated_seconds(directory)
+    if saturated:
+        table.caption = (
+            f"{table.caption or ''}\nwarning: the load generator was saturated for {saturated:g} s; times measured "
+            "then include its own queueing (run Locust on more cores: --workers)"
+        )
     table.caption_justify = "left"
     return table

@@ -76,6 +76,11 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
         f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
         f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if validation.passed else 'FAIL'}"
     )
+    if validation.generator_saturated:
+        table.caption += (
+            f"\nwarning: the load generator was saturated for {validation.generator_saturated:g} s of the run; the "
+            "times measured then include its own queueing (run Locust on more cores: --workers)"
+        )
     table.caption_justify = "left"
     return table
 
