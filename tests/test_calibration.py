@@ -183,3 +183,34 @@ def test_seconds_the_load_generator_ran_saturated_are_counted_from_its_cpu_sampl
         w.writerow(["elapsed_s", "busiest_process_cpu"])
         w.writerows([(1.0, 0.2), (1.5, 0.95), (2.0, 1.01), (2.5, 0.89), (3.0, 0.9)])
     assert saturated_seconds(tmp_path) == 3 * SAMPLE_EVERY  # 0.95, 1.01 and 0.9: at or above 90% of a core
+
+
+def test_a_truncated_requests_file_is_named_at_its_line(tmp_path):
+    sent, wait, app = fifo(8.0, 4, Distribution("exp", (0.4,)), 60)
+    write_requests(tmp_path, "product_page", sent, wait, app)
+    text = (tmp_path / "requests.csv").read_text()
+    (tmp_path / "requests.csv").write_text(text[: len(text) // 2].rsplit(",", 2)[0] + "\n")  # cut mid-row
+    lines = (tmp_path / "requests.csv").read_text().count("\n")
+    with pytest.raises(ValueError, match=rf"requests.csv:{lines}: a request row that cannot be read"):
+        read_requests(tmp_path, load_scenario(STEADY))
+
+
+def test_answers_without_server_timing_are_fitted_from_client_times_and_said_so(tmp_path):
+    sent, wait, app = fifo(8.0, 4, Distribution("exp", (0.4,)), 600)
+    write_requests(tmp_path, "product_page", sent, wait, app)
+    with open(tmp_path / "requests.csv", "a", newline="") as f:
+        csv.writer(f).writerows([["product_page", 601 + i, 400.0, "", "", 200] for i in range(30)])
+    _, notes = calibrate(tmp_path, load_scenario(STEADY))
+    assert any("30 answers carried no Server-Timing" in n for n in notes)
+
+
+def test_a_load_test_of_another_scenario_is_refused(tmp_path):
+    import json
+
+    from simulator.analysis.calibration import measured_scenario
+    from simulator.analysis.loadtest import META, LoadTestRun
+
+    run = LoadTestRun("scenarios/xiaomi-thursday-flash.yaml", "http://127.0.0.1:9", 0.01, 30.0, 60.0, 1, None, ())
+    (tmp_path / META).write_text(json.dumps(run.__dict__, default=list))
+    with pytest.raises(ValueError, match="replayed scenario 'xiaomi-thursday-flash'.*not 'steady-state'"):
+        measured_scenario(STEADY, tmp_path)

@@ -67,9 +67,12 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
         raise ValueError(f"{directory}: no requests.csv; is this a `flashsim loadtest` directory?")
     columns: dict[str, list[list[float]]] = {}
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            columns.setdefault(row["step"], []).append(
-                [
+        reader = csv.DictReader(f)
+        for row in reader:
+            try:
+                if None in row.values() or None in row:  # too few fields, or too many: a truncated or mixed file
+                    raise ValueError("not the header's fields")
+                values = [
                     float(row["sent_s"]),
                     float(row["client_ms"]) / 1000,
                     _ms(row["server_wait_ms"]),
@@ -81,7 +84,9 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
                     _number(row.get("process") or ""),
                     _ms(row.get("process_cpu_ms") or ""),
                 ]
-            )
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"{path}:{reader.line_num}: a request row that cannot be read ({exc})") from None
+            columns.setdefault(row["step"], []).append(values)
     steps = scenario.loadtest.steps
     out = {}
     for step, rows in columns.items():
@@ -283,6 +288,12 @@ def calibrate(
         text = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
         overlay[f"system.endpoints.{step}.service"] = text
         notes.append(f"{step}: service {text} from {len(service):,} requests (KS distance {ks:.3f})")
+        if not np.isfinite(app).all():
+            untimed = int((~np.isfinite(app)).sum())
+            notes.append(
+                f"{step}: {untimed:,} answers carried no Server-Timing; their service is the client's time, "
+                "network and queueing included, so it reads long"
+            )
     for pool, spec in scenario.system.pools.items():
         steps = [s for s, e in scenario.system.endpoints.items() if e.pool == pool and s in requests]
         if not steps:
@@ -342,7 +353,13 @@ def measured_scenario(
 ) -> tuple[Scenario, LoadTestRun, int, float]:
     """The scaled scenario the load test ran, with its audience set to the arrivals that were measured."""
     meta = read_meta(directory)
-    base = scaled(load_scenario(scenario_path, meta.overrides, overlays=overlays), meta.scale, meta.speedup)
+    loaded = load_scenario(scenario_path, meta.overrides, overlays=overlays)
+    if Path(meta.scenario).exists() and (replayed := load_scenario(meta.scenario, meta.overrides).name) != loaded.name:
+        raise ValueError(
+            f"{directory}: the load test replayed scenario {replayed!r} ({meta.scenario}), not {loaded.name!r}; "
+            "validate a load test against the scenario it replayed"
+        )
+    base = scaled(loaded, meta.scale, meta.speedup)
     horizon = min(meta.run_time, base.clock.horizon)
     seen, expected = _arrivals(directory)
     if expected <= 0 or seen == 0:
