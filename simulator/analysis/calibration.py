@@ -136,6 +136,11 @@ def fit_service(samples: np.ndarray, rng: np.random.Generator) -> tuple[Distribu
     return best  # type: ignore[return-value]  # set by the loop's first pass
 
 
+def fitted(dist: Distribution) -> str:
+    """A fitted distribution as a scenario writes it, e.g. gamma(40ms, 0.8)."""
+    return f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
+
+
 def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | None, int]:
     """Workers of a pool serving `steps`: (estimate, or None if nothing ever queued; most seen busy at once).
 
@@ -198,12 +203,12 @@ def calibrate_structure(
     steps = [s for s in ("token", *(s for s, _ in scenario.system.endpoints.items())) if s in requests]
     counts = {s: len(requests[s].sent) for s in steps}
     total = sum(counts.values())
+    dbs = {s: requests[s].db[np.isfinite(requests[s].db)] for s in steps}
     own = {}
     for s in steps:
-        r = requests[s]
+        r, db = requests[s], dbs[s]
         outside = r.app - np.nan_to_num(r.store, nan=0.0)
         outside = outside[np.isfinite(outside)]
-        db = r.db[np.isfinite(r.db)]
         own[s] = (float(np.quantile(outside, 0.05)) if len(outside) else 0.0) + (float(db.mean()) if len(db) else 0.0)
     common = max(0.0, (cpu * total - sum(counts[s] * own[s] for s in steps)) / total)
     workers, _ = fit_workers(requests, steps)  # a limit on requests served at once, where requests queued for one
@@ -221,7 +226,7 @@ def calibrate_structure(
         overlay["system.connections.store.size"] = processes
     db_load = 0.0
     for s in steps:
-        r = requests[s]
+        db = dbs[s]
         demand = common + own[s]
         prefix = f"system.endpoints.{s}"
         overlay[f"{prefix}.pool"] = STRUCTURE_POOL
@@ -229,12 +234,11 @@ def calibrate_structure(
         overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand, 1e-6))}, {CPU_CV})"
         if s == "token" and scenario.system.endpoints.token is None:
             overlay[f"{prefix}.timeout"] = None  # the load test asks for its token without a timeout
-        db = r.db[np.isfinite(r.db)]
         if has_store and len(db):
             overlay[f"{prefix}.connection"] = "store"
             try:
                 dist, _ = fit_service(db, rng)
-                overlay[f"{prefix}.db"] = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
+                overlay[f"{prefix}.db"] = fitted(dist)
             except ValueError:
                 overlay[f"{prefix}.db"] = format_duration(max(float(db.mean()), 1e-6))
             db_load += counts[s] * float(db.mean())
@@ -285,7 +289,7 @@ def calibrate(
         except ValueError as exc:
             notes.append(f"{step}: {exc}; service time left as it is")
             continue
-        text = f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
+        text = fitted(dist)
         overlay[f"system.endpoints.{step}.service"] = text
         notes.append(f"{step}: service {text} from {len(service):,} requests (KS distance {ks:.3f})")
         if not np.isfinite(app).all():

@@ -39,9 +39,14 @@ def summary_table(directory: Path) -> Table:
         table.caption = f"{table.caption or ''}; outcomes: {listed}"
     saturated = saturated_seconds(directory)
     if saturated:
-        table.caption = (
-            f"{table.caption or ''}\nwarning: the load generator was saturated for {saturated:g} s; times measured "
-            "then include its own queueing (run Locust on more cores: --workers)"
-        )
+        table.caption = f"{table.caption or ''}\n{saturation_warning(saturated)}"
     table.caption_justify = "left"
     return table
+
+
+def saturation_warning(seconds: float) -> str:
+    """What a load test's figures are worth where its generator was saturated."""
+    return (
+        f"warning: the load generator was saturated for {seconds:g} s of the run; the times measured then include "
+        "its own queueing (run Locust on more cores: --workers)"
+    )

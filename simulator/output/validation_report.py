@@ -9,6 +9,7 @@ import numpy as np
 from rich.table import Table
 
 from simulator.analysis import JUDGED, Validation
+from simulator.output.loadtest_report import saturation_warning
 from simulator.output.plotting import plt
 from simulator.units import format_duration
 
@@ -77,10 +78,7 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
         f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if validation.passed else 'FAIL'}"
     )
     if validation.generator_saturated:
-        table.caption += (
-            f"\nwarning: the load generator was saturated for {validation.generator_saturated:g} s of the run; the "
-            "times measured then include its own queueing (run Locust on more cores: --workers)"
-        )
+        table.caption += f"\n{saturation_warning(validation.generator_saturated)}"
     table.caption_justify = "left"
     return table
 
