@@ -116,10 +116,12 @@ def test_draws_from_a_histogram_read_back_its_percentiles():
 def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7):
     """A server of known structure at light load: per request, a common 0.3 ms of CPU (HTTP, framework)
     plus the endpoint's own handler CPU (buy 0.2 ms, product page 0.5 ms) and its store work (0.1 ms and
-    0.4 ms on the store's thread), served at once; each answer carries its process's CPU clock."""
+    0.4 ms on the store's thread), served at once; each process also spends 1% of its core idle (timers).
+    Each answer carries its process's CPU clock."""
     rng = np.random.default_rng(seed)
     own = {"buy": (0.0002, 0.0001), "product_page": (0.0005, 0.0004)}
     clock = dict.fromkeys(range(processes), 1.0)
+    sent = np.cumsum(rng.exponential(0.05, n))  # Poisson arrivals: the idle CPU grows with time, not requests
     with open(directory / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(
@@ -130,12 +132,13 @@ def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7
             step = "buy" if rng.random() < 0.7 else "product_page"
             handler, db = own[step]
             pid = i % processes
-            clock[pid] += 0.0003 + handler + db
+            gap = sent[i] - sent[i - processes] if i >= processes else 0.0  # since this process's last answer
+            clock[pid] += 0.0003 + handler + db + 0.01 * gap
             app = handler + db + 0.00005  # the store's time: its thread's work and a queue of 50 us
             w.writerow(
                 [
                     step,
-                    i * 0.05,
+                    sent[i],
                     (app + 0.0005) * 1000,
                     0.0,
                     app * 1000,
@@ -159,6 +162,8 @@ def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tm
     # each endpoint's CPU: the common 0.3 ms plus its own handler and store work
     buy, page = (parse_distribution(overlay[f"system.endpoints.{s}.cpu"]) for s in ("buy", "product_page"))
     assert buy.mean == pytest.approx(0.0006, rel=0.01) and page.mean == pytest.approx(0.0012, rel=0.01)
+    assert overlay["system.pools.server.cpu_order"] == "fifo"  # an event loop runs ready work in turn
+    assert "1.0% of a core when idle" in notes[0]
     assert parse_distribution(overlay["system.endpoints.product_page.db"]).mean == pytest.approx(0.0004, rel=0.01)
     assert overlay["system.endpoints.buy.connection"] == "store" and overlay["system.endpoints.buy.pool"] == "server"
     assert "bottleneck: the CPU" in notes[-1]

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -160,3 +161,19 @@ def test_bad_options_exit_2_with_a_message():
         [sys.executable, "-m", "loadtests.target", "--service", "buy=fast"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2 and "buy=fast" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_page_items_render_an_html_product_page_and_a_negative_count_exits_2(start_shop, tmp_path):
+    from loadtests.target.app import render_page
+
+    page = render_page({"sku": "phone<1>", "available": 3}, 40)
+    assert page.count("<li>") == 40 and "phone&lt;1&gt;" in page and "phone<1>" not in page
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--page-items", "25")
+    with urllib.request.urlopen(f"{shop.url}/products/phone", timeout=10) as answer:
+        body = answer.read().decode()
+        assert answer.headers["content-type"].startswith("text/html") and body.count("<li>") == 25
+        assert "cpu" in timing(dict(answer.headers))
+    out = subprocess.run(
+        [sys.executable, "-m", "loadtests.target", "--page-items", "-1"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2 and "page_items -1" in out.stderr and "Traceback" not in out.stderr

@@ -25,6 +25,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="ENDPOINT=DIST",
         help=f"Added service time, e.g. buy=exp(40ms); endpoints: all, {', '.join(ENDPOINTS)}.",
     )
+    p.add_argument(
+        "--page-items",
+        type=int,
+        default=0,
+        help="Related items the product page renders as HTML (application CPU, about 1.5 us each; default JSON).",
+    )
     p.add_argument("--scenario", help="Sell the SKUs of this scenario file (scaled with --scale/--speedup).")
     p.add_argument("--scale", type=float, default=1.0, help="With --scenario: share of its stock.")
     p.add_argument("--speedup", type=float, default=1.0, help="With --scenario: payment windows this much shorter.")
@@ -52,7 +58,13 @@ def config(args: argparse.Namespace) -> ShopConfig:
         if not sep:
             raise ValueError(f"--service {item!r}: use ENDPOINT=DIST, e.g. buy=exp(40ms)")
         service.update(dict.fromkeys(ENDPOINTS, text) if name == "all" else {name: text})
-    fields = {"slots": args.slots, "service": service, "store": args.store, "fresh": args.fresh}
+    fields = {
+        "slots": args.slots,
+        "service": service,
+        "store": args.store,
+        "fresh": args.fresh,
+        "page_items": args.page_items,
+    }
     if args.scenario:
         from simulator.scenario import ScenarioError, load_scenario, scaled
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 import time
 import uuid
@@ -20,7 +21,7 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from loadtests.target import timing
@@ -44,7 +45,7 @@ from simulator.distributions import parse_distribution, sampler
 SWEEP_EVERY = 1.0
 """Seconds between sweeps that return the units of expired orders."""
 
-Handler = Callable[[Request], Awaitable[JSONResponse]]
+Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
 
 
@@ -78,6 +79,16 @@ def error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def render_page(item: dict, related: int) -> str:
+    """The product page as HTML with `related` items listed: the CPU a real page's rendering costs."""
+    name = html.escape(str(item.get("sku", "")))
+    rows = "".join(
+        f'<li><a href="/products/{name}-{i}">{name} accessory {i}</a> <span>&yen;{(i % 500) + 19.9:.2f}</span></li>'
+        for i in range(related)
+    )
+    return f"<html><body><h1>{name}</h1><p>{html.escape(str(item))}</p><ul>{rows}</ul></body></html>"
+
+
 def create_app(config: ShopConfig | None = None) -> Starlette:
     """The shop for one server process (uvicorn's factory: the configuration comes from the environment)."""
     config = config or ShopConfig.from_env()
@@ -101,7 +112,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         service = services.get(name) if name else None
 
         def wrap(handler: Handler) -> Handler:
-            async def handle(request: Request) -> JSONResponse:
+            async def handle(request: Request) -> Response:
                 entered = time.perf_counter()
                 phases: dict[str, float] = {}
                 timing.PHASES.set(phases)  # this request's task only
@@ -134,9 +145,11 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         return JSONResponse({"token": uuid.uuid4().hex})  # a waiting room that admits everyone, for now
 
     @endpoint("product_page")
-    async def product(request: Request) -> JSONResponse:
+    async def product(request: Request) -> Response:
         item = await timed(store().product(request.path_params["sku"]))
-        return JSONResponse(item) if item else error("unknown sku", 404)
+        if not item:
+            return error("unknown sku", 404)
+        return HTMLResponse(render_page(item, config.page_items)) if config.page_items else JSONResponse(item)
 
     @endpoint("buy")
     async def stock(request: Request) -> JSONResponse:

@@ -55,6 +55,8 @@ class ShopConfig:
     """sqlite:///PATH or redis://HOST:PORT/DB."""
     fresh: bool = False
     """Wipe the store and start from the configured stock and rains (else keep what is there)."""
+    page_items: int = 0
+    """Related items the product page renders as HTML: application CPU, as a real shop's page costs (0: JSON)."""
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -94,6 +96,8 @@ def _problems(config: ShopConfig) -> list[str]:
         ):
             if bad:
                 problems.append(f"rain {name!r}: {what} {getattr(rain, what)}: use {need}")
+    if config.page_items < 0:
+        problems.append(f"page_items {config.page_items}: use 0 or more")
     if config.slots is not None and config.slots < 1:
         problems.append(f"slots {config.slots}: use 1 or more (or none for no limit)")
     for name, text in config.service.items():

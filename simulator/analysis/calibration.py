@@ -165,21 +165,93 @@ def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | 
     return int(round(float(np.median(busy[queued])))), lower
 
 
-def cpu_per_request(requests: dict[str, Requests]) -> tuple[int, float] | None:
-    """(server processes, mean CPU seconds per request) from the processes' CPU clocks sent with each
-    answer, or None where the target sends none. A process's clock advances by the CPU of every request it
-    served between its first and last answer seen."""
-    process = np.concatenate([r.process for r in requests.values()])
-    clock = np.concatenate([r.cpu for r in requests.values()])
-    known = np.isfinite(process) & np.isfinite(clock)
-    if known.sum() < 100:
+@dataclass
+class CpuDemand:
+    """What the processes' CPU clocks tell: processes, each endpoint's CPU per request, CPU spent idle."""
+
+    processes: int
+    per_request: dict[str, float]
+    """Seconds of CPU per request, by endpoint."""
+    idle: float
+    """CPU seconds per second a process spends with nothing to answer (timers, housekeeping)."""
+    mean: float
+    """Mean CPU seconds per request, all endpoints."""
+
+
+WINDOW = 40
+"""Answers per window in the CPU regression: each window's CPU is the sum of its requests' demands."""
+MIN_FITTED = 100
+"""Requests an endpoint needs to have its CPU demand fitted on its own; rarer ones are priced from a kin."""
+
+
+def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
+    """Each endpoint's CPU demand from the processes' CPU clocks sent with each answer, or None where the
+    target sends none. A process's clock advances over a window of its answers by the demands of the requests
+    answered and its idle CPU over the window's time: a non-negative least-squares fit over all windows.
+    An endpoint seen too rarely to fit takes the demand of its most frequent kin (one that also awaits the
+    store, or one that does not) plus what its handler spends beyond the kin's when the server is idle."""
+    steps = list(requests)
+    rows, used, served, pids = [], 0.0, 0, set()
+    for pid in np.unique(np.concatenate([r.process[np.isfinite(r.process)] for r in requests.values()])):
+        clock, done, step = [], [], []
+        for i, r in enumerate(requests.values()):
+            mine = (r.process == pid) & np.isfinite(r.cpu)
+            clock.append(r.cpu[mine])
+            done.append(r.sent[mine] + r.client[mine])
+            step.append(np.full(int(mine.sum()), i))
+        order = np.argsort(np.concatenate(clock), kind="stable")
+        c, t, k = (np.concatenate(a)[order] for a in (clock, done, step))
+        if len(c) < 2:
+            continue
+        pids.add(pid)
+        used += float(c[-1] - c[0])
+        served += len(c) - 1
+        for a in range(0, len(c) - 1, WINDOW):
+            b = min(a + WINDOW, len(c) - 1)
+            mix = np.bincount(k[a + 1 : b + 1], minlength=len(steps))
+            rows.append((*mix, max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
+    if served < 100:
         return None
-    used = served = 0.0
-    for pid in np.unique(process[known]):
-        mine = clock[known & (process == pid)]
-        used += float(mine.max() - mine.min())
-        served += len(mine) - 1
-    return len(np.unique(process[known])), used / served if served else 0.0
+    data = np.array(rows)
+    counts = {s: len(r.sent) for s, r in requests.items()}
+    fitted_steps = [i for i, s in enumerate(steps) if counts[s] >= MIN_FITTED]
+    columns = [*fitted_steps, len(steps)]  # the last column: elapsed time, for the idle CPU
+    coef = _nonnegative_fit(data[:, columns], data[:, -1])
+    mean = used / served
+    per_request = {steps[i]: coef[j] for j, i in enumerate(fitted_steps)}
+    own = {s: _idle_handler_time(r) for s, r in requests.items()}
+    awaits_store = {s: bool(np.isfinite(r.store).any()) for s, r in requests.items()}
+    for s in steps:
+        if s in per_request:
+            continue
+        kin = [f for f in per_request if awaits_store[f] == awaits_store[s] and per_request[f] > 0]
+        if kin:
+            ref = max(kin, key=counts.__getitem__)
+            per_request[s] = per_request[ref] + max(0.0, own[s] - own[ref])
+        else:
+            per_request[s] = mean
+    return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean)
+
+
+def _nonnegative_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares with every coefficient >= 0: the most negative one is fixed at 0 until none is left."""
+    free = list(range(x.shape[1]))
+    coef = np.zeros(x.shape[1])
+    while free:
+        solution, *_ = np.linalg.lstsq(x[:, free], y, rcond=None)
+        if (solution >= 0).all():
+            coef[free] = solution
+            break
+        free.pop(int(np.argmin(solution)))
+    return coef
+
+
+def _idle_handler_time(r: Requests) -> float:
+    """The handler's own time when the server was idle (5th percentile outside the store) and the store's work."""
+    outside = r.app - np.nan_to_num(r.store, nan=0.0)
+    outside = outside[np.isfinite(outside)]
+    db = r.db[np.isfinite(r.db)]
+    return (float(np.quantile(outside, 0.05)) if len(outside) else 0.0) + (float(db.mean()) if len(db) else 0.0)
 
 
 UNLIMITED_WORKERS = 100_000
@@ -187,38 +259,30 @@ UNLIMITED_WORKERS = 100_000
 STRUCTURE_POOL = "server"
 """The pool a structural calibration puts every endpoint on: the target's processes, no slot limit."""
 CPU_CV = 0.5
-"""Coefficient of variation given to fitted CPU demands: a processor-shared core's mean response does not
-depend on it (insensitivity); its tail does, and a load test does not tell it apart from the sharing."""
+"""Coefficient of variation given to fitted CPU demands. A load test gives each endpoint's mean demand, not
+its spread; the queue of a first-come-first-served core grows with it (Pollaczek-Khinchine): an assumption."""
 
 
 def calibrate_structure(
-    requests: dict[str, Requests], scenario: Scenario, processes: int, cpu: float, rng: np.random.Generator
+    requests: dict[str, Requests], scenario: Scenario, cpu: CpuDemand, rng: np.random.Generator
 ) -> tuple[dict[str, str | int | None], list[str]]:
-    """An overlay giving the target's structure: its processes, each endpoint's CPU demand on them, and the
-    store's connection (one per process) with each endpoint's time in the store; notes name the bottleneck.
-
-    The CPU a process spent, per request, is split between endpoints as a common part (HTTP, framework)
-    plus each endpoint's own: the handler's time outside the store when the server was idle (its 5th
-    percentile) and the store's work."""
+    """An overlay giving the target's structure: its processes, each endpoint's CPU demand on them (served
+    first come, first served, as an event loop runs its ready work), and the store's connection (one per
+    process) with each endpoint's time in the store; notes name the bottleneck."""
     steps = [s for s in ("token", *(s for s, _ in scenario.system.endpoints.items())) if s in requests]
     counts = {s: len(requests[s].sent) for s in steps}
     total = sum(counts.values())
     dbs = {s: requests[s].db[np.isfinite(requests[s].db)] for s in steps}
-    own = {}
-    for s in steps:
-        r, db = requests[s], dbs[s]
-        outside = r.app - np.nan_to_num(r.store, nan=0.0)
-        outside = outside[np.isfinite(outside)]
-        own[s] = (float(np.quantile(outside, 0.05)) if len(outside) else 0.0) + (float(db.mean()) if len(db) else 0.0)
-    common = max(0.0, (cpu * total - sum(counts[s] * own[s] for s in steps)) / total)
+    processes = cpu.processes
     workers, _ = fit_workers(requests, steps)  # a limit on requests served at once, where requests queued for one
     overlay: dict[str, str | int | None] = {
         f"system.pools.{STRUCTURE_POOL}.workers": workers if workers is not None else UNLIMITED_WORKERS,
         f"system.pools.{STRUCTURE_POOL}.processes": processes,
+        f"system.pools.{STRUCTURE_POOL}.cpu_order": "fifo",
     }
     notes = [
-        f"{processes} server process(es), {format_duration(cpu)} of CPU per request "
-        f"({format_duration(common)} common to all, the rest the endpoint's own); "
+        f"{processes} server process(es), {format_duration(cpu.mean)} of CPU per request on average, "
+        f"{cpu.idle:.1%} of a core when idle; "
         + (f"{workers} requests served at once" if workers is not None else "no limit seen on requests served at once")
     ]
     has_store = any(np.isfinite(requests[s].store_wait).any() for s in steps)
@@ -227,7 +291,7 @@ def calibrate_structure(
     db_load = 0.0
     for s in steps:
         db = dbs[s]
-        demand = common + own[s]
+        demand = cpu.per_request[s]
         prefix = f"system.endpoints.{s}"
         overlay[f"{prefix}.pool"] = STRUCTURE_POOL
         overlay[f"{prefix}.service"] = "0s"
@@ -248,12 +312,12 @@ def calibrate_structure(
         )
     span = max(float(r.sent.max()) for r in requests.values()) - min(float(r.sent.min()) for r in requests.values())
     if span > 0:
-        cpu_use = cpu * total / (processes * span)
+        cpu_use = sum(counts[s] * cpu.per_request[s] for s in steps) / (processes * span)
         store_use = db_load / (processes * span)
         bottleneck = "the CPU" if cpu_use >= store_use else "the store's connection"
         notes.append(
             f"bottleneck: {bottleneck} (busy {max(cpu_use, store_use):.0%} on average over the run; CPU "
-            f"{cpu_use:.0%}, store {store_use:.0%}); the CPU saturates at {processes / cpu:,.0f} requests/s "
+            f"{cpu_use:.0%}, store {store_use:.0%}); the CPU saturates at {processes / cpu.mean:,.0f} requests/s "
             f"({total / span:,.0f}/s measured on average)"
         )
     return overlay, notes
@@ -268,13 +332,13 @@ def calibrate(
     requests = read_requests(directory, scenario)
     rng = np.random.default_rng(seed)
     if structure:
-        measured = cpu_per_request(requests)
+        measured = cpu_demands(requests)
         if measured is None:
             raise ValueError(
                 f"{directory}: the target sent no CPU clocks (Server-Timing cpu;dur=...;desc=PID), so its "
                 "structure cannot be read; calibrate without --structure"
             )
-        return calibrate_structure(requests, scenario, *measured, rng)
+        return calibrate_structure(requests, scenario, measured, rng)
     overlay: dict[str, str | int | None] = {}
     notes = []
     for step, _ in scenario.system.endpoints.items():
@@ -317,11 +381,22 @@ def calibrate(
 # -- validate ----------------------------------------------------------------------------------
 
 
+MIN_JUDGED = 30
+"""Requests measured a step needs for its figures to be judged: the p95 of fewer is one or two requests."""
+
+
 @dataclass
 class Row:
     step: str
     measured: dict[str, float | None]
     predicted: dict[str, float | None]
+    count: int = MIN_JUDGED
+    """Requests measured."""
+
+    @property
+    def judged(self) -> bool:
+        """Measured often enough to be held to the tolerance (MIN_JUDGED)."""
+        return self.count >= MIN_JUDGED
 
     def error(self, key: str) -> float | None:
         """(predicted - measured) / measured; infinite when only the model saw traffic."""
@@ -349,7 +424,9 @@ class Validation:
 
     @property
     def passed(self) -> bool:
-        return all(abs(e) <= self.tolerance for r in self.rows for k in JUDGED if (e := r.error(k)) is not None)
+        return all(
+            abs(e) <= self.tolerance for r in self.rows if r.judged for k in JUDGED if (e := r.error(k)) is not None
+        )
 
 
 def measured_scenario(
@@ -395,6 +472,8 @@ def validate(
     result = simulate(scenario, replications=replications)
     rng = np.random.default_rng(scenario.seed)
     validation = Validation([], tolerance, (seen, expected), {}, {}, {}, saturated_seconds(directory))
+    every = [transport_times(r) for r in requests.values()]
+    floor = float(np.median(np.concatenate(every))) if any(len(t) for t in every) else 0.0
     for step, ep in scenario.system.endpoints.items():
         r = requests.get(step)
         hist = [sum(rep["endpoints"][step]["hist"][b] for rep in result.replications) for b in range(N_BUCKETS)]
@@ -403,8 +482,9 @@ def validate(
         transport = transport_times(r) if r is not None else np.array([])
         if len(transport) and ep.cpu is not None:
             # the model queues for the process's CPU itself, and that queue is most of what clients wait
-            # beyond the handler on a busy server: only the network's floor is left to add
-            transport = np.array([np.quantile(transport, NETWORK_FLOOR)])
+            # beyond the handler on a busy server: only the network's floor is left to add, no more than
+            # all requests' median (a step sent only while the server was busy never saw the floor)
+            transport = np.array([min(np.quantile(transport, NETWORK_FLOOR), floor)])
         predicted = np.sort(
             draw(hist, DRAWS, rng) + (rng.choice(transport, DRAWS) if len(transport) else 0.0)
             if sum(hist)
@@ -415,6 +495,7 @@ def validate(
                 step,
                 {"throughput": len(latency) / horizon, **_quantiles(latency)},
                 {"throughput": served / horizon, **_quantiles(predicted)},
+                len(latency),
             )
         )
         validation.measured_latency[step] = latency

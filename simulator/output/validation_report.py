@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from simulator.analysis import JUDGED, Validation
+from simulator.analysis import JUDGED, MIN_JUDGED, Validation
 from simulator.output.loadtest_report import saturation_warning
 from simulator.output.plotting import plt
 from simulator.units import format_duration
@@ -60,8 +60,10 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
     for row in validation.rows:
         for key in ("throughput", "p50", "p95", "p99"):
             error = row.error(key)
-            judged = key in JUDGED
+            judged = key in JUDGED and row.judged
             verdict = "" if not judged or error is None else (" ok" if abs(error) <= tolerance else " FAIL")
+            if key in JUDGED and not row.judged:
+                verdict = " (few)"
             table.add_row(
                 row.step if key == "throughput" else "",
                 key + ("" if judged else " (shown)"),
@@ -77,6 +79,9 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
         f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
         f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if validation.passed else 'FAIL'}"
     )
+    few = [row.step for row in validation.rows if not row.judged]
+    if few:
+        table.caption += f"\n(few): under {MIN_JUDGED} requests measured, shown, not judged: {', '.join(few)}"
     if validation.generator_saturated:
         table.caption += f"\n{saturation_warning(validation.generator_saturated)}"
     table.caption_justify = "left"
