@@ -469,7 +469,12 @@ def calibrate(source: Path, scenario: Path | None, out: Path | None, structure: 
 def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance: float, replications: int) -> None:
     """Compare the model with a load test at the load measured; exit 1 beyond the tolerance."""
     from simulator.analysis import calibration
-    from simulator.output.validation_report import plot_validation, validation_table
+    from simulator.output.validation_report import (
+        plot_validation,
+        plot_validation_over_time,
+        validation_html,
+        validation_table,
+    )
 
     try:
         result = calibration.validate(scenario, source, tolerance, replications, overlays)
@@ -477,9 +482,12 @@ def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance
         raise UsageProblem(f"--from {source}: {exc}") from None
     title = f"validate {scenario} against {source}"
     Console(highlight=False).print(validation_table(result, title, tolerance))
-    figure = fresh_path(source / "validation.png")
+    figure, over_time = fresh_path(source / "validation.png"), fresh_path(source / "validation-time.png")
     plot_validation(result, figure)
-    click.echo(f"figure: {figure}")
+    plot_validation_over_time(result, over_time)
+    page = fresh_path(source / "validation.html")
+    page.write_text(validation_html(result, title, tolerance, [figure, over_time]))
+    click.echo(f"report: {page} (figures {figure.name}, {over_time.name})")
     sys.exit(0 if result.passed else 1)
 
 

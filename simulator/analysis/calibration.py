@@ -19,8 +19,9 @@ it waited for a worker (`wait`) and the time a worker spent on it (`app`).
 from __future__ import annotations
 
 import csv
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -408,6 +409,26 @@ class Row:
         return (p - m) / m
 
 
+JUDGED_OUTCOMES = ("bought", "sold_out", "gave_up", "error_rate")
+"""Shares of the shoppers (and of the requests, for the error rate) validate holds to the tolerance."""
+SMALL_SHARE = 0.02
+"""An outcome's share is within the tolerance when within this many points of the measured, however small."""
+
+
+@dataclass
+class Share:
+    """One outcome as a share of the shoppers (the error rate: of the requests), measured and predicted."""
+
+    name: str
+    measured: float
+    predicted: float
+
+    def within(self, tolerance: float) -> bool:
+        """Within the tolerance, relative, or within SMALL_SHARE points."""
+        gap = abs(self.predicted - self.measured)
+        return gap <= SMALL_SHARE or gap <= tolerance * self.measured
+
+
 @dataclass
 class Validation:
     rows: list[Row]
@@ -421,12 +442,17 @@ class Validation:
     """Median transport time per step (client less server), None where the target sent no timing."""
     generator_saturated: float | None = None
     """Seconds the load generator ran saturated (None: not sampled): measured times there include its queue."""
+    shares: list[Share] = field(default_factory=list)
+    """The shoppers' outcomes and the error rate, where the load test recorded outcomes."""
+    measured_series: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    predicted_series: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """Per step, per second of the run: `answered`, `errors` and `in_flight` (requests sent, not yet answered)."""
 
     @property
     def passed(self) -> bool:
         return all(
             abs(e) <= self.tolerance for r in self.rows if r.judged for k in JUDGED if (e := r.error(k)) is not None
-        )
+        ) and all(share.within(self.tolerance) for share in self.shares)
 
 
 def measured_scenario(
@@ -501,7 +527,56 @@ def validate(
         validation.measured_latency[step] = latency
         validation.predicted_latency[step] = predicted
         validation.transport[step] = float(np.median(transport)) if len(transport) else None
+        seconds = math.ceil(horizon)
+        if r is not None:
+            validation.measured_series[step] = measured_series(r, seconds)
+        validation.predicted_series[step] = {
+            name: np.mean([np.add.reduce([rep["endpoints"][step]["series"][k][:seconds] for k in keys])
+                           for rep in result.replications], axis=0)
+            for name, keys in (("answered", ["served"]), ("errors", ["rejected", "timed_out"]),
+                               ("in_flight", ["in_flight"]))
+        }  # fmt: skip
+    validation.shares = outcome_shares(directory, requests, result.replications)
     return validation
+
+
+def measured_series(r: Requests, seconds: int) -> dict[str, np.ndarray]:
+    """Per second of the run: requests answered, failed (errors and timeouts), and in flight at the second."""
+    done = r.sent + r.client
+    bins = np.arange(seconds + 1)
+    ticks = np.arange(seconds)
+    return {
+        "answered": np.histogram(done[r.answered], bins)[0].astype(float),
+        "errors": np.histogram(done[~r.answered], bins)[0].astype(float),
+        "in_flight": (np.searchsorted(np.sort(r.sent), ticks, side="right")
+                      - np.searchsorted(np.sort(done), ticks, side="right")).astype(float),
+    }  # fmt: skip
+
+
+def outcome_shares(directory: Path, requests: dict[str, Requests], replications: list[dict]) -> list[Share]:
+    """The judged outcomes' shares of the shoppers and the error rate, measured (outcomes.json, requests.csv)
+    and predicted (mean over the replications); none where the load test recorded no outcomes."""
+    path = directory / "outcomes.json"
+    if not path.exists():
+        return []
+    measured = json.loads(path.read_text()).get("outcomes", {})
+    shoppers = sum(measured.values())
+    sent = sum(len(r.sent) for r in requests.values())
+    if not shoppers or not sent:
+        return []
+    shares = []
+    for name in JUDGED_OUTCOMES[:-1]:
+        predicted = [rep["shoppers"]["outcomes"][name] / max(1, sum(rep["shoppers"]["outcomes"].values()))
+                     for rep in replications]  # fmt: skip
+        shares.append(Share(name, measured.get(name, 0) / shoppers, float(np.mean(predicted))))
+    errors = sum(int((~r.answered).sum()) for r in requests.values())
+    predicted = [
+        sum(e["rejected"] + e["timed_out"] for e in rep["endpoints"].values())
+        / max(1, sum(e["requests"] for e in rep["endpoints"].values()))
+        for rep in replications
+    ]
+    shares.append(Share("error_rate", errors / sent, float(np.mean(predicted))))
+    return shares
 
 
 NETWORK_FLOOR = 0.05

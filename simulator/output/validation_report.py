@@ -1,14 +1,15 @@
-"""What calibrate and validate show and keep: the overlay file, the validation table and its figure."""
+"""What calibrate and validate show and keep: the overlay file, the validation table, its figures and page."""
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
 import numpy as np
 from rich.table import Table
 
-from simulator.analysis import JUDGED, MIN_JUDGED, Validation
+from simulator.analysis import JUDGED, MIN_JUDGED, SMALL_SHARE, Validation
 from simulator.output.loadtest_report import saturation_warning
 from simulator.output.plotting import plt
 from simulator.units import format_duration
@@ -46,6 +47,70 @@ def plot_validation(validation: Validation, path: Path) -> None:
     plt.close(fig)
 
 
+SERIES = {"answered": "answered per second", "errors": "errors per second", "in_flight": "requests in flight"}
+
+
+def plot_validation_over_time(validation: Validation, path: Path) -> None:
+    """Per endpoint (rows), answers, errors and requests in flight each second (columns), measured and predicted."""
+    steps = [r.step for r in validation.rows]
+    fig, axes = plt.subplots(len(steps), len(SERIES), figsize=(13, 2.4 * len(steps)), squeeze=False, sharex=True)
+    for row, step in zip(axes, steps):
+        for ax, (name, label) in zip(row, SERIES.items()):
+            for source, kind in ((validation.measured_series, "measured"), (validation.predicted_series, "predicted")):
+                values = source.get(step, {}).get(name)
+                if values is not None:
+                    ax.plot(np.arange(len(values)), values, label=kind, lw=1)
+            ax.set_title(f"{step}: {label}", fontsize=9)
+            ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("seconds into the run")
+    axes[0][0].legend(loc="upper right")
+    fig.suptitle("Over time: load test (measured) vs flashsim (predicted)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def validation_html(validation: Validation, title: str, tolerance: float, figures: list[Path]) -> str:
+    """validation.html: the judged table (as the terminal's) and the figures beside it."""
+    rows = []
+    for row in validation.rows:
+        for key in ("throughput", "p50", "p95", "p99"):
+            error = row.error(key)
+            judged = key in JUDGED and row.judged and error is not None
+            verdict = ("ok" if abs(error) <= tolerance else "FAIL") if judged and error is not None else ""
+            cells = [row.step if key == "throughput" else "", key, describe(row.measured[key], key),
+                     describe(row.predicted[key], key), _error(error), verdict]  # fmt: skip
+            rows.append(cells)
+    for share in validation.shares:
+        verdict = "ok" if share.within(tolerance) else "FAIL"
+        rows.append(["outcomes", share.name.replace("_", " "), f"{share.measured:.1%}", f"{share.predicted:.1%}",
+                     f"{(share.predicted - share.measured) * 100:+.1f} pts", verdict])  # fmt: skip
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td class='{c if c in ('ok', 'FAIL') else ''}'>{html.escape(c)}</td>" for c in cells)
+        + "</tr>"
+        for cells in rows
+    )
+    head = "".join(f"<th>{c}</th>" for c in ("step", "figure", "measured", "predicted", "error", "judged"))
+    verdict = "PASS" if validation.passed else "FAIL"
+    images = "".join(f"<p><img src='{html.escape(f.name)}' alt='{html.escape(f.stem)}'></p>" for f in figures)
+    warning = (
+        f"<p class='FAIL'>{html.escape(saturation_warning(validation.generator_saturated))}</p>"
+        if validation.generator_saturated
+        else ""
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
+        "body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}"
+        ".ok{color:#080}.FAIL{color:#c00;font-weight:bold}img{max-width:100%}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>judged: throughput and p95 within {tolerance:.0%} (steps measured "
+        f"{MIN_JUDGED} times or more), outcomes within {tolerance:.0%} or {SMALL_SHARE:.0%} points: "
+        f"<b class='{verdict}'>{verdict}</b></p>{warning}<table><tr>{head}</tr>{body}</table>{images}</body></html>\n"
+    )
+
+
 def describe(value: float | None, key: str) -> str:
     if value is None:
         return "-"
@@ -72,12 +137,22 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
                 _error(error) + verdict,
                 end_section=key == "p99",
             )
+    for i, share in enumerate(validation.shares):
+        table.add_row(
+            "outcomes" if i == 0 else "",
+            share.name.replace("_", " ") + ("" if share.name == "error_rate" else " (of shoppers)"),
+            f"{share.measured:.1%}",
+            f"{share.predicted:.1%}",
+            f"{(share.predicted - share.measured) * 100:+.1f} pts" + (" ok" if share.within(tolerance) else " FAIL"),
+        )
     seen, expected = validation.arrivals
     transport = ", ".join(f"{step} {describe(t, 'p50')}" for step, t in validation.transport.items() if t is not None)
     table.caption = (
         f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
         f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
-        f"judged: throughput and p95 within {tolerance:.0%}: {'PASS' if validation.passed else 'FAIL'}"
+        f"judged: throughput and p95 within {tolerance:.0%}"
+        + (f", outcomes within {tolerance:.0%} or {SMALL_SHARE:.0%} points" if validation.shares else "")
+        + f": {'PASS' if validation.passed else 'FAIL'}"
     )
     few = [row.step for row in validation.rows if not row.judged]
     if few:
