@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
         "--page-items",
         type=int,
         default=0,
-        help="Related items the product page renders as HTML (application CPU, about 1.5 us each; default JSON).",
+        help="Related items the product page renders as HTML (application CPU, about 1 us each; default JSON).",
     )
     p.add_argument("--scenario", help="Sell the SKUs of this scenario file (scaled with --scale/--speedup).")
     p.add_argument("--scale", type=float, default=1.0, help="With --scenario: share of its stock.")
