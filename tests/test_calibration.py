@@ -219,3 +219,39 @@ def test_a_load_test_of_another_scenario_is_refused(tmp_path):
     (tmp_path / META).write_text(json.dumps(run.__dict__, default=list))
     with pytest.raises(ValueError, match="replayed scenario 'xiaomi-thursday-flash'.*not 'steady-state'"):
         measured_scenario(STEADY, tmp_path)
+
+
+def test_endpoints_always_asked_together_share_their_fitted_cpu_by_their_handlers_own_time(tmp_path):
+    """Every shopper asks for a token and then the page (counts move together: the fit sees only their sum);
+    the page's handler spends 1.2 ms more than the token's, so the sum is split 0.4 / 1.6 ms."""
+    rng = np.random.default_rng(3)
+    demand = {"token": (0.0004, 0.0001), "product_page": (0.0016, 0.0013), "buy": (0.0009, 0.0002)}
+    clock, t = 1.0, 0.0
+    with open(tmp_path / "requests.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
+            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]
+        )
+        for _ in range(1500):
+            t += rng.exponential(0.05)
+            for step in ("token", "product_page") if rng.random() < 0.4 else ("buy",):
+                cpu, handler = demand[step]
+                clock += cpu
+                w.writerow(
+                    [step, t, (handler + 0.0005) * 1000, 0.0, handler * 1000, 200, "", "", "", 1000, clock * 1000]
+                )
+    overlay, _ = calibrate(tmp_path, load_scenario("scenarios/xiaomi-thursday-flash.yaml"), structure=True)
+    fitted = {s: parse_distribution(overlay[f"system.endpoints.{s}.cpu"]).mean for s in demand}
+    assert fitted["token"] == pytest.approx(0.0004, rel=0.1)
+    assert fitted["product_page"] == pytest.approx(0.0016, rel=0.05)
+    assert fitted["buy"] == pytest.approx(0.0009, rel=0.05)
+
+
+def test_counts_that_move_together_are_fitted_as_one_and_others_apart():
+    from simulator.analysis.calibration import _inseparable
+
+    rng = np.random.default_rng(5)
+    pairs = rng.integers(5, 20, 60)
+    counts = np.column_stack([pairs, pairs + rng.integers(0, 2, 60), rng.integers(5, 20, 60)])
+    assert _inseparable(counts, [0, 1, 4]) == [[0, 1], [4]]

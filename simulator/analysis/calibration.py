@@ -216,11 +216,18 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     data = np.array(rows)
     counts = {s: len(r.sent) for s, r in requests.items()}
     fitted_steps = [i for i, s in enumerate(steps) if counts[s] >= MIN_FITTED]
-    columns = [*fitted_steps, len(steps)]  # the last column: elapsed time, for the idle CPU
-    coef = _nonnegative_fit(data[:, columns], data[:, -1])
+    groups = _inseparable(data[:, fitted_steps], fitted_steps)
+    columns = [data[:, group].sum(axis=1) for group in groups] + [data[:, len(steps)]]  # and elapsed: idle CPU
+    coef = _nonnegative_fit(np.column_stack(columns), data[:, -1])
     mean = used / served
-    per_request = {steps[i]: coef[j] for j, i in enumerate(fitted_steps)}
     own = {s: _idle_handler_time(r) for s, r in requests.items()}
+    per_request = {}
+    for group, group_mean in zip(groups, coef):
+        # a group's coefficient is its requests' mean demand; each differs from it as its handler's own time
+        # differs (the product page renders where the token does not), never below a tenth of the mean
+        centre = float(np.mean([own[steps[i]] for i in group]))
+        for i in group:
+            per_request[steps[i]] = max(group_mean + own[steps[i]] - centre, 0.1 * group_mean)
     awaits_store = {s: bool(np.isfinite(r.store).any()) for s, r in requests.items()}
     for s in steps:
         if s in per_request:
@@ -232,6 +239,26 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
         else:
             per_request[s] = mean
     return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean)
+
+
+INSEPARABLE = 0.95
+"""Correlation of two endpoints' counts over the windows above which their demands are fitted as one."""
+
+
+def _inseparable(counts: np.ndarray, steps: list[int]) -> list[list[int]]:
+    """The endpoints grouped where their counts move together window by window (every shopper asks for a
+    token and then the page at once): the fit sees only their sum, so it is fitted as one."""
+    groups: list[list[int]] = []
+    for j, step in enumerate(steps):
+        for group in groups:
+            first = steps.index(group[0])
+            if np.std(counts[:, j]) and np.std(counts[:, first]):
+                if np.corrcoef(counts[:, j], counts[:, first])[0, 1] > INSEPARABLE:
+                    group.append(step)
+                    break
+        else:
+            groups.append([step])
+    return groups
 
 
 def _nonnegative_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
