@@ -24,7 +24,7 @@ class Recorder:
 
     def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
         if len(self.rows) < MAX_ROWS:
-            phases = tuple(server.get(k) for k in ("store", "store_wait", "db", "process", "cpu"))
+            phases = tuple(server.get(k) for k in ("store", "store_wait", "db", "process", "cpu", "pace"))
             self.rows.append(
                 (step, round(sent, 4), round(client_ms, 3), server.get("wait"), server.get("app"), status, *phases)
             )

@@ -255,3 +255,37 @@ def test_counts_that_move_together_are_fitted_as_one_and_others_apart():
     pairs = rng.integers(5, 20, 60)
     counts = np.column_stack([pairs, pairs + rng.integers(0, 2, 60), rng.integers(5, 20, 60)])
     assert _inseparable(counts, [0, 1, 4]) == [[0, 1], [4]]
+
+
+def test_cpu_demands_are_read_at_the_cores_reference_speed_and_validate_scales_them_to_the_run(tmp_path):
+    """The core runs at full speed for 60% of the run, then twice slower: a buy's CPU is 0.6 ms then 1.2 ms,
+    and the shop's reference work takes 1 ms then 2 ms. Calibrated at the median (1 ms), a buy is 0.6 ms;
+    a run where the reference work took 1.5 ms makes validate ask 0.9 ms of a buy."""
+    from simulator.analysis.calibration import at_measured_pace
+
+    rng = np.random.default_rng(11)
+    clock, t = 1.0, 0.0
+    with open(tmp_path / "requests.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
+            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms", "pace_ms"]
+        )
+        for i in range(3000):
+            t += rng.exponential(0.02)
+            slower = 1.0 if i < 1800 else 2.0
+            clock += rng.gamma(4.0, 0.0006 * slower / 4)
+            w.writerow(["buy", t, 1.0, 0.0, 0.5, 200, "", "", "", 1000, clock * 1000, slower])
+    scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
+    overlay, _ = calibrate(tmp_path, scenario, structure=True)
+    assert parse_distribution(overlay["system.pools.server.cpu_reference"]).mean == pytest.approx(0.001)
+    assert parse_distribution(overlay["system.endpoints.buy.cpu"]).mean == pytest.approx(0.0006, rel=0.05)
+
+    calibrated = load_scenario(
+        "scenarios/xiaomi-thursday-flash.yaml",
+        [f"{key}={value}" for key, value in overlay.items() if value is not None and "token" not in key],
+    )
+    run, slower = at_measured_pace(calibrated, 0.0015)
+    assert slower == pytest.approx(1.5)
+    assert run.system.endpoints.buy.cpu.mean == pytest.approx(1.5 * calibrated.system.endpoints.buy.cpu.mean)
+    assert at_measured_pace(calibrated, None) == (calibrated, None)

@@ -44,6 +44,20 @@ from simulator.distributions import parse_distribution, sampler
 
 SWEEP_EVERY = 1.0
 """Seconds between sweeps that return the units of expired orders."""
+PACE_EVERY = 0.25
+"""Seconds between timings of the reference work (the speed of the process's core, as it varies)."""
+REFERENCE_WORK = 20_000
+"""Loop iterations of the reference work: about 1-2 ms of CPU, timed on the serving thread's own clock."""
+
+
+def reference_work() -> float:
+    """CPU seconds a fixed computation takes on this thread now: the core's speed, which on a shared machine
+    changes from one second to the next (another tenant on the same physical core, the host's clock)."""
+    began, total = time.thread_time(), 0
+    for i in range(REFERENCE_WORK):
+        total += i * i
+    return time.thread_time() - began
+
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -55,8 +69,9 @@ class BadRequest(Exception):
 
 def server_timing(wait: float, app: float, phases: dict[str, float] | None = None) -> str:
     """The Server-Timing header for seconds spent waiting for a slot and holding it, then the phases inside
-    (`store`: awaiting the store; SQLite's `store_wait`, queued for its thread, and `db`, its work there),
-    and `cpu`: the CPU time the serving process (its pid as the description) has used so far."""
+    (`store`: awaiting the store; SQLite's `store_wait`, queued for its thread, and `db`, its work there;
+    `pace`: the reference work's latest time, the core's speed), and `cpu`: the CPU time the serving process
+    (its pid as the description) has used so far."""
     parts = [f"wait;dur={wait * 1000:.3f}", f"app;dur={app * 1000:.3f}"]
     parts += [f"{name};dur={seconds * 1000:.3f}" for name, seconds in (phases or {}).items()]
     # the serving process's CPU time so far: over a load test, CPU per request, process by process
@@ -125,6 +140,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
                     except BadRequest as exc:
                         response = error(str(exc), 400)
                     done = time.perf_counter()
+                phases["pace"] = shop.get("pace", 0.0)  # the core's speed lately, as the reference work's time
                 response.headers["Server-Timing"] = server_timing(started - entered, done - started, phases)
                 return response
 
@@ -204,6 +220,11 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
         response.headers["Server-Timing"] = server_timing(0.0, 0.0)
         return response
 
+    async def pace() -> None:
+        while True:
+            shop["pace"] = reference_work()
+            await asyncio.sleep(PACE_EVERY)
+
     async def sweep() -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY)
@@ -214,11 +235,12 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         shop["store"] = open_store(config.store)
         shop["slots"] = asyncio.Semaphore(config.slots) if config.slots else None
-        sweeper = asyncio.create_task(sweep())
+        sweeper, pacer = asyncio.create_task(sweep()), asyncio.create_task(pace())
         try:
             yield
         finally:
             sweeper.cancel()
+            pacer.cancel()
             await store().close()
 
     return Starlette(

@@ -48,6 +48,7 @@ class Requests:
     wait: np.ndarray
     app: np.ndarray
     answered: np.ndarray
+    """The client got an answer (success, sold out or declined), not an error or a timeout."""
     store: np.ndarray
     """Time awaiting the store (its `store` phase), NaN where not sent."""
     store_wait: np.ndarray
@@ -58,7 +59,8 @@ class Requests:
     """The serving process's id, NaN where not sent."""
     cpu: np.ndarray
     """The serving process's CPU time so far, as it answered."""
-    """The client got an answer (success, sold out or declined), not an error or a timeout."""
+    pace: np.ndarray
+    """The target's reference work's latest time on the serving process's core (its speed), NaN if not sent."""
 
 
 def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
@@ -84,6 +86,7 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
                     _ms(row.get("db_ms") or ""),
                     _number(row.get("process") or ""),
                     _ms(row.get("process_cpu_ms") or ""),
+                    _ms(row.get("pace_ms") or ""),
                 ]
             except (KeyError, ValueError) as exc:
                 raise ValueError(f"{path}:{reader.line_num}: a request row that cannot be read ({exc})") from None
@@ -96,7 +99,7 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
         status = a[:, 4].astype(int)
         business = set(http.sold_out + http.declined) if http is not None else set()
         answered = ((status >= 200) & (status < 300)) | np.isin(status, sorted(business))
-        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, *(a[:, k] for k in range(5, 10)))
+        out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, *(a[:, k] for k in range(5, 11)))
     return out
 
 
@@ -177,6 +180,9 @@ class CpuDemand:
     """CPU seconds per second a process spends with nothing to answer (timers, housekeeping)."""
     mean: float
     """Mean CPU seconds per request, all endpoints."""
+    reference: float | None = None
+    """The reference work's median time on the cores over the run (None: not sent); the demands are at it: each
+    window of answers is weighed by how much slower than it the cores ran then."""
 
 
 WINDOW = 40
@@ -193,15 +199,17 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     store, or one that does not) plus what its handler spends beyond the kin's when the server is idle."""
     steps = list(requests)
     rows, used, served, pids = [], 0.0, 0, set()
+    reference = reference_pace(requests)
     for pid in np.unique(np.concatenate([r.process[np.isfinite(r.process)] for r in requests.values()])):
-        clock, done, step = [], [], []
+        clock, done, step, pace = [], [], [], []
         for i, r in enumerate(requests.values()):
             mine = (r.process == pid) & np.isfinite(r.cpu)
             clock.append(r.cpu[mine])
             done.append(r.sent[mine] + r.client[mine])
             step.append(np.full(int(mine.sum()), i))
+            pace.append(r.pace[mine])
         order = np.argsort(np.concatenate(clock), kind="stable")
-        c, t, k = (np.concatenate(a)[order] for a in (clock, done, step))
+        c, t, k, p = (np.concatenate(a)[order] for a in (clock, done, step, pace))
         if len(c) < 2:
             continue
         pids.add(pid)
@@ -210,7 +218,9 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
         for a in range(0, len(c) - 1, WINDOW):
             b = min(a + WINDOW, len(c) - 1)
             mix = np.bincount(k[a + 1 : b + 1], minlength=len(steps))
-            rows.append((*mix, max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
+            paced = p[a + 1 : b + 1]
+            slower = float(np.nanmean(paced)) / reference if reference and np.isfinite(paced).any() else 1.0
+            rows.append((*(mix * slower), max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
     if served < 100:
         return None
     data = np.array(rows)
@@ -238,7 +248,15 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
             per_request[s] = per_request[ref] + max(0.0, own[s] - own[ref])
         else:
             per_request[s] = mean
-    return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean)
+    return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference)
+
+
+def reference_pace(requests: dict[str, Requests]) -> float | None:
+    """The median time of the target's reference work over the answers that carried it (the cores' speed
+    where the requests were served, answer by answer: a busy second weighs as its answers), or None."""
+    pace = np.concatenate([r.pace for r in requests.values()])
+    pace = pace[np.isfinite(pace) & (pace > 0)]
+    return float(np.median(pace)) if len(pace) else None
 
 
 INSEPARABLE = 0.95
@@ -308,6 +326,8 @@ def calibrate_structure(
         f"system.pools.{STRUCTURE_POOL}.processes": processes,
         f"system.pools.{STRUCTURE_POOL}.cpu_order": "fifo",
     }
+    if cpu.reference is not None:
+        overlay[f"system.pools.{STRUCTURE_POOL}.cpu_reference"] = format_duration(cpu.reference)
     notes = [
         f"{processes} server process(es), {format_duration(cpu.mean)} of CPU per request on average, "
         f"{cpu.idle:.1%} of a core when idle; "
@@ -471,6 +491,9 @@ class Validation:
     """Seconds the load generator ran saturated (None: not sampled): measured times there include its queue."""
     shares: list[Share] = field(default_factory=list)
     """The shoppers' outcomes and the error rate, where the load test recorded outcomes."""
+    slower: float | None = None
+    """How much slower the target's cores ran than when its CPU demands were calibrated (the reference work's
+    time, here over there), the demands scaled by it; None where not measured."""
     measured_series: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     predicted_series: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     """Per step, per second of the run: `answered`, `errors` and `in_flight` (requests sent, not yet answered)."""
@@ -521,10 +544,12 @@ def validate(
     """Run the model at the measured load; per endpoint, predicted against measured."""
     scenario, _, seen, expected = measured_scenario(scenario_path, directory, overlays)
     requests = read_requests(directory, scenario)
+    scenario, slower = at_measured_pace(scenario, reference_pace(requests))
     horizon = scenario.clock.horizon
     result = simulate(scenario, replications=replications)
     rng = np.random.default_rng(scenario.seed)
     validation = Validation([], tolerance, (seen, expected), {}, {}, {}, saturated_seconds(directory))
+    validation.slower = slower
     every = [transport_times(r) for r in requests.values()]
     floor = float(np.median(np.concatenate(every))) if any(len(t) for t in every) else 0.0
     for step, ep in scenario.system.endpoints.items():
@@ -565,6 +590,25 @@ def validate(
         }  # fmt: skip
     validation.shares = outcome_shares(directory, requests, result.replications)
     return validation
+
+
+def at_measured_pace(scenario: Scenario, pace: float | None) -> tuple[Scenario, float | None]:
+    """The scenario with its CPU demands at the cores' speed in the run measured: each pool's demands that
+    were calibrated at a reference work's time (cpu_reference) scaled by the time it took here; and that
+    factor (None where the pools give no reference or the run measured no pace)."""
+    system = scenario.system
+    pools = {name for name, pool in system.pools.items() if pool.cpu_reference}
+    if pace is None or not pools:
+        return scenario, None
+    factor = pace / next(system.pools[name].cpu_reference for name in pools)  # type: ignore[operator]
+    endpoints = system.endpoints.model_copy(
+        update={
+            step: ep.model_copy(update={"cpu": ep.cpu.scaled(pace / system.pools[ep.pool].cpu_reference)})  # type: ignore[operator]
+            for step, ep in system.endpoints.items()
+            if ep.cpu is not None and ep.pool in pools
+        }
+    )
+    return scenario.model_copy(update={"system": system.model_copy(update={"endpoints": endpoints})}), factor
 
 
 def measured_series(r: Requests, seconds: int) -> dict[str, np.ndarray]:

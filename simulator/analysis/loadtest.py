@@ -238,7 +238,7 @@ def collect(out: Path) -> None:
             schedule = part
     with open(out / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
-        phases = ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]  # where the server sends them
+        phases = ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms", "pace_ms"]  # where sent
         w.writerow(["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status", *phases])
         w.writerows(sorted(rows, key=lambda r: r[1]))  # type: ignore[index]  # mypy types r from writerows, not rows
     with open(out / "arrivals.csv", "w", newline="") as f:

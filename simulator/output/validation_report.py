@@ -157,6 +157,11 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
     few = [row.step for row in validation.rows if not row.judged]
     if few:
         table.caption += f"\n(few): under {MIN_JUDGED} requests measured, shown, not judged: {', '.join(few)}"
+    if validation.slower is not None:
+        table.caption += (
+            f"\nthe target's cores ran x{validation.slower:.2f} the time of the calibration's on its reference "
+            "work: the CPU demands are scaled by it"
+        )
     if validation.generator_saturated:
         table.caption += f"\n{saturation_warning(validation.generator_saturated)}"
     table.caption_justify = "left"
