@@ -2,6 +2,7 @@
 
 import csv
 import heapq
+import math
 
 import numpy as np
 import pytest
@@ -260,7 +261,7 @@ def test_counts_that_move_together_are_fitted_as_one_and_others_apart():
 def test_cpu_demands_are_read_at_the_cores_reference_speed_and_validate_scales_them_to_the_run(tmp_path):
     """The core runs at full speed for 60% of the run, then twice slower: a buy's CPU is 0.6 ms then 1.2 ms,
     and the shop's reference work takes 1 ms then 2 ms. Calibrated at the median (1 ms), a buy is 0.6 ms;
-    a run where the reference work took 1.5 ms makes validate ask 0.9 ms of a buy."""
+    a run where the reference work took 1.5 ms, then 3 ms, gives the model's cores that pace second by second."""
     from simulator.analysis.calibration import at_measured_pace
 
     rng = np.random.default_rng(11)
@@ -285,7 +286,11 @@ def test_cpu_demands_are_read_at_the_cores_reference_speed_and_validate_scales_t
         "scenarios/xiaomi-thursday-flash.yaml",
         [f"{key}={value}" for key, value in overlay.items() if value is not None and "token" not in key],
     )
-    run, slower = at_measured_pace(calibrated, 0.0015)
-    assert slower == pytest.approx(1.5)
-    assert run.system.endpoints.buy.cpu.mean == pytest.approx(1.5 * calibrated.system.endpoints.buy.cpu.mean)
-    assert at_measured_pace(calibrated, None) == (calibrated, None)
+    later = read_requests(tmp_path, calibrated)
+    later["buy"].pace[:] = np.where(later["buy"].sent < 40.0, 0.0015, 0.003)  # another run: 1.5 ms, then 3 ms
+    run, slower = at_measured_pace(calibrated, later)
+    pace = run.system.pools["server"].cpu_pace
+    assert slower == pytest.approx(1.5) and pace[5] == pytest.approx(0.0015) and pace[50] == pytest.approx(0.003)
+    assert len(pace) == math.ceil(calibrated.clock.horizon)
+    later["buy"].pace[:] = np.nan  # a target that sends no pace: the model's cores keep their speed
+    assert at_measured_pace(calibrated, later) == (calibrated, None)

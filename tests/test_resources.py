@@ -227,3 +227,28 @@ def test_a_fifo_core_responds_as_an_mg1_queue(demand: str, cv: float, tmp_path: 
     summary = simulate(load_text(tmp_path, text, "system.pools.web.cpu_order=fifo"), jobs=2).summary
     expected = mg1_wait(8.0, 0.1, cv) + 0.1
     assert inside(summary["endpoints"]["product_page"]["latency_mean"], expected)
+
+
+def test_cores_at_half_speed_in_some_seconds_serve_as_an_mg1_queue_with_twice_the_demand(tmp_path: Path) -> None:
+    # the pace of the reference work twice the reference in every second: the same run as a demand twice as big
+    # (the same draws, scaled); paced so only for the first half hour, fewer requests wait long
+    endpoint = "      service: const(0s)\n      cpu: exp(50ms)"
+    text = STATIONARY.format(hours=1.0, size=int(8.0 * 3600), workers=500, connections=1, endpoint=endpoint)
+    fifo = "system.pools.web.cpu_order=fifo"
+    slow = ["system.pools.web.cpu_reference=1ms", "system.pools.web.cpu_pace=[0.002]"]
+    paced = simulate(load_text(tmp_path, text, fifo, *slow), jobs=2).summary["endpoints"]["product_page"]
+    doubled = simulate(load_text(tmp_path, text.replace("exp(50ms)", "exp(100ms)"), fifo), jobs=2).summary
+    assert paced["latency_mean"]["mean"] == pytest.approx(doubled["endpoints"]["product_page"]["latency_mean"]["mean"])
+    assert inside(paced["latency_mean"], mg1_wait(8.0, 0.1, 1.0) + 0.1)
+    half = ["system.pools.web.cpu_reference=1ms", f"system.pools.web.cpu_pace=[{', '.join(['0.002'] * 1800)}, 0.001]"]
+    partly = simulate(load_text(tmp_path, text, fifo, *half), jobs=2).summary["endpoints"]["product_page"]
+    fast = mg1_wait(8.0, 0.05, 1.0) + 0.05
+    assert fast < partly["latency_mean"]["mean"] < paced["latency_mean"]["mean"]
+
+
+def test_a_pace_without_its_reference_is_refused(tmp_path: Path) -> None:
+    endpoint = "      service: const(0s)\n      cpu: exp(50ms)"
+    text = STATIONARY.format(hours=1.0, size=100, workers=5, connections=1, endpoint=endpoint)
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, text, "system.pools.web.cpu_pace=[0.002]")
+    assert "cpu_pace needs cpu_reference" in str(info.value)

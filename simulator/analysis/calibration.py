@@ -493,7 +493,7 @@ class Validation:
     """The shoppers' outcomes and the error rate, where the load test recorded outcomes."""
     slower: float | None = None
     """How much slower the target's cores ran than when its CPU demands were calibrated (the reference work's
-    time, here over there), the demands scaled by it; None where not measured."""
+    median time, here over there; the model follows it second by second); None where not measured."""
     measured_series: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     predicted_series: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     """Per step, per second of the run: `answered`, `errors` and `in_flight` (requests sent, not yet answered)."""
@@ -544,7 +544,7 @@ def validate(
     """Run the model at the measured load; per endpoint, predicted against measured."""
     scenario, _, seen, expected = measured_scenario(scenario_path, directory, overlays)
     requests = read_requests(directory, scenario)
-    scenario, slower = at_measured_pace(scenario, reference_pace(requests))
+    scenario, slower = at_measured_pace(scenario, requests)
     horizon = scenario.clock.horizon
     result = simulate(scenario, replications=replications)
     rng = np.random.default_rng(scenario.seed)
@@ -592,23 +592,31 @@ def validate(
     return validation
 
 
-def at_measured_pace(scenario: Scenario, pace: float | None) -> tuple[Scenario, float | None]:
-    """The scenario with its CPU demands at the cores' speed in the run measured: each pool's demands that
-    were calibrated at a reference work's time (cpu_reference) scaled by the time it took here; and that
-    factor (None where the pools give no reference or the run measured no pace)."""
+def at_measured_pace(scenario: Scenario, requests: dict[str, Requests]) -> tuple[Scenario, float | None]:
+    """The scenario with its cores at the pace measured in the run: each pool whose CPU demands were calibrated
+    at a reference work's time (cpu_reference) gets the time it took here second by second (cpu_pace), so the
+    model's cores slow down and speed up as the target's did; and the run's median pace over the reference
+    (None where no pool gives a reference or the run measured no pace)."""
     system = scenario.system
-    pools = {name for name, pool in system.pools.items() if pool.cpu_reference}
-    if pace is None or not pools:
+    pools = [name for name, pool in system.pools.items() if pool.cpu_reference is not None]
+    median = reference_pace(requests)
+    if median is None or not pools:
         return scenario, None
-    factor = pace / next(system.pools[name].cpu_reference for name in pools)  # type: ignore[operator]
-    endpoints = system.endpoints.model_copy(
-        update={
-            step: ep.model_copy(update={"cpu": ep.cpu.scaled(pace / system.pools[ep.pool].cpu_reference)})  # type: ignore[operator]
-            for step, ep in system.endpoints.items()
-            if ep.cpu is not None and ep.pool in pools
-        }
-    )
-    return scenario.model_copy(update={"system": system.model_copy(update={"endpoints": endpoints})}), factor
+    done = np.concatenate([r.sent + r.client for r in requests.values()])
+    pace = np.concatenate([r.pace for r in requests.values()])
+    known = np.isfinite(pace) & (pace > 0)
+    seconds = max(1, math.ceil(scenario.clock.horizon))
+    per_second = [math.nan] * seconds
+    second = np.clip(done[known].astype(int), 0, seconds - 1)
+    for s in np.unique(second):
+        per_second[s] = float(np.median(pace[known][second == s]))
+    held = median  # a second without answers keeps the pace of the last one that had some (the median before)
+    for s in range(seconds):
+        held = per_second[s] = held if math.isnan(per_second[s]) else per_second[s]
+    paced = {name: system.pools[name].model_copy(update={"cpu_pace": per_second}) for name in pools}
+    updated = system.model_copy(update={"pools": {**system.pools, **paced}})
+    factor = median / system.pools[pools[0]].cpu_reference  # type: ignore[operator]  # pools have a reference
+    return scenario.model_copy(update={"system": updated}), factor
 
 
 def measured_series(r: Requests, seconds: int) -> dict[str, np.ndarray]:

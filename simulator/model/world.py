@@ -18,7 +18,7 @@ from simulator.distributions import Distribution, Draw, sampler
 from simulator.engine import Endpoint, Engine, Holdable, Pool, SharedCore, Stages, at
 from simulator.model.inventory import GENERAL, MEMBER, TOP, Order, Stock
 from simulator.model.outcomes import ShopperStats
-from simulator.scenario import EndpointSpec, Sale, Scenario
+from simulator.scenario import EndpointSpec, PoolSpec, Sale, Scenario
 from simulator.units import format_clock
 
 
@@ -146,7 +146,7 @@ class World:
 
         cache = ep.cache
         return Stages(
-            cpu=draw("cpu", ep.cpu),
+            cpu=self._paced(draw("cpu", ep.cpu), self.scenario.system.pools[ep.pool]),
             connection=self.connections[ep.connection] if ep.connection is not None else None,
             lock=self.locks[ep.lock] if ep.lock is not None else None,
             hold=draw("hold", ep.hold),
@@ -155,6 +155,14 @@ class World:
             cache_service=draw("cache", cache.service) if cache is not None else None,
             cache_draw=draw("cache:hit", Distribution("uniform", (0.0, 1.0))) if cache is not None else None,
         )
+
+    def _paced(self, cpu: Draw | None, pool: PoolSpec) -> Draw | None:
+        """The CPU demand drawn, scaled by the cores' pace in the second it is drawn, where the pool gives one."""
+        if cpu is None or pool.cpu_pace is None or pool.cpu_reference is None:
+            return cpu
+        env, slower = self.env, [pace / pool.cpu_reference for pace in pool.cpu_pace]
+        last = len(slower) - 1
+        return lambda: cpu() * slower[min(int(env._now), last)]
 
     def resources(self) -> dict[str, Any] | None:
         """Locks, connection pools and CPU cores at the horizon, or None when the system has none."""

@@ -159,8 +159,8 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
         table.caption += f"\n(few): under {MIN_JUDGED} requests measured, shown, not judged: {', '.join(few)}"
     if validation.slower is not None:
         table.caption += (
-            f"\nthe target's cores ran x{validation.slower:.2f} the time of the calibration's on its reference "
-            "work: the CPU demands are scaled by it"
+            f"\nthe target's cores took x{validation.slower:.2f} the calibration's time on its reference work "
+            "(median); the model's cores follow its pace second by second"
         )
     if validation.generator_saturated:
         table.caption += f"\n{saturation_warning(validation.generator_saturated)}"

@@ -14,11 +14,12 @@ from simulator.scenario.loadtest import HttpStep, fill
 from simulator.scenario.promotion import Scenario
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.scaling import scaled
-from simulator.scenario.shop import EndpointSpec, Sale, Sku
+from simulator.scenario.shop import EndpointSpec, PoolSpec, Sale, Sku
 from simulator.scenario.support import SOURCES, TEAMS, Support
 
 __all__ = [
     "EndpointSpec",
+    "PoolSpec",
     "Arrivals",
     "Behaviour",
     "ErrorRate",

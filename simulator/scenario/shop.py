@@ -61,6 +61,19 @@ class PoolSpec(Section):
     """How long the target's reference work took on these cores while the `cpu` demands were measured (the
     cores' speed then; `flashsim calibrate` writes it). `flashsim validate` scales the demands by the time it
     took in the run it checks: a shared machine's cores change speed from one run to the next."""
+    cpu_pace: list[float] | None = None
+    """The reference work's time on these cores (seconds), second by second from the start of the run: the
+    `cpu` demands are scaled by pace / cpu_reference in each second (the last value holds after the list).
+    `flashsim validate` sets it from the run it checks; set by hand, it rehearses cores slowed by a noisy host."""
+
+    @model_validator(mode="after")
+    def _pace(self) -> PoolSpec:
+        if self.cpu_pace is not None:
+            if self.cpu_reference is None:
+                raise ValueError("cpu_pace needs cpu_reference: the reference work's time the demands were read at")
+            if not self.cpu_pace or min(self.cpu_pace) <= 0:
+                raise ValueError("cpu_pace: give one time > 0 per second")
+        return self
 
 
 class LockSpec(Section):
