@@ -294,3 +294,29 @@ def test_cpu_demands_are_read_at_the_cores_reference_speed_and_validate_scales_t
     assert len(pace) == math.ceil(calibrated.clock.horizon)
     later["buy"].pace[:] = np.nan  # a target that sends no pace: the model's cores keep their speed
     assert at_measured_pace(calibrated, later) == (calibrated, None)
+
+
+def test_the_wake_up_a_request_pays_when_its_process_is_idle_is_told_apart_from_its_demand(tmp_path):
+    """An event loop served first come, first served: a buy costs 0.6 ms of CPU, a page 1.2 ms, and a request
+    that finds the loop idle 0.5 ms more. Bursts make about half of them find it busy."""
+    rng = np.random.default_rng(17)
+    free, clock, t = 0.0, 1.0, 0.0
+    with open(tmp_path / "requests.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
+            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]
+        )
+        for i in range(6000):
+            t += rng.exponential(0.0008 if (i // 50) % 2 else 0.03)  # bursts of 50 requests, then a quiet spell
+            step = "buy" if rng.random() < 0.7 else "product_page"
+            demand = {"buy": 0.0006, "product_page": 0.0012}[step] + (0.0005 if t >= free else 0.0)
+            start = max(t, free)
+            free = start + demand
+            clock += demand
+            w.writerow([step, t, (free - t) * 1000, 0.0, (free - start) * 1000, 200, "", "", "", 1000, clock * 1000])
+    overlay, notes = calibrate(tmp_path, load_scenario("scenarios/xiaomi-thursday-flash.yaml"), structure=True)
+    assert parse_distribution(overlay["system.pools.server.cpu_wake"]).mean == pytest.approx(0.0005, rel=0.1)
+    assert parse_distribution(overlay["system.endpoints.buy.cpu"]).mean == pytest.approx(0.0006, rel=0.1)
+    assert parse_distribution(overlay["system.endpoints.product_page.cpu"]).mean == pytest.approx(0.0012, rel=0.1)
+    assert "more for one that finds its process idle" in notes[0]

@@ -183,6 +183,8 @@ class CpuDemand:
     reference: float | None = None
     """The reference work's median time on the cores over the run (None: not sent); the demands are at it: each
     window of answers is weighed by how much slower than it the cores ran then."""
+    wake: float = 0.0
+    """CPU seconds a request pays beyond its demand when it finds its process idle (the loop waking)."""
 
 
 WINDOW = 40
@@ -194,24 +196,28 @@ MIN_FITTED = 100
 def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     """Each endpoint's CPU demand from the processes' CPU clocks sent with each answer, or None where the
     target sends none. A process's clock advances over a window of its answers by the demands of the requests
-    answered and its idle CPU over the window's time: a non-negative least-squares fit over all windows.
+    answered, a wake-up for each that found the process idle, and its idle CPU over the window's time: a
+    non-negative least-squares fit over all windows.
     An endpoint seen too rarely to fit takes the demand of its most frequent kin (one that also awaits the
     store, or one that does not) plus what its handler spends beyond the kin's when the server is idle."""
     steps = list(requests)
     rows, used, served, pids = [], 0.0, 0, set()
     reference = reference_pace(requests)
     for pid in np.unique(np.concatenate([r.process[np.isfinite(r.process)] for r in requests.values()])):
-        clock, done, step, pace = [], [], [], []
+        clock, done, step, pace, sent = [], [], [], [], []
         for i, r in enumerate(requests.values()):
             mine = (r.process == pid) & np.isfinite(r.cpu)
+            sent.append(r.sent[mine])
             clock.append(r.cpu[mine])
             done.append(r.sent[mine] + r.client[mine])
             step.append(np.full(int(mine.sum()), i))
             pace.append(r.pace[mine])
         order = np.argsort(np.concatenate(clock), kind="stable")
-        c, t, k, p = (np.concatenate(a)[order] for a in (clock, done, step, pace))
+        c, t, k, p, sent_at = (np.concatenate(a)[order] for a in (clock, done, step, pace, sent))
         if len(c) < 2:
             continue
+        # found the process idle: none of its other requests sent and not yet answered (as the client saw them)
+        woke = np.searchsorted(np.sort(sent_at), sent_at, "left") - np.searchsorted(np.sort(t), sent_at, "right") <= 0
         pids.add(pid)
         used += float(c[-1] - c[0])
         served += len(c) - 1
@@ -220,15 +226,18 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
             mix = np.bincount(k[a + 1 : b + 1], minlength=len(steps))
             paced = p[a + 1 : b + 1]
             slower = float(np.nanmean(paced)) / reference if reference and np.isfinite(paced).any() else 1.0
-            rows.append((*(mix * slower), max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
+            wakes = float(woke[a + 1 : b + 1].sum())
+            rows.append((*(mix * slower), wakes * slower, max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
     if served < 100:
         return None
     data = np.array(rows)
     counts = {s: len(r.sent) for s, r in requests.items()}
     fitted_steps = [i for i, s in enumerate(steps) if counts[s] >= MIN_FITTED]
     groups = _inseparable(data[:, fitted_steps], fitted_steps)
-    columns = [data[:, group].sum(axis=1) for group in groups] + [data[:, len(steps)]]  # and elapsed: idle CPU
-    coef = _nonnegative_fit(np.column_stack(columns), data[:, -1])
+    woken = data[:, len(steps)].sum() / data[:, : len(steps)].sum()
+    wake = data[:, len(steps)] if WAKE_SEEN <= woken <= 1 - WAKE_SEEN else np.zeros(len(data))  # else unseen: 0
+    columns = [data[:, group].sum(axis=1) for group in groups] + [wake, data[:, len(steps) + 1]]
+    coef = _nonnegative_fit(np.column_stack(columns), data[:, -1])  # groups' demands, the wake-up, the idle CPU
     mean = used / served
     own = {s: _idle_handler_time(r) for s, r in requests.items()}
     per_request = {}
@@ -248,7 +257,7 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
             per_request[s] = per_request[ref] + max(0.0, own[s] - own[ref])
         else:
             per_request[s] = mean
-    return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference)
+    return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference, float(coef[-2]))
 
 
 def reference_pace(requests: dict[str, Requests]) -> float | None:
@@ -259,6 +268,9 @@ def reference_pace(requests: dict[str, Requests]) -> float | None:
     return float(np.median(pace)) if len(pace) else None
 
 
+WAKE_SEEN = 0.2
+"""Share of the requests that must find their process idle, and busy, for the wake-up to be told apart from
+the demands (at light load nearly every request wakes the loop: the two are one); else it is left at 0."""
 INSEPARABLE = 0.95
 """Correlation of two endpoints' counts over the windows above which their demands are fitted as one."""
 
@@ -325,12 +337,13 @@ def calibrate_structure(
         f"system.pools.{STRUCTURE_POOL}.workers": workers if workers is not None else UNLIMITED_WORKERS,
         f"system.pools.{STRUCTURE_POOL}.processes": processes,
         f"system.pools.{STRUCTURE_POOL}.cpu_order": "fifo",
+        f"system.pools.{STRUCTURE_POOL}.cpu_wake": format_duration(cpu.wake),
     }
     if cpu.reference is not None:
         overlay[f"system.pools.{STRUCTURE_POOL}.cpu_reference"] = format_duration(cpu.reference)
     notes = [
         f"{processes} server process(es), {format_duration(cpu.mean)} of CPU per request on average, "
-        f"{cpu.idle:.1%} of a core when idle; "
+        f"{format_duration(cpu.wake)} more for one that finds its process idle, {cpu.idle:.1%} of a core when idle; "
         + (f"{workers} requests served at once" if workers is not None else "no limit seen on requests served at once")
     ]
     has_store = any(np.isfinite(requests[s].store_wait).any() for s in steps)

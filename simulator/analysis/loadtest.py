@@ -150,13 +150,16 @@ def _watch(process: subprocess.Popen, samples: list[tuple[float, float]]) -> int
         root = psutil.Process(process.pid)
     except psutil.Error:
         return process.wait()
+    known = {root.pid: root}  # the same objects each time: a process's first cpu_percent() covers no interval
     while True:
         try:
             return process.wait(timeout=SAMPLE_EVERY)
         except subprocess.TimeoutExpired:
             pass
         try:
-            busiest = max(p.cpu_percent() for p in [root, *root.children(recursive=True)]) / 100
+            for child in root.children(recursive=True):
+                known.setdefault(child.pid, child)
+            busiest = max(p.cpu_percent() for p in known.values() if p.is_running()) / 100
         except psutil.Error:
             continue  # a process ended between listing and reading: the next sample has it right
         samples.append((round(time.monotonic() - began, 2), round(busiest, 3)))

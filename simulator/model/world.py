@@ -78,7 +78,7 @@ class World:
         for name, p in scenario.system.pools.items():
             if p.processes is not None:
                 fifo = p.cpu_order == "fifo"
-                self.pools[name].cores = [SharedCore(env, f"{name}:{k}", fifo) for k in range(p.processes)]
+                self.pools[name].cores = [SharedCore(env, f"{name}:{k}", fifo, p.cpu_wake) for k in range(p.processes)]
         for step, ep in scenario.system.endpoints.items():
             if ep.staged:
                 self.endpoints[step].stages = self._stages(step, ep, rng)

@@ -57,6 +57,10 @@ class PoolSpec(Section):
     """How a process's core serves the CPU work of its requests in flight: shared, each at 1/n of its speed
     (processor sharing, as a preemptive scheduler does), or fifo, one at a time in the order they came (as an
     event loop runs each ready request to its next wait)."""
+    cpu_wake: Duration = 0.0
+    """CPU a request pays on top of its demand when it finds its process idle: the event loop waking from its
+    wait. Busy, one wake-up serves many requests, so a request costs less under load (M/G/1 with exceptional
+    first service)."""
     cpu_reference: Duration | None = None
     """How long the target's reference work took on these cores while the `cpu` demands were measured (the
     cores' speed then; `flashsim calibrate` writes it). `flashsim validate` scales the demands by the time it
