@@ -92,7 +92,7 @@ def peak_load(directory: Path, cpu: dict[str, float], processes: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", type=float, nargs="+", default=[0.001, 0.002, 0.003, 0.0045])
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.001, 0.002, 0.003, 0.006])
     parser.add_argument("--calibrate-on", type=float, default=0.002, help="The level (scale) calibrated on.")
     parser.add_argument("--speedup", type=float, default=3.0)
     parser.add_argument("--store", default="sqlite")
