@@ -114,6 +114,16 @@ def test_draws_from_a_histogram_read_back_its_percentiles():
         assert np.quantile(drawn, q) == pytest.approx(np.quantile(latency, q), rel=0.04)
 
 
+STRUCTURED = ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"] + [
+    "store_ms",
+    "store_wait_ms",
+    "db_ms",
+    "process",
+    "process_cpu_ms",
+]
+"""requests.csv's columns from a target that sends its store's phases and its processes' CPU clocks."""
+
+
 def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7):
     """A server of known structure at light load: per request, a common 0.3 ms of CPU (HTTP, framework)
     plus the endpoint's own handler CPU (buy 0.2 ms, product page 0.5 ms) and its store work (0.1 ms and
@@ -125,10 +135,7 @@ def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7
     sent = np.cumsum(rng.exponential(0.05, n))  # Poisson arrivals: the idle CPU grows with time, not requests
     with open(directory / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
-            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]
-        )
+        w.writerow(STRUCTURED)
         for i in range(n):
             step = "buy" if rng.random() < 0.7 else "product_page"
             handler, db = own[step]
@@ -230,10 +237,7 @@ def test_endpoints_always_asked_together_share_their_fitted_cpu_by_their_handler
     clock, t = 1.0, 0.0
     with open(tmp_path / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
-            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]
-        )
+        w.writerow(STRUCTURED)
         for _ in range(1500):
             t += rng.exponential(0.05)
             for step in ("token", "product_page") if rng.random() < 0.4 else ("buy",):
@@ -268,10 +272,7 @@ def test_cpu_demands_are_read_at_the_cores_reference_speed_and_validate_scales_t
     clock, t = 1.0, 0.0
     with open(tmp_path / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
-            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms", "pace_ms"]
-        )
+        w.writerow([*STRUCTURED, "pace_ms"])
         for i in range(3000):
             t += rng.exponential(0.02)
             slower = 1.0 if i < 1800 else 2.0
@@ -303,10 +304,7 @@ def test_the_wake_up_a_request_pays_when_its_process_is_idle_is_told_apart_from_
     free, clock, t = 0.0, 1.0, 0.0
     with open(tmp_path / "requests.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            ["step", "sent_s", "client_ms", "server_wait_ms", "server_ms", "status"]
-            + ["store_ms", "store_wait_ms", "db_ms", "process", "process_cpu_ms"]
-        )
+        w.writerow(STRUCTURED)
         for i in range(6000):
             t += rng.exponential(0.0008 if (i // 50) % 2 else 0.03)  # bursts of 50 requests, then a quiet spell
             step = "buy" if rng.random() < 0.7 else "product_page"
