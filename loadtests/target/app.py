@@ -217,7 +217,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
             response = JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         else:
             response = error("internal error", 500)
-        response.headers["Server-Timing"] = server_timing(0.0, 0.0)
+        response.headers["Server-Timing"] = server_timing(0.0, 0.0, {"pace": shop.get("pace", 0.0)})
         return response
 
     async def pace() -> None:
