@@ -415,7 +415,15 @@ loadtest_dir = click.option(
 
 
 @main.command()
-@loadtest_dir
+@click.option(
+    "--from",
+    "sources",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A load test directory (results/<scenario>/<run-id>/loadtest); repeat it to fit several runs of the "
+    "same replay as one (a surer fit: each run's saturated seconds are few).",
+)
 @click.option(
     "--scenario",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -433,21 +441,30 @@ loadtest_dir = click.option(
     "phases it sends in Server-Timing, instead of fitting service times and workers.",
 )
 @guarded
-def calibrate(source: Path, scenario: Path | None, out: Path | None, structure: bool) -> None:
+def calibrate(sources: tuple[Path, ...], scenario: Path | None, out: Path | None, structure: bool) -> None:
     """Fit each endpoint's service time and each pool's workers to a load test; write an overlay file."""
     from simulator.analysis import calibration, read_meta
     from simulator.output.validation_report import write_overlay
 
-    scenario = scenario or Path(_meta(source, read_meta).scenario)
-    loaded = load_scenario(scenario, _meta(source, read_meta).overrides)
+    source, *others = sources
+    meta = _meta(source, read_meta)
+    for other in others:
+        theirs = _meta(other, read_meta)
+        if (theirs.scenario, theirs.overrides) != (meta.scenario, meta.overrides):
+            raise UsageProblem(
+                f"--from {other}: it replayed {theirs.scenario} {list(theirs.overrides)}, not {meta.scenario} "
+                f"{list(meta.overrides)} as {source}; calibrate runs of one replay together"
+            )
+    scenario = scenario or Path(meta.scenario)
+    loaded = load_scenario(scenario, meta.overrides)
     if out is not None and out.exists():
         raise UsageProblem(f"--out {out}: the file exists; files are never overwritten")
     target = out or fresh_path(source / "calibration.yaml")
     try:
-        overlay, notes = calibration.calibrate(source, loaded, structure=structure)
+        overlay, notes = calibration.calibrate(list(sources), loaded, structure=structure)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    write_overlay(target, overlay, source, notes)
+    write_overlay(target, overlay, " --from ".join(map(str, sources)), notes)
     for note in notes:
         click.echo(note)
     click.echo(f"overlay: {target} (apply with --overlay {target})")

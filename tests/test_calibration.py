@@ -318,3 +318,45 @@ def test_the_wake_up_a_request_pays_when_its_process_is_idle_is_told_apart_from_
     assert parse_distribution(overlay["system.endpoints.buy.cpu"]).mean == pytest.approx(0.0006, rel=0.1)
     assert parse_distribution(overlay["system.endpoints.product_page.cpu"]).mean == pytest.approx(0.0012, rel=0.1)
     assert "more for one that finds its process idle" in notes[0]
+
+
+def test_several_runs_are_fitted_as_one_each_with_its_own_clock_and_processes(tmp_path):
+    from simulator.analysis.calibration import RUN_GAP, read_runs
+
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for seed, run in enumerate(runs):
+        run.mkdir()
+        write_structured(run, processes=1, n=1000, seed=seed)  # both runs' process has the same id
+    scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
+    merged = read_runs(runs, scenario)
+    first = read_requests(runs[0], scenario)
+    assert len(merged["buy"].sent) == len(first["buy"].sent) + len(read_requests(runs[1], scenario)["buy"].sent)
+    first_end = max(float((r.sent + r.client).max()) for r in first.values())
+    later = merged["buy"].sent[len(first["buy"].sent) :]
+    assert later.min() >= first_end + RUN_GAP and len(np.unique(merged["buy"].process)) == 2
+    overlay, _ = calibrate(runs, scenario, structure=True)
+    assert overlay["system.pools.server.processes"] == 1  # one process in each run, not two
+    assert parse_distribution(overlay["system.endpoints.buy.cpu"]).mean == pytest.approx(0.0006, rel=0.01)
+
+
+def test_calibrating_runs_of_different_replays_together_is_refused(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from simulator.analysis.loadtest import META, LoadTestRun
+    from simulator.cli import main
+
+    for name, overrides in (("a", ()), ("b", ("audience.size=1k",))):
+        (tmp_path / name).mkdir()
+        write_structured(tmp_path / name)
+        run = LoadTestRun(
+            "scenarios/xiaomi-thursday-flash.yaml", "http://127.0.0.1:9", 0.01, 30.0, 60.0, 1, None, overrides
+        )
+        (tmp_path / name / META).write_text(json.dumps(run.__dict__, default=list))
+    args = ["calibrate", "--structure", "--from", str(tmp_path / "a"), "--from", str(tmp_path / "b")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "calibrate runs of one replay together" in result.output
+    assert not list(tmp_path.glob("*/calibration*.yaml"))  # nothing written
+    result = CliRunner().invoke(main, [*args[:-2], "--from", str(tmp_path / "a")])
+    assert result.exit_code == 0 and "overlay:" in result.output

@@ -21,7 +21,8 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -257,7 +258,9 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
             per_request[s] = per_request[ref] + max(0.0, own[s] - own[ref])
         else:
             per_request[s] = mean
-    return CpuDemand(len(pids), {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference, float(coef[-2]))
+    runs = Counter(int(pid // PROCESS_SPACE) for pid in pids)  # several runs read as one: their processes apart
+    processes = max(runs.values())
+    return CpuDemand(processes, {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference, float(coef[-2]))
 
 
 def reference_pace(requests: dict[str, Requests]) -> float | None:
@@ -384,13 +387,40 @@ def calibrate_structure(
     return overlay, notes
 
 
+RUN_GAP = 10.0
+"""Seconds between load tests read one after another as one (see read_runs)."""
+
+
+def read_runs(directories: list[Path], scenario: Scenario) -> dict[str, Requests]:
+    """Several load tests' requests as one run: each after the one before on the clock (RUN_GAP apart) and
+    with process ids of its own, so that concurrency and CPU clocks are read within each run."""
+    merged: dict[str, list[Requests]] = {}
+    offset = 0.0
+    for k, directory in enumerate(directories):
+        requests = read_requests(directory, scenario)
+        for step, r in requests.items():
+            merged.setdefault(step, []).append(replace(r, sent=r.sent + offset, process=r.process + k * PROCESS_SPACE))
+        offset += max(float((r.sent + r.client).max()) for r in requests.values()) + RUN_GAP
+    return {
+        step: Requests(*(np.concatenate([getattr(r, f.name) for r in parts]) for f in fields(Requests)))
+        for step, parts in merged.items()
+    }
+
+
+PROCESS_SPACE = 1e7
+"""Added to a later run's process ids (times its rank) so that no two runs share one."""
+
+
 def calibrate(
-    directory: Path, scenario: Scenario, seed: int = 0, structure: bool = False
+    directory: Path | list[Path], scenario: Scenario, seed: int = 0, structure: bool = False
 ) -> tuple[dict[str, str | int | None], list[str]]:
-    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test, and notes: each
-    endpoint's service time and each pool's workers, or with `structure` the target's structure read from
-    the CPU clocks and store phases it sends (`calibrate_structure`; ValueError where it sends none)."""
-    requests = read_requests(directory, scenario)
+    """An overlay (path -> value) fitting the scenario's endpoints and pools to a load test (or several, read
+    as one: read_runs), and notes: each endpoint's service time and each pool's workers, or with `structure`
+    the target's structure read from the CPU clocks and store phases it sends (`calibrate_structure`;
+    ValueError where it sends none)."""
+    directories = directory if isinstance(directory, list) else [directory]
+    requests = read_runs(directories, scenario)
+    directory = directories[0]
     rng = np.random.default_rng(seed)
     if structure:
         measured = cpu_demands(requests)

@@ -15,7 +15,7 @@ from simulator.output.plotting import plt
 from simulator.units import format_duration
 
 
-def write_overlay(path: Path, overlay: dict[str, str | int | None], source: Path, notes: list[str]) -> None:
+def write_overlay(path: Path, overlay: dict[str, str | int | None], source: Path | str, notes: list[str]) -> None:
     """The overlay as a YAML file of `path: value` lines, applied with `--overlay FILE`."""
     lines = [f"# flashsim calibrate --from {source}", *(f"# {n}" for n in notes)]
     lines += [f"{key}: {_yaml(value)}" for key, value in overlay.items()]
