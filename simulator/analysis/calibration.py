@@ -202,36 +202,11 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     An endpoint seen too rarely to fit takes the demand of its most frequent kin (one that also awaits the
     store, or one that does not) plus what its handler spends beyond the kin's when the server is idle."""
     steps = list(requests)
-    rows, used, served, pids = [], 0.0, 0, set()
     reference = reference_pace(requests)
-    for pid in np.unique(np.concatenate([r.process[np.isfinite(r.process)] for r in requests.values()])):
-        clock, done, step, pace, sent = [], [], [], [], []
-        for i, r in enumerate(requests.values()):
-            mine = (r.process == pid) & np.isfinite(r.cpu)
-            sent.append(r.sent[mine])
-            clock.append(r.cpu[mine])
-            done.append(r.sent[mine] + r.client[mine])
-            step.append(np.full(int(mine.sum()), i))
-            pace.append(r.pace[mine])
-        order = np.argsort(np.concatenate(clock), kind="stable")
-        c, t, k, p, sent_at = (np.concatenate(a)[order] for a in (clock, done, step, pace, sent))
-        if len(c) < 2:
-            continue
-        # found the process idle: none of its other requests sent and not yet answered (as the client saw them)
-        woke = np.searchsorted(np.sort(sent_at), sent_at, "left") - np.searchsorted(np.sort(t), sent_at, "right") <= 0
-        pids.add(pid)
-        used += float(c[-1] - c[0])
-        served += len(c) - 1
-        for a in range(0, len(c) - 1, WINDOW):
-            b = min(a + WINDOW, len(c) - 1)
-            mix = np.bincount(k[a + 1 : b + 1], minlength=len(steps))
-            paced = p[a + 1 : b + 1]
-            slower = float(np.nanmean(paced)) / reference if reference and np.isfinite(paced).any() else 1.0
-            wakes = float(woke[a + 1 : b + 1].sum())
-            rows.append((*(mix * slower), wakes * slower, max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
-    if served < 100:
+    windows = _windows(requests, reference)
+    if windows is None:
         return None
-    data = np.array(rows)
+    data, mean, pids = windows
     counts = {s: len(r.sent) for s, r in requests.items()}
     fitted_steps = [i for i, s in enumerate(steps) if counts[s] >= MIN_FITTED]
     groups = _inseparable(data[:, fitted_steps], fitted_steps)
@@ -239,7 +214,6 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     wake = data[:, len(steps)] if WAKE_SEEN <= woken <= 1 - WAKE_SEEN else np.zeros(len(data))  # else unseen: 0
     columns = [data[:, group].sum(axis=1) for group in groups] + [wake, data[:, len(steps) + 1]]
     coef = _nonnegative_fit(np.column_stack(columns), data[:, -1])  # groups' demands, the wake-up, the idle CPU
-    mean = used / served
     own = {s: _idle_handler_time(r) for s, r in requests.items()}
     per_request = {}
     for group, group_mean in zip(groups, coef):
@@ -261,6 +235,42 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     runs = Counter(int(pid // PROCESS_SPACE) for pid in pids)  # several runs read as one: their processes apart
     processes = max(runs.values())
     return CpuDemand(processes, {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference, float(coef[-2]))
+
+
+def _windows(requests: dict[str, Requests], reference: float | None) -> tuple[np.ndarray, float, set] | None:
+    """Each process's answers in order of its CPU clock, in windows of WINDOW: per window, the requests of each
+    endpoint and those that found the process idle (both weighed by how much slower than the reference the
+    core ran), the time elapsed and the CPU used; with the mean CPU per request and the processes seen.
+    None where the clocks cover fewer than 100 requests."""
+    rows, used, served, pids = [], 0.0, 0, set()
+    for pid in np.unique(np.concatenate([r.process[np.isfinite(r.process)] for r in requests.values()])):
+        clock, done, step, pace, sent = [], [], [], [], []
+        for i, r in enumerate(requests.values()):
+            mine = (r.process == pid) & np.isfinite(r.cpu)
+            sent.append(r.sent[mine])
+            clock.append(r.cpu[mine])
+            done.append(r.sent[mine] + r.client[mine])
+            step.append(np.full(int(mine.sum()), i))
+            pace.append(r.pace[mine])
+        order = np.argsort(np.concatenate(clock), kind="stable")
+        c, t, k, p, sent_at = (np.concatenate(a)[order] for a in (clock, done, step, pace, sent))
+        if len(c) < 2:
+            continue
+        # found the process idle: none of its other requests sent and not yet answered (as the client saw them)
+        woke = np.searchsorted(np.sort(sent_at), sent_at, "left") - np.searchsorted(np.sort(t), sent_at, "right") <= 0
+        pids.add(pid)
+        used += float(c[-1] - c[0])
+        served += len(c) - 1
+        for a in range(0, len(c) - 1, WINDOW):
+            b = min(a + WINDOW, len(c) - 1)
+            mix = np.bincount(k[a + 1 : b + 1], minlength=len(requests))
+            paced = p[a + 1 : b + 1]
+            slower = float(np.nanmean(paced)) / reference if reference and np.isfinite(paced).any() else 1.0
+            wakes = float(woke[a + 1 : b + 1].sum())
+            rows.append((*(mix * slower), wakes * slower, max(float(t[b] - t[a]), 0.0), float(c[b] - c[a])))
+    if served < 100:
+        return None
+    return np.array(rows), used / served, pids
 
 
 def reference_pace(requests: dict[str, Requests]) -> float | None:
