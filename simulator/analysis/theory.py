@@ -332,14 +332,9 @@ def mg1_wake_response(lam: float, mean: float, cv: float, wake: float) -> float:
     """Mean response time of an M/G/1 queue whose work that finds the server idle takes `wake` more (a busy
     period's first service is exceptional: Welch 1964): the wait in queue, the demand, and the wake-up paid by
     the share of arrivals that find the server idle, (1 - rho) / (1 + lam * wake)."""
-    _check_positive(lam=lam, mean=mean)
-    rho = lam * mean
-    if rho + lam * wake * (1 - rho) / (1 + lam * wake) >= 1:
-        raise ValueError(f"utilisation {rho:g} with wake-ups >= 1: the queue grows without bound")
-    second = mean**2 * (1 + cv**2)
-    first = second + 2 * mean * wake + wake**2  # E[(X + wake)^2]
-    wait = lam * second / (2 * (1 - rho)) + lam * (first - second) / (2 * (1 + lam * wake))
-    return wait + mean + wake * (1 - rho) / (1 + lam * wake)
+    idle = (1 - lam * mean) / (1 + lam * wake)  # the share of arrivals that find the server idle
+    extra = 2 * mean * wake + wake**2  # E[(X + wake)^2] - E[X^2]
+    return mg1_wait(lam, mean, cv) + lam * extra / (2 * (1 + lam * wake)) + mean + wake * idle
 
 
 def ps_response(lam: float, mean: float) -> float:

@@ -71,26 +71,36 @@ def plot_validation_over_time(validation: Validation, path: Path) -> None:
     plt.close(fig)
 
 
-def validation_html(validation: Validation, title: str, tolerance: float, figures: list[Path]) -> str:
-    """validation.html: the judged table (as the terminal's) and the figures beside it."""
+def validation_rows(validation: Validation, tolerance: float) -> list[tuple[list[str], str, bool]]:
+    """The validation's rows as shown: (step, figure, measured, predicted, error), the verdict ("ok", "FAIL",
+    "(few)" or "" where not judged) and whether the row ends a step's section."""
     rows = []
     for row in validation.rows:
         for key in ("throughput", "p50", "p95", "p99"):
             error = row.error(key)
-            judged = key in JUDGED and row.judged and error is not None
-            verdict = ("ok" if abs(error) <= tolerance else "FAIL") if judged and error is not None else ""
-            cells = [row.step if key == "throughput" else "", key, describe(row.measured[key], key),
-                     describe(row.predicted[key], key), _error(error), verdict]  # fmt: skip
-            rows.append(cells)
-    for share in validation.shares:
-        verdict = "ok" if share.within(tolerance) else "FAIL"
-        rows.append(["outcomes", share.name.replace("_", " "), f"{share.measured:.1%}", f"{share.predicted:.1%}",
-                     f"{(share.predicted - share.measured) * 100:+.1f} pts", verdict])  # fmt: skip
+            judged = key in JUDGED and row.judged
+            verdict = "" if not judged or error is None else ("ok" if abs(error) <= tolerance else "FAIL")
+            if key in JUDGED and not row.judged:
+                verdict = "(few)"
+            cells = [row.step if key == "throughput" else "", key + ("" if judged else " (shown)"),
+                     describe(row.measured[key], key), describe(row.predicted[key], key), _error(error)]  # fmt: skip
+            rows.append((cells, verdict, key == "p99"))
+    for i, share in enumerate(validation.shares):
+        cells = ["outcomes" if i == 0 else "",
+                 share.name.replace("_", " ") + ("" if share.name == "error_rate" else " (of shoppers)"),
+                 f"{share.measured:.1%}", f"{share.predicted:.1%}",
+                 f"{(share.predicted - share.measured) * 100:+.1f} pts"]  # fmt: skip
+        rows.append((cells, "ok" if share.within(tolerance) else "FAIL", False))
+    return rows
+
+
+def validation_html(validation: Validation, title: str, tolerance: float, figures: list[Path]) -> str:
+    """validation.html: the judged table (as the terminal's) and the figures beside it."""
     body = "".join(
         "<tr>"
-        + "".join(f"<td class='{c if c in ('ok', 'FAIL') else ''}'>{html.escape(c)}</td>" for c in cells)
+        + "".join(f"<td class='{c if c in ('ok', 'FAIL') else ''}'>{html.escape(c)}</td>" for c in [*cells, verdict])
         + "</tr>"
-        for cells in rows
+        for cells, verdict, _ in validation_rows(validation, tolerance)
     )
     head = "".join(f"<th>{c}</th>" for c in ("step", "figure", "measured", "predicted", "error", "judged"))
     verdict = "PASS" if validation.passed else "FAIL"
@@ -122,29 +132,8 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
     table = Table(title=title, title_justify="left")
     for column in ("step", "figure", "measured", "predicted", "error"):
         table.add_column(column, justify="left" if column in ("step", "figure") else "right")
-    for row in validation.rows:
-        for key in ("throughput", "p50", "p95", "p99"):
-            error = row.error(key)
-            judged = key in JUDGED and row.judged
-            verdict = "" if not judged or error is None else (" ok" if abs(error) <= tolerance else " FAIL")
-            if key in JUDGED and not row.judged:
-                verdict = " (few)"
-            table.add_row(
-                row.step if key == "throughput" else "",
-                key + ("" if judged else " (shown)"),
-                describe(row.measured[key], key),
-                describe(row.predicted[key], key),
-                _error(error) + verdict,
-                end_section=key == "p99",
-            )
-    for i, share in enumerate(validation.shares):
-        table.add_row(
-            "outcomes" if i == 0 else "",
-            share.name.replace("_", " ") + ("" if share.name == "error_rate" else " (of shoppers)"),
-            f"{share.measured:.1%}",
-            f"{share.predicted:.1%}",
-            f"{(share.predicted - share.measured) * 100:+.1f} pts" + (" ok" if share.within(tolerance) else " FAIL"),
-        )
+    for cells, verdict, ends in validation_rows(validation, tolerance):
+        table.add_row(*cells[:-1], cells[-1] + (f" {verdict}" if verdict else ""), end_section=ends)
     seen, expected = validation.arrivals
     transport = ", ".join(f"{step} {describe(t, 'p50')}" for step, t in validation.transport.items() if t is not None)
     table.caption = (
