@@ -265,3 +265,37 @@ def test_a_fifo_core_that_pays_a_wake_up_when_idle_responds_as_welchs_exceptiona
     mean = summary["endpoints"]["product_page"]["latency_mean"]
     assert inside(mean, mg1_wake_response(8.0, 0.05, 1.0, 0.03))
     assert mg1_wait(8.0, 0.05, 1.0) + 0.05 < mean["mean"] < mg1_wait(8.0, 0.08, 1.0) + 0.08
+
+
+def two_skus(tmp_path: Path, lam: float, hours: float, per_sku: bool) -> dict:
+    """The stationary run with two SKUs, each coming for half the arrivals, and its lock one per SKU or one."""
+    endpoint = "      service: const(0s)\n      lock: row\n      hold: const(100ms)"
+    text = (
+        STATIONARY.format(hours=hours, size=int(lam * hours * 3600), workers=500, connections=1, endpoint=endpoint)
+        .replace(
+            '  - {name: steady, open: "+0s", sku: item, price: 1}',
+            '  - {name: a, open: "+0s", sku: a, price: 1, audience_share: 0.5}\n'
+            '  - {name: b, open: "+0s", sku: b, price: 1, audience_share: 0.5}',
+        )
+        .replace("    item: {stock: 1}", "    a: {stock: 1}\n    b: {stock: 1}")
+        .replace("    row: {}", f"    row: {{per_sku: {str(per_sku).lower()}}}")
+    )
+    return simulate(load_text(tmp_path, text), jobs=2).summary
+
+
+def test_a_lock_per_sku_is_an_mg1_queue_per_sku(tmp_path: Path) -> None:
+    # 16 requests/s, 8 for each SKU, to rows held 100 ms: each row is M/D/1 at rho 0.8 (0.2 s of wait), where
+    # one lock for both would be overloaded (rho 1.6)
+    summary = two_skus(tmp_path, lam=16.0, hours=1.0, per_sku=True)
+    for sku in ("a", "b"):
+        row = summary["resources"][f"row[{sku}]"]
+        assert inside(row["mean_wait"], mg1_wait(8.0, 0.1, 0.0)), (sku, row["mean_wait"])
+        assert inside(row["utilisation"], 0.8), (sku, row["utilisation"])
+    assert "row" not in summary["resources"]
+
+
+@pytest.mark.parametrize("per_sku, capacity", [(True, 20.0), (False, 10.0)])
+def test_a_lock_per_sku_caps_each_skus_throughput(per_sku: bool, capacity: float, tmp_path: Path) -> None:
+    # 40 requests/s, 20 for each SKU, to locks held 100 ms: 10 served a second per lock, one lock or one per SKU
+    summary = two_skus(tmp_path, lam=40.0, hours=0.25, per_sku=per_sku)
+    assert summary["endpoints"]["product_page"]["throughput"]["mean"] == pytest.approx(capacity, rel=0.01)

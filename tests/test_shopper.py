@@ -83,10 +83,10 @@ class Shop:
         world.finish = finish
 
     def _traced_call(self, step: str, call):
-        def traced(effect):
+        def traced(effect, key=0):
             me = self.current
             self.sent.append((me, self.env.now, step))
-            request = call(effect)
+            request = call(effect, key)
             if request.callbacks is None:  # rejected: answered at once
                 self.answers.append((me, self.env.now, step, answer_name(request._value)))
             else:

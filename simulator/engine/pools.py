@@ -54,12 +54,13 @@ class Request:
     Made by `Pool.submit` (without an __init__, which would cost a frame per request).
     """
 
-    __slots__ = ("endpoint", "sent", "deadline", "effect", "client", "callbacks", "_value")
+    __slots__ = ("endpoint", "sent", "deadline", "effect", "key", "client", "callbacks", "_value")
     # slots filled by Pool.submit, no __init__: a frame less per request (hot path)
     endpoint: Endpoint
     sent: float
     deadline: float | None
     effect: Callable[[], Any] | None
+    key: int  # the index of the SKU it is about: which lock it takes where there is one per SKU
     client: int  # WAITING, ANSWERING or GONE
     callbacks: list[Callable[[Request], None]]  # None once processed, as SimPy types Event.callbacks
     _value: Any
@@ -79,8 +80,9 @@ class Endpoint:
         self.stages: Stages | None = None
         """What a request holds besides its worker (resources.py); None: the worker alone, for `service`."""
         self.stats = EndpointStats(horizon)
-        self.call: Callable[[Callable[[], Any] | None], Request] = functools.partial(pool.submit, self)
-        """Send one request; the returned event's value is the effect's result, REJECTED or TIMED_OUT."""
+        self.call: Callable[..., Request] = functools.partial(pool.submit, self)
+        """Send one request (effect, and the index of its SKU); the returned event's value is the effect's result,
+        REJECTED or TIMED_OUT."""
 
 
 class Pool:
@@ -107,7 +109,7 @@ class Pool:
         """Requests queued or in service."""
         return self.busy + len(self.queue)
 
-    def submit(self, endpoint: Endpoint, effect: Callable[[], Any] | None) -> Request:
+    def submit(self, endpoint: Endpoint, effect: Callable[[], Any] | None, key: int = 0) -> Request:
         now = self.env._now
         request = Request()
         request.callbacks = []
@@ -115,6 +117,7 @@ class Pool:
         request.sent = now
         request.deadline = now + endpoint.timeout if endpoint.timeout is not None else None
         request.effect = effect
+        request.key = key
         request.client = WAITING
         stats = endpoint.stats
         stats.in_flight += 1
@@ -168,7 +171,7 @@ class Pool:
         self.env.drive(self._serve_staged(request, stages, core))
 
     def _serve_staged(self, request: Request, stages: Stages, core: SharedCore | None) -> Generator[Any, Any, None]:
-        yield from staged_service(stages, request.endpoint.service, core)
+        yield from staged_service(stages, request.endpoint.service, core, request.key)
         if request.client == WAITING:  # in time: the response arrives now, the worker finishing first
             request.client = ANSWERING
             request.callbacks.insert(0, self._on_finish)

@@ -192,8 +192,9 @@ class Stages:
     """CPU demand, processor-shared on the core of the process serving the request."""
     connection: Holdable | None = None
     """A connection taken after the worker's own time and held to the end."""
-    lock: Holdable | None = None
-    """A lock taken (with the connection, if any) and held for `hold`."""
+    locks: list[Holdable] | None = None
+    """The lock taken (with the connection, if any) and held for `hold`: one, or one per SKU, the request's
+    key (its SKU's index) picking it."""
     hold: Draw | None = None
     db: Draw | None = None
     """Time holding the connection after the lock is given back (the rest of the database's work)."""
@@ -203,8 +204,9 @@ class Stages:
     cache_draw: Draw | None = None
 
 
-def staged_service(stages: Stages, service: Draw, core: SharedCore | None) -> Generator[Any, Any, None]:
-    """One request's way through the server's resources, as a process driven by the engine."""
+def staged_service(stages: Stages, service: Draw, core: SharedCore | None, key: int) -> Generator[Any, Any, None]:
+    """One request's way through the server's resources, as a process driven by the engine; `key` is the index
+    of the SKU the request is about (which lock it takes where there is one per SKU)."""
     if stages.cache_draw is not None and stages.cache_draw() < stages.cache_hit:
         yield stages.cache_service() if stages.cache_service is not None else 0.0
         return
@@ -213,10 +215,11 @@ def staged_service(stages: Stages, service: Draw, core: SharedCore | None) -> Ge
     own = service()
     if own > 0:
         yield own
-    connection, lock = stages.connection, stages.lock
+    connection, locks = stages.connection, stages.locks
     if connection is not None:
         yield connection.acquire()
-    if lock is not None:
+    if locks is not None:
+        lock = locks[key % len(locks)]  # a single lock is everyone's
         yield lock.acquire()
         if stages.hold is not None:
             yield stages.hold()

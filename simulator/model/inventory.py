@@ -39,9 +39,13 @@ class Order:
 class Stock:
     """The units of one SKU and the orders holding them."""
 
-    def __init__(self, env: Environment, name: str, sku: Sku, horizon: float, quota: int = 0, guaranteed: int = 0):
+    def __init__(
+        self, env: Environment, name: str, sku: Sku, horizon: float, quota: int = 0, guaranteed: int = 0, key: int = 0
+    ):
         self.env = env
         self.name = name
+        self.key = key
+        """Its index among the inventory's SKUs: which lock its requests take where there is one per SKU."""
         self.initial = sku.stock
         self.per_user_limit = sku.per_user_limit
         self.payment_window = sku.payment_window

@@ -140,7 +140,9 @@ class BalanceDay:
         ]
 
     def _pay(self, world: World, order: Order, habits: Habits, patience: float) -> Generator[Any, Any, None]:
-        result = yield from call(world, "pay", lambda: self.stock.pay(order, True), habits, world.env.now + patience)
+        result = yield from call(
+            world, "pay", lambda: self.stock.pay(order, True), habits, world.env.now + patience, self.stock.key
+        )
         if result == PAID:
             self.paid += 1
             self.s_paid[int(world.env.now)] += 1

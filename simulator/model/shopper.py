@@ -61,29 +61,29 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     shoppers.s_arrivals[int(env._now)] += 1  # hot path: _now, not the property (here and below)
     if luck < world.divert:
         return world.finish("diverted")
-    tier = world.tiers[sale][segment]
+    tier, stock = world.tiers[sale][segment], world.stock_of[sale]
     opens = world.opens[sale][tier]
     gate, ticket = world.gate, None  # with a ticket there is a gate (mypy cannot see it: ignores below)
     if gate is not None and gate.enabled:
-        ticket = gate.ticket(opens, world.stock_of[sale], tier)
+        ticket = gate.ticket(opens, stock, tier)
         if (left := (yield from gate.enter(ticket))) is not None:
             return world.finish(left)
     give_up_at = (opens if opens > env._now else env._now) + patience  # for trying, which starts at the open
     if "token" in world.calls:  # the waiting-room token first, where the system maps one
-        if (yield from call(world, "token", None, habits, give_up_at)) is GAVE_UP:
+        if (yield from call(world, "token", None, habits, give_up_at, stock.key)) is GAVE_UP:
             return world.finish("gave_up", ticket)
 
     # every shopper looks: the first attempt is sent here rather than through call or request (hot path)
     page = world.calls.get("product_page")
-    sent = page.call(None) if page is not None else Answered(True)
+    sent = page.call(None, stock.key) if page is not None else Answered(True)
     if (answer := (yield sent)).__class__ is Failure:
-        answer = yield from retry(env, sent.endpoint, None, habits, give_up_at)
+        answer = yield from retry(env, sent.endpoint, None, habits, give_up_at, stock.key)
     if answer is GAVE_UP:
         return world.finish("gave_up", ticket)
     if not buys and not ((lift := world.buy_lift) is not None and world.lift_draw() < lift()):
         return world.finish("left_funnel", ticket)
     in_stock: Callable[[], bool]
-    stock, in_stock, price = world.stock_of[sale], world.checks[sale][tier], world.prices[sale][tier]
+    in_stock, price = world.checks[sale][tier], world.prices[sale][tier]
     refresh_until = None
     substituted = False
     # early: wait on the page, then press buy with the crowd at the open
@@ -94,12 +94,13 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         return world.finish(left, ticket)
 
     while True:  # until holding an order: check stock, order, and if sold out maybe keep refreshing
-        answer = yield from call(world, "buy", in_stock, habits, give_up_at)
+        answer = yield from call(world, "buy", in_stock, habits, give_up_at, stock.key)
         if answer is GAVE_UP:
             return world.finish("gave_up", ticket)
         if answer is True:
             yield habits.think()
-            order = yield from call(world, "create_order", partial(stock.reserve, me, price, tier), habits, give_up_at)
+            reserve = partial(stock.reserve, me, price, tier)
+            order = yield from call(world, "create_order", reserve, habits, give_up_at, stock.key)
             if order is GAVE_UP:
                 return world.finish("gave_up", ticket)
             if isinstance(order, Order):
@@ -131,34 +132,36 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     if not pays:
         return world.finish("left_funnel", ticket)  # the order expires at the end of its payment window
     yield habits.pay_delay()  # in checkout, holding a unit: the waiting room keeps the place
-    paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at)
+    paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at, stock.key)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)
         return world.finish("gave_up", ticket)
     return world.finish("bought" if paid == PAID else "left_funnel", ticket)
 
 
-def request(world: World, step: str, effect: Callable[[], Any] | None) -> Request | Answered:
-    """The first attempt at a step: its request, or, for a step that is not a request, its answer."""
+def request(world: World, step: str, effect: Callable[[], Any] | None, key: int = 0) -> Request | Answered:
+    """The first attempt at a step (about the SKU of index `key`): its request, or, for a step that is not a
+    request, its answer."""
     endpoint = world.calls.get(step)
     if endpoint is None:  # not modelled as a request: it simply happens
         return Answered(effect() if effect is not None else True)
-    return endpoint.call(effect)
+    return endpoint.call(effect, key)
 
 
 def call(
-    world: World, step: str, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float
+    world: World, step: str, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float, key: int = 0
 ) -> Generator[Any, Any, Any]:
-    """Request a step, retrying failures with backoff; the step's result, or GAVE_UP."""
-    sent = request(world, step, effect)
+    """Request a step (about the SKU of index `key`), retrying failures with backoff; the step's result, or
+    GAVE_UP."""
+    sent = request(world, step, effect, key)
     answer = yield sent
     if answer.__class__ is Failure:  # only a request fails: an Answered's answer is the effect's result
-        return (yield from retry(world.env, sent.endpoint, effect, habits, give_up_at))  # type: ignore[union-attr]
+        return (yield from retry(world.env, sent.endpoint, effect, habits, give_up_at, key))  # type: ignore[union-attr]
     return answer
 
 
 def retry(
-    env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float
+    env: Engine, endpoint: Endpoint, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float, key: int = 0
 ) -> Generator[Any, Any, Any]:
     """After a failed first attempt: send again after backoff until the request succeeds or the retries or
     the patience run out; the step's result, or GAVE_UP."""
@@ -171,7 +174,7 @@ def retry(
         wait = habits.next_backoff(wait)
         endpoint.stats.retries += 1
         endpoint.stats.s_retries[int(env._now)] += 1
-        result = yield endpoint.call(effect)
+        result = yield endpoint.call(effect, key)
         if result.__class__ is not Failure:
             return result
     return GAVE_UP

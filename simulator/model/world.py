@@ -73,7 +73,12 @@ class World:
             step: Endpoint(step, self.pools[ep.pool], sampler(ep.service, rng(f"service:{step}")), ep.timeout, horizon)
             for step, ep in scenario.system.endpoints.items()
         }
-        self.locks = {name: Holdable(env, name, 1) for name in scenario.system.locks}
+        skus = list(scenario.inventory.skus)
+        self.locks = {
+            name: [Holdable(env, f"{name}[{sku}]", 1) for sku in skus] if lock.per_sku else [Holdable(env, name, 1)]
+            for name, lock in scenario.system.locks.items()
+        }
+        """Each lock's units: one, or one per SKU in the inventory's order (a request's key picks it)."""
         self.connections = {name: Holdable(env, name, c.size) for name, c in scenario.system.connections.items()}
         for name, p in scenario.system.pools.items():
             if p.processes is not None:
@@ -85,8 +90,8 @@ class World:
         self.calls = dict(self.endpoints)
         """The steps that are requests right now (a simplified checkout skips some)."""
         self.stocks = {
-            name: Stock(env, name, sku, horizon, *_kept(scenario, name))
-            for name, sku in scenario.inventory.skus.items()
+            name: Stock(env, name, sku, horizon, *_kept(scenario, name), key=key)
+            for key, (name, sku) in enumerate(scenario.inventory.skus.items())
         }
         self.stock_of = [self.stocks[sale.sku] for sale in scenario.sales]
         segments = list(scenario.audience.segments)
@@ -148,7 +153,7 @@ class World:
         return Stages(
             cpu=self._paced(draw("cpu", ep.cpu), self.scenario.system.pools[ep.pool]),
             connection=self.connections[ep.connection] if ep.connection is not None else None,
-            lock=self.locks[ep.lock] if ep.lock is not None else None,
+            locks=self.locks[ep.lock] if ep.lock is not None else None,
             hold=draw("hold", ep.hold),
             db=draw("db", ep.db),
             cache_hit=cache.hit if cache is not None else 0.0,
@@ -171,7 +176,7 @@ class World:
         if not (self.locks or self.connections or cores):
             return None
         return {
-            "locks": {name: lock.snapshot(horizon) for name, lock in self.locks.items()},
+            "locks": {lock.name: lock.snapshot(horizon) for locks in self.locks.values() for lock in locks},
             "connections": {name: pool.snapshot(horizon) for name, pool in self.connections.items()},
             "cores": cores,
         }

@@ -84,6 +84,10 @@ class LockSpec(Section):
     """Mutual exclusion: one request at a time holds it (the hot row of the SKU everyone buys, SQLite's
     single writer, Redis's one thread). Throughput through it is capped at 1 / hold time."""
 
+    per_sku: bool = False
+    """One lock per SKU (the stock row of each): a request takes the one of its shopper's SKU, so requests for
+    different SKUs do not wait for each other and each SKU's throughput is capped at 1 / hold time."""
+
 
 class ConnectionPoolSpec(Section):
     """Connections shared by the endpoints that name it; a request holds its worker while it waits for one."""
