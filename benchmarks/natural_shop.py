@@ -4,6 +4,8 @@ several levels, a calibration on one, and `flashsim validate` of every level wit
     python benchmarks/natural_shop.py                        # SQLite, one process, four levels
     python benchmarks/natural_shop.py --workers 2
     python benchmarks/natural_shop.py --store redis://127.0.0.1:6379/0
+    python benchmarks/natural_shop.py --hold buy=5ms --page-items 0 --scales 0.0025 0.0035 0.005 0.008 \
+        --calibrate-on 0.005 --plain      # a hot row, calibrated from the answers alone (a throughput plateau)
 
 Each level is a real Locust run against a real server process on 127.0.0.1 replaying the Thursday flash
 sale from 30 s before the open, 3x faster, at a share of its audience (the level's scale). Its load is
@@ -11,7 +13,9 @@ reported as the peak offered load: the CPU the requests sent in the busiest seco
 calibration's demands, over the processes' cores. On Linux the shop runs on core 0 and Locust on core 1
 (taskset), so that the load generator never queues the shop's requests behind its own work. Prints each
 level's validation table and a summary; the calibration's level is marked, the others are predictions at
-loads it never saw. Not a test: the figures go to README and docs/model.md.
+loads it never saw. With --hold, the shop's stock check (or another endpoint) holds its store that long (a hot
+row); with --plain, calibrate reads the answers alone, as for a target that sends no phases, and the load is
+reported against the lock it finds. Not a test: the figures go to README and docs/model.md.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ def load_test(work: Path, scale: float, args: argparse.Namespace) -> Path:
     shop = subprocess.Popen(
         [*pinned("0"), sys.executable, "-m", "loadtests.target", "--port", str(port), "--fresh", "--store", store,
          "--workers", str(args.workers), "--page-items", str(args.page_items), "--scenario", str(SCENARIO),
+         *(a for hold in args.hold for a in ("--hold", hold)),
          "--scale", str(scale), "--speedup", str(args.speedup), "--set", WINDOW],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -75,14 +80,18 @@ def load_test(work: Path, scale: float, args: argparse.Namespace) -> Path:
 
 
 def demands(overlay: Path) -> dict[str, float]:
-    """Each endpoint's CPU seconds per request, from the calibration's overlay."""
-    found = re.findall(r"system\.endpoints\.(\w+)\.cpu: 'gamma\(([\d.]+)(us|ms|s), ", overlay.read_text())
+    """Each endpoint's seconds per request on the bottleneck, from the calibration's overlay: its CPU demand, or
+    its hold on the lock a plain calibration found."""
+    text = overlay.read_text()
+    found = re.findall(r"system\.endpoints\.(\w+)\.cpu: 'gamma\(([\d.]+)(us|ms|s), ", text)
+    found = found or re.findall(r"system\.endpoints\.(\w+)\.hold: '([\d.]+)(us|ms|s)'", text)
     unit = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
     return {step: float(value) * unit[u] for step, value, u in found}
 
 
 def peak_load(directory: Path, cpu: dict[str, float], processes: int) -> float:
-    """The CPU the requests sent in the busiest second ask for, over the processes' cores."""
+    """The work the requests sent in the busiest second ask of the bottleneck, over its units (the processes'
+    cores, or one lock: processes 1)."""
     asked: Counter[int] = Counter()
     with open(directory / "requests.csv", newline="") as f:
         for row in csv.DictReader(f):
@@ -99,18 +108,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="Server processes of the shop.")
     parser.add_argument("--page-items", type=int, default=2000, help="Items the product page renders.")
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--hold", action="append", default=[], help="ENDPOINT=DIST: the shop's --hold (a hot row).")
+    parser.add_argument("--plain", action="store_true", help="Calibrate from the answers alone (no --structure).")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="natural-shop-"))
     levels = {scale: load_test(work, scale, args) for scale in args.scales}
     overlay = work / "calibration.yaml"
-    calibrated = flashsim("calibrate", "--structure", "--from", str(levels[args.calibrate_on]), "--out", str(overlay))
+    structure = [] if args.plain else ["--structure"]
+    calibrated = flashsim("calibrate", *structure, "--from", str(levels[args.calibrate_on]), "--out", str(overlay))
     print(f"calibrated on scale {args.calibrate_on} ({args.workers} process(es), {args.store}):\n{calibrated.stdout}")
     cpu = demands(overlay)
+    units = 1 if args.plain else args.workers
     summary = []
     for scale, directory in levels.items():
         seen = "the calibration's run" if scale == args.calibrate_on else "a load the calibration never saw"
-        load = peak_load(directory, cpu, args.workers)
-        print(f"== scale {scale}: peak offered load {load:.0%} of the CPU; {seen}")
+        load = peak_load(directory, cpu, units)
+        print(f"== scale {scale}: peak offered load {load:.0%} of the {'lock' if args.plain else 'CPU'}; {seen}")
         out = flashsim("validate", str(SCENARIO), "--from", str(directory), "--overlay", str(overlay)).stdout
         print(out)
         verdict = re.search(r"judged: .*: (PASS|FAIL)", out)

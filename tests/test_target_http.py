@@ -179,3 +179,35 @@ def test_page_items_render_an_html_product_page_and_a_negative_count_exits_2(sta
         [sys.executable, "-m", "loadtests.target", "--page-items", "-1"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2 and "page_items -1" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_held_write_keeps_sqlites_write_lock_so_processes_take_turns(start_shop, tmp_path):
+    # two processes, each its own connection: 6 orders held 100 ms in their write take turns on SQLite's write
+    # lock (the hot row), 0.6 s in all, and each answer counts its hold in the store's time
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--hold", "create_order=100ms", workers=2)
+
+    def order(i: int) -> dict[str, float]:
+        status, _, headers = http(
+            "POST", f"{shop.url}/orders", {"sku": "phone", "user": f"u{i}"}, {"Idempotency-Key": f"k{i}"}, timeout=30
+        )
+        assert status == 201
+        return timing(headers)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        metrics = list(pool.map(order, range(6)))
+    assert time.perf_counter() - started >= 0.59
+    assert all(m["db"] >= 100 for m in metrics)
+    status, _, headers = http("GET", f"{shop.url}/products/phone/stock")
+    assert status == 200 and timing(headers)["db"] < 100  # the stock check holds nothing more
+
+
+def test_a_hold_outside_sqlite_or_on_no_endpoint_exits_2_naming_it():
+    for args, message in (
+        (["--hold", "buy=10ms", "--store", "redis://127.0.0.1:1/0"], "SQLite only"),
+        (["--hold", "checkout=10ms"], "hold 'checkout': no such endpoint"),
+        (["--hold", "buy"], "--hold 'buy': use ENDPOINT=DIST"),
+    ):
+        command = [sys.executable, "-m", "loadtests.target", *args]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)

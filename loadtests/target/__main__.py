@@ -26,6 +26,14 @@ def parser() -> argparse.ArgumentParser:
         help=f"Added service time, e.g. buy=exp(40ms); endpoints: all, {', '.join(ENDPOINTS)}.",
     )
     p.add_argument(
+        "--hold",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=DIST",
+        help="Added time each store call of the endpoint holds the store (its connection and, in a write, "
+        "SQLite's write lock), e.g. create_order=10ms: a hot row. SQLite only.",
+    )
+    p.add_argument(
         "--page-items",
         type=int,
         default=0,
@@ -52,15 +60,10 @@ def parser() -> argparse.ArgumentParser:
 
 def config(args: argparse.Namespace) -> ShopConfig:
     """The configuration the arguments describe; ValueError naming what cannot be used."""
-    service: dict[str, str] = {}
-    for item in args.service:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise ValueError(f"--service {item!r}: use ENDPOINT=DIST, e.g. buy=exp(40ms)")
-        service.update(dict.fromkeys(ENDPOINTS, text) if name == "all" else {name: text})
     fields = {
         "slots": args.slots,
-        "service": service,
+        "service": per_endpoint("--service", args.service),
+        "hold": per_endpoint("--hold", args.hold),
         "store": args.store,
         "fresh": args.fresh,
         "page_items": args.page_items,
@@ -80,6 +83,17 @@ def config(args: argparse.Namespace) -> ShopConfig:
     except ValueError as exc:
         raise ValueError(f"--payment-window: {exc}") from None
     return ShopConfig(skus={"phone": SkuConfig(stock=args.stock, payment_window=window)}, **fields)
+
+
+def per_endpoint(option: str, items: list[str]) -> dict[str, str]:
+    """ENDPOINT=DIST arguments as a mapping (`all` for every endpoint); ValueError for one without `=`."""
+    times: dict[str, str] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"{option} {item!r}: use ENDPOINT=DIST, e.g. buy=exp(40ms)")
+        times.update(dict.fromkeys(ENDPOINTS, text) if name == "all" else {name: text})
+    return times
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,6 +4,8 @@ Each request to a named endpoint waits for one of the process's slots (first com
 spends the endpoint's added service time holding it, does its store work, and answers with
 `Server-Timing: wait;dur=<ms waiting for a slot>, app;dur=<ms holding it>`. With slots and service
 times set, the shop is a system of known capacity (workers x slots servers) for `flashsim validate`.
+An endpoint's hold time (`--hold`) is spent in each of its store calls holding the store: the process's
+connection and, in a write, SQLite's write lock (a hot row), which caps the store's throughput at 1 / hold.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from loadtests.target.store import (
     DECLINED,
     EXHAUSTED,
     EXPIRED,
+    HOLD,
     LIMIT,
     NOT_FOUND,
     OK,
@@ -109,6 +112,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
     config = config or ShopConfig.from_env()
     rng = np.random.default_rng()
     services = {name: sampler(parse_distribution(text, None), rng) for name, text in config.service.items()}
+    holds = {name: sampler(parse_distribution(text, None), rng) for name, text in config.hold.items()}
     shop: dict = {}  # the process's store and slots, opened in lifespan
 
     def store() -> Store:
@@ -125,12 +129,15 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
     def endpoint(name: str | None) -> Callable[[Handler], Handler]:
         """A handler served in a slot with the endpoint's added service (name None: no slot, no service)."""
         service = services.get(name) if name else None
+        hold = holds.get(name) if name else None
 
         def wrap(handler: Handler) -> Handler:
             async def handle(request: Request) -> Response:
                 entered = time.perf_counter()
                 phases: dict[str, float] = {}
                 timing.PHASES.set(phases)  # this request's task only
+                if hold is not None:
+                    HOLD.set(hold())
                 async with (shop["slots"] if name else None) or contextlib.nullcontext():
                     started = time.perf_counter()
                     if service is not None:

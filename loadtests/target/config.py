@@ -57,6 +57,10 @@ class ShopConfig:
     """Wipe the store and start from the configured stock and rains (else keep what is there)."""
     page_items: int = 0
     """Related items the product page renders as HTML: application CPU, as a real shop's page costs (0: JSON)."""
+    hold: dict[str, str] = field(default_factory=dict)
+    """Added time per endpoint (a distribution) each of its store calls holds the store: its connection (one per
+    process) and, in a write, SQLite's write lock, which every process shares (the hot row held while the
+    order is written). SQLite only."""
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -100,14 +104,17 @@ def _problems(config: ShopConfig) -> list[str]:
         problems.append(f"page_items {config.page_items}: use 0 or more")
     if config.slots is not None and config.slots < 1:
         problems.append(f"slots {config.slots}: use 1 or more (or none for no limit)")
-    for name, text in config.service.items():
-        if name not in ENDPOINTS:
-            problems.append(f"service {name!r}: no such endpoint; endpoints are {', '.join(ENDPOINTS)}")
-            continue
-        try:
-            parse_distribution(text, None)
-        except ValueError as exc:
-            problems.append(f"service {name}={text}: {exc}")
+    for what, times in (("service", config.service), ("hold", config.hold)):
+        for name, text in times.items():
+            if name not in ENDPOINTS:
+                problems.append(f"{what} {name!r}: no such endpoint; endpoints are {', '.join(ENDPOINTS)}")
+                continue
+            try:
+                parse_distribution(text, None)
+            except ValueError as exc:
+                problems.append(f"{what} {name}={text}: {exc}")
+    if config.hold and not config.store.startswith("sqlite:///"):
+        problems.append(f"hold: a store call can be held in SQLite only, not in {config.store!r}")
     if not config.store.startswith(("sqlite:///", "redis://")):
         problems.append(f"store {config.store!r}: use sqlite:///PATH or redis://HOST:PORT/DB")
     return problems

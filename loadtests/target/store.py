@@ -16,12 +16,16 @@ import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from loadtests.target import timing
 from loadtests.target.config import RainConfig, ShopConfig, SkuConfig
+
+HOLD: ContextVar[float] = ContextVar("hold", default=0.0)
+"""Seconds the request being served holds the store in each of its calls (the shop's --hold), set by the app."""
 
 # Outcomes of the store's operations (order states among them).
 RESERVED, PAID, EXPIRED, DECLINED, EXISTING = "reserved", "paid", "expired", "declined", "existing"
@@ -84,14 +88,29 @@ class SqliteStore:
         self.db.execute("PRAGMA synchronous=NORMAL")  # in WAL: a commit survives a crash of the process, not of power
         self.db.execute("PRAGMA busy_timeout=30000")
         self.rng = random.Random()
+        self._hold = 0.0
 
     def close(self) -> None:
         self.db.close()
+
+    def held(self, hold: float, method, *args):
+        """A call that holds the connection `hold` seconds more: inside its transaction (a write keeps SQLite's
+        write lock that long), or after it for a read."""
+        self._hold = hold
+        try:
+            return method(*args)
+        finally:
+            left, self._hold = self._hold, 0.0
+            if left > 0:
+                time.sleep(left)
 
     def _transaction(self, fn, *args, begin: str = "BEGIN IMMEDIATE"):
         self.db.execute(begin)
         try:
             result = fn(*args)
+            if self._hold > 0:
+                time.sleep(self._hold)
+                self._hold = 0.0
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -268,7 +287,7 @@ class ThreadedSqliteStore:
         """Run a store call on the connection's thread; the request's phases get the time it queued for it."""
         queued = time.perf_counter()
         started, ended, result = await asyncio.get_running_loop().run_in_executor(
-            self._thread, partial(_timed, method, *args)
+            self._thread, partial(_timed, self._store.held, HOLD.get(), method, *args)
         )
         timing.add("store_wait", started - queued)
         timing.add("db", ended - started)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.analysis.loadtest import LoadTestRun, read_meta, saturated_seconds
+from simulator.analysis.plateau import Plateau, find_plateau, nonnegative_fit
 from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
 from simulator.engine import N_BUCKETS, draw
@@ -213,7 +214,7 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     woken = data[:, len(steps)].sum() / data[:, : len(steps)].sum()
     wake = data[:, len(steps)] if WAKE_SEEN <= woken <= 1 - WAKE_SEEN else np.zeros(len(data))  # else unseen: 0
     columns = [data[:, group].sum(axis=1) for group in groups] + [wake, data[:, len(steps) + 1]]
-    coef = _nonnegative_fit(np.column_stack(columns), data[:, -1])  # groups' demands, the wake-up, the idle CPU
+    coef = nonnegative_fit(np.column_stack(columns), data[:, -1])  # groups' demands, the wake-up, the idle CPU
     own = {s: _idle_handler_time(r) for s, r in requests.items()}
     per_request = {}
     for group, group_mean in zip(groups, coef):
@@ -302,19 +303,6 @@ def _inseparable(counts: np.ndarray, steps: list[int]) -> list[list[int]]:
         else:
             groups.append([step])
     return groups
-
-
-def _nonnegative_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least squares with every coefficient >= 0: the most negative one is fixed at 0 until none is left."""
-    free = list(range(x.shape[1]))
-    coef = np.zeros(x.shape[1])
-    while free:
-        solution, *_ = np.linalg.lstsq(x[:, free], y, rcond=None)
-        if (solution >= 0).all():
-            coef[free] = solution
-            break
-        free.pop(int(np.argmin(solution)))
-    return coef
 
 
 def _idle_handler_time(r: Requests) -> float:
@@ -476,6 +464,47 @@ def calibrate(
         else:
             overlay[f"system.pools.{pool}.workers"] = workers
             notes.append(f"{pool}: {workers} workers (busy where requests queued)")
+    steps = [s for s, _ in scenario.system.endpoints.items() if s in requests]
+    if (plateau := find_plateau(requests, steps)) is not None:
+        lock_overlay, lock_notes = lock_from_plateau(plateau, requests, rng)
+        overlay.update(lock_overlay)
+        notes += lock_notes
+    return overlay, notes
+
+
+PLATEAU_LOCK = "plateau"
+"""The lock a calibration adds where the answers show a throughput plateau (plateau.py)."""
+
+
+def lock_from_plateau(
+    plateau: Plateau, requests: dict[str, Requests], rng: np.random.Generator
+) -> tuple[dict[str, str | int | None], list[str]]:
+    """The overlay modelling a plateau as a lock: each endpoint waiting for it holds it for its hold, and its
+    service is its time in the server alone less the hold (its fitted service read long: the waits were in it)."""
+    overlay: dict[str, str | int | None] = {f"system.locks.{PLATEAU_LOCK}.per_sku": False}
+    notes = [plateau.describe()]
+    for step in plateau.users:
+        hold, alone = plateau.holds[step], plateau.alone[step]
+        prefix = f"system.endpoints.{step}"
+        overlay[f"{prefix}.lock"] = PLATEAU_LOCK
+        overlay[f"{prefix}.hold"] = format_duration(hold)
+        try:
+            dist, _ = fit_service(alone - hold, rng)
+            overlay[f"{prefix}.service"] = fitted(dist)
+            notes.append(f"{step}: holds the lock {format_duration(hold)}, service {fitted(dist)} besides")
+        except ValueError:  # seldom or never answered alone: all its time was spent waiting, as far as one can tell
+            overlay[f"{prefix}.service"] = "0s"
+            notes.append(
+                f"{step}: holds the lock {format_duration(hold)}; answered alone {len(alone)} time(s), too few "
+                "to read its time besides the lock: taken as none"
+            )
+    bottleneck = max(plateau.users, key=lambda s: plateau.holds[s] * len(requests[s].sent))
+    notes.append(
+        f"bottleneck: the lock (a throughput plateau): {bottleneck} alone saturates it at "
+        f"{1 / plateau.holds[bottleneck]:,.0f} requests/s"
+        if plateau.holds[bottleneck]
+        else "bottleneck: the lock"
+    )
     return overlay, notes
 
 
@@ -596,9 +625,9 @@ def validate(
 ) -> Validation:
     """Run the model at the measured load; per endpoint, predicted against measured."""
     scenario, _, seen, expected = measured_scenario(scenario_path, directory, overlays)
-    requests = read_requests(directory, scenario)
-    scenario, slower = at_measured_pace(scenario, requests)
     horizon = scenario.clock.horizon
+    requests = {step: answered_by(r, horizon) for step, r in read_requests(directory, scenario).items()}
+    scenario, slower = at_measured_pace(scenario, requests)
     result = simulate(scenario, replications=replications)
     rng = np.random.default_rng(scenario.seed)
     validation = Validation([], tolerance, (seen, expected), {}, {}, {}, saturated_seconds(directory))
@@ -643,6 +672,14 @@ def validate(
         }  # fmt: skip
     validation.shares = outcome_shares(directory, requests, result.replications)
     return validation
+
+
+def answered_by(r: Requests, horizon: float) -> Requests:
+    """The requests answered (or failed) before the horizon, as the model counts its own: the load generator
+    lets its shoppers run a few seconds past the run's end (Locust's stop timeout), and their requests,
+    compared with a model that stopped, would read as throughput the model misses."""
+    kept = r.sent + r.client < horizon
+    return Requests(*(getattr(r, f.name)[kept] for f in fields(Requests)))
 
 
 def at_measured_pace(scenario: Scenario, requests: dict[str, Requests]) -> tuple[Scenario, float | None]:
