@@ -9,9 +9,13 @@ import pytest
 
 from simulator import load_scenario
 from simulator.analysis.calibration import (
+    UNLIMITED_WORKERS,
+    Requests,
     calibrate,
+    fit_connections,
     fit_service,
     fit_workers,
+    held_across_the_loop,
     read_requests,
     transport_times,
 )
@@ -166,7 +170,8 @@ def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tm
     scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
     overlay, notes = calibrate(tmp_path, scenario, structure=True)
     assert overlay["system.pools.server.processes"] == processes
-    assert overlay["system.connections.store.size"] == processes
+    assert overlay["system.connections.store.size"] == UNLIMITED_WORKERS  # at light load none queued for one
+    assert any("no request queued for a connection" in n for n in notes)
     # each endpoint's CPU: the common 0.3 ms plus its own handler and store work
     buy, page = (parse_distribution(overlay[f"system.endpoints.{s}.cpu"]) for s in ("buy", "product_page"))
     assert buy.mean == pytest.approx(0.0006, rel=0.01) and page.mean == pytest.approx(0.0012, rel=0.01)
@@ -175,6 +180,35 @@ def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tm
     assert parse_distribution(overlay["system.endpoints.product_page.db"]).mean == pytest.approx(0.0004, rel=0.01)
     assert overlay["system.endpoints.buy.connection"] == "store" and overlay["system.endpoints.buy.pool"] == "server"
     assert "bottleneck: the CPU" in notes[-1]
+
+
+@pytest.mark.parametrize("connections", [1, 4, 64])
+def test_the_stores_connections_are_counted_where_requests_queued_for_one(connections):
+    # a surge queueing for `connections` connections held 2 ms (first come, first served), then a light load
+    rng = np.random.default_rng(connections)
+    sent = np.sort(np.concatenate([rng.uniform(0, 1, 600 * connections), rng.uniform(1, 30, 500)]))
+    free = [0.0] * connections
+    wait, db = np.zeros(len(sent)), rng.uniform(0.0015, 0.0025, len(sent))
+    for i, t in enumerate(sent):
+        start = max(t, heapq.heappop(free))
+        wait[i] = start - t
+        heapq.heappush(free, start + db[i])
+    nan = np.full(len(sent), np.nan)
+    app = wait + db
+    r = Requests(sent, app, np.zeros(len(sent)), app, np.ones(len(sent), bool), app, wait, db, nan, nan, nan)
+    assert fit_connections({"buy": r}, ["buy"]) == pytest.approx(connections, rel=0.1)
+    light = sent > 1.5
+    quiet = Requests(*(getattr(r, f)[light] for f in Requests.__dataclass_fields__))
+    assert fit_connections({"buy": quiet}, ["buy"]) is None  # never queued: no limit to read
+
+
+def test_a_connection_held_while_its_request_waits_for_the_event_loop_is_told_from_a_store_at_work():
+    rng = np.random.default_rng(5)
+    quick = rng.uniform(0.0002, 0.0005, 1000)
+    assert not held_across_the_loop(quick)  # SQLite's thread: its work alone, whatever the load
+    assert not held_across_the_loop(quick + 0.005)  # a hot row: held long, but as long at every load
+    waits = np.concatenate([quick[:600], quick[600:] + rng.uniform(0.05, 0.3, 400)])  # the loop's queue in 40%
+    assert held_across_the_loop(waits)  # Redis's client: the reply waits for the loop, the connection taken
 
 
 def test_structure_without_cpu_clocks_is_refused_and_by_default_service_times_are_fitted(tmp_path):

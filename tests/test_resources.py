@@ -210,6 +210,7 @@ def test_a_lock_no_request_takes_stays_idle(tmp_path: Path) -> None:
         ("      service: 1ms\n      lock: nope\n      hold: 1ms", "no lock named 'nope'"),
         ("      service: 1ms\n      connection: pool\n      db: 1ms", "no connection pool named 'pool'"),
         ("      service: 1ms\n      db: 1ms", "needs a connection pool"),
+        ("      service: 1ms\n      cpu_held: 1ms", "cpu_held: CPU run holding a connection needs a connection pool"),
     ],
 )
 def test_a_wrong_resource_is_named_in_the_error(endpoint: str, message: str, tmp_path: Path) -> None:
@@ -299,3 +300,14 @@ def test_a_lock_per_sku_caps_each_skus_throughput(per_sku: bool, capacity: float
     # 40 requests/s, 20 for each SKU, to locks held 100 ms: 10 served a second per lock, one lock or one per SKU
     summary = two_skus(tmp_path, lam=40.0, hours=0.25, per_sku=per_sku)
     assert summary["endpoints"]["product_page"]["throughput"]["mean"] == pytest.approx(capacity, rel=0.01)
+
+
+def test_cpu_run_holding_a_connection_makes_the_connection_queue_as_an_mg1_queue(tmp_path: Path) -> None:
+    # one connection, held while the request's CPU runs (an asynchronous client reading its reply): requests queue
+    # for the connection, not the core, as M/M/1 at rho 0.8 (0.4 s of wait); run before it, the CPU holds none
+    held = run(tmp_path, "      service: const(0s)\n      connection: db\n      cpu_held: exp(100ms)", lam=8.0)
+    connection = held["resources"]["db"]
+    assert inside(connection["mean_wait"], mg1_wait(8.0, 0.1, 1.0)), connection["mean_wait"]
+    assert inside(connection["utilisation"], 0.8)
+    before = run(tmp_path, "      service: const(0s)\n      connection: db\n      cpu: exp(100ms)", lam=8.0, hours=0.25)
+    assert before["resources"]["db"]["mean_wait"]["mean"] == 0

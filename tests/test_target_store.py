@@ -311,3 +311,24 @@ def test_an_unreachable_redis_is_an_error_not_a_hang():
 
     with pytest.raises(redis.ConnectionError):
         redis_store.setup("redis://127.0.0.1:1/0", {"phone": SkuConfig()}, {}, fresh=False)
+
+
+def test_each_call_counts_its_wait_for_a_connection_and_its_time_holding_it(url):
+    # many calls at once on one store: each request's phases get the time it queued for the connection (SQLite's
+    # one thread, Redis's pool of 64) and the time it held it
+    from loadtests.target import timing
+
+    prepare(url, {"phone": SkuConfig(stock=5)})
+
+    async def play(stores):
+        async def look() -> dict[str, float]:
+            phases: dict[str, float] = {}
+            timing.PHASES.set(phases)  # this task's own, as the app sets for each request
+            assert (await stores[0].product("phone"))["available"] == 5
+            return phases
+
+        return await asyncio.gather(*(look() for _ in range(200)))
+
+    phases = race(url, play)
+    assert all(set(p) == {"store_wait", "db"} and p["db"] > 0 for p in phases)
+    assert max(p["store_wait"] for p in phases) > min(p["db"] for p in phases)  # some waited a turn

@@ -1,5 +1,7 @@
 """The shop's state in Redis: the same operations as the SQLite store, each one atomic Lua script.
 
+Each process holds a pool of 64 connections; a request counts the time it queued for one and held it.
+
 A script runs alone on the server, so the check and the decrement of a reservation cannot be
 interleaved by another client: no oversell, whatever the number of server processes. Overdue orders
 are expired at the start of every reserve and pay, as in SQLite. Scripts compute the keys they touch, so
@@ -17,6 +19,7 @@ import uuid
 import redis
 import redis.asyncio as aredis
 
+from loadtests.target import timing
 from loadtests.target.config import RainConfig, SkuConfig
 from loadtests.target.store import EXPIRED, PAID, RESERVED
 
@@ -133,11 +136,35 @@ def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fr
         client.close()
 
 
+class TimedPool(aredis.BlockingConnectionPool):
+    """A pool whose requests count, in their phases, the time they queued for a connection (`store_wait`) and the
+    time they held it (`db`: the command's round trip, and, the reply being read on the event loop, the
+    loop's delay in resuming the request)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._taken: dict[int, float] = {}
+
+    async def get_connection(self, *args, **kwargs):  # redis-py's own signature
+        began = time.perf_counter()
+        connection = await super().get_connection(*args, **kwargs)
+        taken = time.perf_counter()
+        timing.add("store_wait", taken - began)
+        self._taken[id(connection)] = taken
+        return connection
+
+    async def release(self, connection) -> None:
+        taken = self._taken.pop(id(connection), None)
+        if taken is not None:
+            timing.add("db", time.perf_counter() - taken)
+        await super().release(connection)
+
+
 class RedisStore:
     """The store (see store.Store) over one asyncio Redis connection pool, for one server process."""
 
     def __init__(self, url: str):
-        self.pool = aredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=30, decode_responses=True)
+        self.pool = TimedPool.from_url(url, max_connections=64, timeout=30, decode_responses=True)
         self.client = aredis.Redis(connection_pool=self.pool)  # a burst waits for a connection instead of failing
         self._reserve = self.client.register_script(RESERVE)
         self._pay = self.client.register_script(PAY)

@@ -171,6 +171,48 @@ def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | 
     return int(round(float(np.median(busy[queued])))), lower
 
 
+CONNECTION_WINDOW = 0.1
+"""Seconds per window in which the store's busy connections are counted (fit_connections)."""
+
+
+def fit_connections(requests: dict[str, Requests], steps: list[str]) -> int | None:
+    """The store's connections (all processes'), read where requests queued for one: in a window where most
+    answers had waited for a connection, every connection was busy, and by Little's law they number the time
+    held over the window. None where too few queued (then no limit shows)."""
+    done = np.concatenate([requests[s].sent + requests[s].client for s in steps])
+    db = np.concatenate([requests[s].db for s in steps])
+    wait = np.concatenate([requests[s].store_wait for s in steps])
+    known = np.isfinite(db) & np.isfinite(wait)
+    if known.sum() < 100:
+        return None
+    done, db, wait = done[known], db[known], wait[known]
+    queued = wait > max(0.001, float(np.median(db)))
+    window = ((done - done.min()) / CONNECTION_WINDOW).astype(int)
+    answers = np.bincount(window)
+    busy = np.bincount(window, weights=db) / CONNECTION_WINDOW
+    crowded = (answers >= 10) & (np.bincount(window, weights=queued) >= 0.5 * answers)
+    if crowded.sum() < 5:
+        return None
+    return max(1, int(round(float(np.median(busy[crowded])))))
+
+
+HELD_FLOOR = 0.010
+"""A store's time held (its 90th percentile) beyond this and HELD_RATIO times its quickest: the wait for the
+event loop is in it."""
+HELD_RATIO = 5.0
+CPU_HELD = 0.5
+"""Share of an endpoint's CPU run holding the store's connection where it is held across the event loop: the
+reply's reading and what follows in the same turn of the loop. An assumption: the clocks give the total only."""
+
+
+def held_across_the_loop(db: np.ndarray) -> bool:
+    """Whether the store's connections were held while their requests waited for the event loop: the time held
+    grows with the load far beyond the store's own (a Redis client reading replies on the loop), where a store
+    on a thread of its own (SQLite's) holds its connection for its work alone."""
+    db = db[np.isfinite(db)]
+    return len(db) >= 100 and float(np.quantile(db, 0.9)) >= max(HELD_FLOOR, HELD_RATIO * float(np.quantile(db, 0.05)))
+
+
 @dataclass
 class CpuDemand:
     """What the processes' CPU clocks tell: processes, each endpoint's CPU per request, CPU spent idle."""
@@ -348,8 +390,22 @@ def calibrate_structure(
         + (f"{workers} requests served at once" if workers is not None else "no limit seen on requests served at once")
     ]
     has_store = any(np.isfinite(requests[s].store_wait).any() for s in steps)
+    connections, held = None, False
     if has_store:
-        overlay["system.connections.store.size"] = processes
+        connections = fit_connections(requests, steps)
+        overlay["system.connections.store.size"] = connections or UNLIMITED_WORKERS
+        notes.append(
+            f"the store: {connections} connection(s) busy where requests queued for one"
+            if connections
+            else "the store: no request queued for a connection, so no limit is read on them"
+        )
+        held = held_across_the_loop(np.concatenate([dbs[s] for s in steps]))
+        if held:
+            notes.append(
+                "the store's connections stay taken while their requests wait for the event loop (an asynchronous "
+                "client reads its reply there): half of each endpoint's CPU is run holding the connection (cpu_held, "
+                "an assumption), the time held besides is the store's at its quickest (5th percentile)"
+            )
     db_load = 0.0
     for s in steps:
         db = dbs[s]
@@ -360,7 +416,14 @@ def calibrate_structure(
         overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand, 1e-6))}, {CPU_CV})"
         if s == "token" and scenario.system.endpoints.token is None:
             overlay[f"{prefix}.timeout"] = None  # the load test asks for its token without a timeout
-        if has_store and len(db):
+        if has_store and len(db) and held:
+            overlay[f"{prefix}.connection"] = "store"
+            overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand * (1 - CPU_HELD), 1e-6))}, {CPU_CV})"
+            overlay[f"{prefix}.cpu_held"] = f"gamma({format_duration(max(demand * CPU_HELD, 1e-6))}, {CPU_CV})"
+            db = db[db <= np.quantile(db, 0.05)]
+            overlay[f"{prefix}.db"] = format_duration(max(float(db.mean()), 1e-6))
+            db_load += counts[s] * float(db.mean())
+        elif has_store and len(db):
             overlay[f"{prefix}.connection"] = "store"
             try:
                 dist, _ = fit_service(db, rng)
@@ -375,7 +438,7 @@ def calibrate_structure(
     span = max(float(r.sent.max()) for r in requests.values()) - min(float(r.sent.min()) for r in requests.values())
     if span > 0:
         cpu_use = sum(counts[s] * cpu.per_request[s] for s in steps) / (processes * span)
-        store_use = db_load / (processes * span)
+        store_use = db_load / ((connections or processes) * span)
         bottleneck = "the CPU" if cpu_use >= store_use else "the store's connection"
         notes.append(
             f"bottleneck: {bottleneck} (busy {max(cpu_use, store_use):.0%} on average over the run; CPU "

@@ -7,8 +7,9 @@ process serves all its in-flight requests on one core, each at 1/n of its speed 
 
 A request whose endpoint has `Stages` is served as a small process by its pool (`Pool._start`): an
 optional cache hit answers it at once; otherwise its CPU demand runs on its process's core, then its own
-time on the worker, then it takes a connection, the lock for the hold time, the database time, and gives
-them back. Endpoints without stages keep the single-draw path of `pools.py`, with identical results.
+time on the worker, then it takes a connection, the lock for the hold time, the database time, the CPU it
+runs holding the connection (an asynchronous client reading its reply on the event loop), and gives them
+back. Endpoints without stages keep the single-draw path of `pools.py`, with identical results.
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ class Stages:
     hold: Draw | None = None
     db: Draw | None = None
     """Time holding the connection after the lock is given back (the rest of the database's work)."""
+    cpu_held: Draw | None = None
+    """CPU demand run after `db`, the connection still held (an asynchronous client reading its reply)."""
     cache_hit: float = 0.0
     """Share of requests answered from a cache, in `cache_service` and holding nothing else."""
     cache_service: Draw | None = None
@@ -226,5 +229,7 @@ def staged_service(stages: Stages, service: Draw, core: SharedCore | None, key: 
         lock.release()
     if stages.db is not None:
         yield stages.db()
+    if stages.cpu_held is not None and core is not None:
+        yield core.run(stages.cpu_held())
     if connection is not None:
         connection.release()

@@ -156,6 +156,7 @@ class World:
             locks=self.locks[ep.lock] if ep.lock is not None else None,
             hold=draw("hold", ep.hold),
             db=draw("db", ep.db),
+            cpu_held=self._paced(draw("cpu_held", ep.cpu_held), self.scenario.system.pools[ep.pool]),
             cache_hit=cache.hit if cache is not None else 0.0,
             cache_service=draw("cache", cache.service) if cache is not None else None,
             cache_draw=draw("cache:hit", Distribution("uniform", (0.0, 1.0))) if cache is not None else None,

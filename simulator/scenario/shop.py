@@ -125,13 +125,17 @@ class EndpointSpec(Section):
     """Time holding the lock (needs `lock`)."""
     db: Dist | None = None
     """Time holding the connection after the lock is given back (needs `connection`)."""
+    cpu_held: Dist | None = None
+    """CPU demand run after `db` on the serving process's core, still holding the connection: an asynchronous
+    client reads its reply on the event loop, so the connection stays taken while the request waits its turn
+    there (needs `connection` and the pool's `processes`)."""
     cache: CacheSpec | None = None
     """A share of requests answered from a cache at once, holding nothing else."""
 
     @property
     def staged(self) -> bool:
         """Whether a request holds more than its worker (served through resources, not by one draw)."""
-        return any(x is not None for x in (self.cpu, self.connection, self.lock, self.db, self.cache))
+        return any(x is not None for x in (self.cpu, self.connection, self.lock, self.db, self.cpu_held, self.cache))
 
     @model_validator(mode="after")
     def _check(self) -> EndpointSpec:
@@ -139,6 +143,8 @@ class EndpointSpec(Section):
             raise ValueError("lock and hold go together: the lock taken, and how long it is held")
         if self.db is not None and self.connection is None:
             raise ValueError("db: the time holding a connection needs a connection pool (connection: NAME)")
+        if self.cpu_held is not None and self.connection is None:
+            raise ValueError("cpu_held: CPU run holding a connection needs a connection pool (connection: NAME)")
         return self
 
 
@@ -185,11 +191,12 @@ class System(Section):
                     f"endpoints.{step}.connection: no connection pool named {ep.connection!r}; "
                     f"connections are {sorted(self.connections)}"
                 )
-            if ep.cpu is not None and self.pools[ep.pool].processes is None:
-                raise ValueError(
-                    f"endpoints.{step}.cpu: pool {ep.pool!r} gives no processes to run CPU demand on "
-                    f"(system.pools.{ep.pool}.processes)"
-                )
+            for field, demand in (("cpu", ep.cpu), ("cpu_held", ep.cpu_held)):
+                if demand is not None and self.pools[ep.pool].processes is None:
+                    raise ValueError(
+                        f"endpoints.{step}.{field}: pool {ep.pool!r} gives no processes to run CPU demand on "
+                        f"(system.pools.{ep.pool}.processes)"
+                    )
         return self
 
 
