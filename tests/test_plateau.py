@@ -5,10 +5,14 @@ on another."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -66,10 +70,29 @@ def test_a_load_that_never_crowds_the_server_shows_no_plateau() -> None:
 
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
-P95_TOLERANCE = 0.25
-"""The tails here, on two cores the shop and Locust share: -16% to +22% in runs of this test (benchmarks/
-natural_shop.py --hold, with each on a core of its own, gives the figures README holds to 15%)."""
+P95_TOLERANCE = 0.35
+"""The tails of a 30 s run calibrated from another 30 s run: the benchmark (benchmarks/natural_shop.py --hold,
+60 s runs) holds them within 15% at these levels, but this test's runs read the hold 5.50-5.87 ms, and near
+the lock's capacity that moved p95 by -26% to +25% (the shop and Locust on cores of their own or not)."""
 WINDOW = ("--speedup", "3", "--set", "clock.start=19:59:30")  # from 30 s before the open: the surge and after
+
+
+@contextlib.contextmanager
+def cores_apart(pid: int) -> Iterator[None]:
+    """The shop (pid and its children) on core 0, this process and the Locust it starts on core 1, where the
+    machine can: a load generator sharing the shop's core queues its requests behind its own work."""
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        yield
+        return
+    shop = psutil.Process(pid)
+    for process in (shop, *shop.children(recursive=True)):
+        process.cpu_affinity([0])
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {1})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def hot_row_level(start_shop, tmp_path: Path, scale: str) -> Path:
@@ -78,7 +101,8 @@ def hot_row_level(start_shop, tmp_path: Path, scale: str) -> Path:
     shop = start_shop(store, "--scenario", THURSDAY, "--scale", scale, "--hold", "buy=5ms", *WINDOW)
     out = tmp_path / f"level-{scale}"
     args = ["loadtest", THURSDAY, "--host", shop.url, "--scale", scale, "--run-time", "30s", *WINDOW, "--out", str(out)]
-    result = CliRunner().invoke(main, args)
+    with cores_apart(shop.process.pid):
+        result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return out / "loadtest"
 
