@@ -70,10 +70,11 @@ def test_a_load_that_never_crowds_the_server_shows_no_plateau() -> None:
 
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
-P95_TOLERANCE = 0.35
-"""The tails of a 30 s run calibrated from another 30 s run: the benchmark (benchmarks/natural_shop.py --hold,
-60 s runs) holds them within 15% at these levels, but this test's runs read the hold 5.50-5.87 ms, and near
-the lock's capacity that moved p95 by -26% to +25% (the shop and Locust on cores of their own or not)."""
+P95_WITHIN = 2.0
+"""How far the p95 of one 30 s run may be from the model's, either way, here: the model has the lock's queue
+(without it, it would predict a few milliseconds against hundreds). The benchmark's 60 s runs (benchmarks/
+natural_shop.py --hold) hold p95 within 15% at these levels; 30 s runs read the hold at 5.50-5.87 ms, and
+measured the 0.0035 level's page p95 at 400 to 756 ms from run to run, which no model of one run can follow."""
 WINDOW = ("--speedup", "3", "--set", "clock.start=19:59:30")  # from 30 s before the open: the surge and after
 
 
@@ -120,8 +121,9 @@ def test_calibrated_from_answers_alone_on_a_hot_row_the_model_predicts_another_l
     rows = {row.step: row for row in validation.rows}
     for step in ("product_page", "buy"):  # create_order's hundred or so misses by up to 27% (README)
         row = rows[step]
-        for figure, tolerance in (("throughput", 0.15), ("p95", P95_TOLERANCE)):
-            error = row.error(figure)
-            assert error is not None and abs(error) <= tolerance, (step, figure, row.measured, row.predicted)
+        error = row.error("throughput")
+        assert error is not None and abs(error) <= 0.15, (step, row.measured, row.predicted)
+        measured, predicted = row.measured["p95"], row.predicted["p95"]
+        assert measured and predicted and 1 / P95_WITHIN <= predicted / measured <= P95_WITHIN, (step, row)
     for share in validation.shares:
         assert share.within(0.15), share
