@@ -4,9 +4,9 @@ A request's handler runs in its own asyncio task, so a context variable holds th
 app counts the time it awaited the store (`store`), which the store splits into the time queued for a
 connection (`store_wait`: SQLite's one thread per process, one of Redis's pool) and the time holding it
 (`db`: SQLite's thread at work; a Redis command's round trip and the loop's delay in reading its reply).
-What is left of `store` is the wait for the event loop to resume the request: CPU contention in the process. They go out
-beside `wait` (for a slot) and `app` (holding it), so calibration can see the structure of the server,
-not only its response times.
+What is left of `store` is the wait for the event loop to resume the request: CPU contention in the
+process. They go out beside `wait` (for a slot) and `app` (holding it), so calibration can see the
+structure of the server, not only its response times.
 """
 
 from __future__ import annotations

@@ -64,6 +64,10 @@ class Requests:
     pace: np.ndarray
     """The target's reference work's latest time on the serving process's core (its speed), NaN if not sent."""
 
+    def where(self, kept: np.ndarray) -> Requests:
+        """The requests `kept` (a boolean mask) selects."""
+        return Requests(*(getattr(self, f.name)[kept] for f in fields(Requests)))
+
 
 def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
     """requests.csv of a load test, per journey step; answers are classified by the scenario's loadtest section."""
@@ -272,8 +276,10 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
             continue
         kin = [f for f in per_request if awaits_store[f] == awaits_store[s] and per_request[f] > 0]
         if kin:
-            ref = max(kin, key=counts.__getitem__)  # at most twice its kin's: an endpoint seen only in a surge
-            per_request[s] = per_request[ref] + min(max(0.0, own[s] - own[ref]), per_request[ref])  # reads long
+            ref = max(kin, key=counts.__getitem__)
+            # at most the kin's demand again: an endpoint seen only in a surge reads its handler's time long
+            extra = min(max(0.0, own[s] - own[ref]), per_request[ref])
+            per_request[s] = per_request[ref] + extra
         else:
             per_request[s] = mean
     runs = Counter(int(pid // PROCESS_SPACE) for pid in pids)  # several runs read as one: their processes apart
@@ -352,11 +358,7 @@ def _idle_handler_time(r: Requests) -> float:
     """The handler's own time when the server was idle: the 5th percentile outside the store and of the store's
     work (its mean would hold, with a Redis client, the wait for the event loop to read the reply)."""
     outside = r.app - np.nan_to_num(r.store, nan=0.0)
-    outside = outside[np.isfinite(outside)]
-    db = r.db[np.isfinite(r.db)]
-    return (float(np.quantile(outside, 0.05)) if len(outside) else 0.0) + (
-        float(np.quantile(db, 0.05)) if len(db) else 0.0
-    )
+    return sum(float(np.quantile(a, 0.05)) for a in (outside[np.isfinite(outside)], r.db[np.isfinite(r.db)]) if len(a))
 
 
 UNLIMITED_WORKERS = 100_000
@@ -417,23 +419,23 @@ def calibrate_structure(
         prefix = f"system.endpoints.{s}"
         overlay[f"{prefix}.pool"] = STRUCTURE_POOL
         overlay[f"{prefix}.service"] = "0s"
-        overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand, 1e-6))}, {CPU_CV})"
+        share = CPU_HELD if held and len(db) else 0.0  # of the demand, run holding the store's connection
+        overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand * (1 - share), 1e-6))}, {CPU_CV})"
+        if share:
+            overlay[f"{prefix}.cpu_held"] = f"gamma({format_duration(max(demand * share, 1e-6))}, {CPU_CV})"
         if s == "token" and scenario.system.endpoints.token is None:
             overlay[f"{prefix}.timeout"] = None  # the load test asks for its token without a timeout
-        if has_store and len(db) and held:
+        if has_store and len(db):
             overlay[f"{prefix}.connection"] = "store"
-            overlay[f"{prefix}.cpu"] = f"gamma({format_duration(max(demand * (1 - CPU_HELD), 1e-6))}, {CPU_CV})"
-            overlay[f"{prefix}.cpu_held"] = f"gamma({format_duration(max(demand * CPU_HELD, 1e-6))}, {CPU_CV})"
-            db = db[db <= np.quantile(db, 0.05)]
-            overlay[f"{prefix}.db"] = format_duration(max(float(db.mean()), 1e-6))
-            db_load += counts[s] * float(db.mean())
-        elif has_store and len(db):
-            overlay[f"{prefix}.connection"] = "store"
-            try:
-                dist, _ = fit_service(db, rng)
-                overlay[f"{prefix}.db"] = fitted(dist)
-            except ValueError:
+            if held:  # the time held holds the loop's queue: the store's own is its quickest
+                db = db[db <= np.quantile(db, 0.05)]
                 overlay[f"{prefix}.db"] = format_duration(max(float(db.mean()), 1e-6))
+            else:
+                try:
+                    dist, _ = fit_service(db, rng)
+                    overlay[f"{prefix}.db"] = fitted(dist)
+                except ValueError:
+                    overlay[f"{prefix}.db"] = format_duration(max(float(db.mean()), 1e-6))
             db_load += counts[s] * float(db.mean())
         notes.append(
             f"{s}: CPU {format_duration(demand)} per request"
@@ -745,8 +747,7 @@ def answered_by(r: Requests, horizon: float) -> Requests:
     """The requests answered (or failed) before the horizon, as the model counts its own: the load generator
     lets its shoppers run a few seconds past the run's end (Locust's stop timeout), and their requests,
     compared with a model that stopped, would read as throughput the model misses."""
-    kept = r.sent + r.client < horizon
-    return Requests(*(getattr(r, f.name)[kept] for f in fields(Requests)))
+    return r.where(r.sent + r.client < horizon)
 
 
 def at_measured_pace(scenario: Scenario, requests: dict[str, Requests]) -> tuple[Scenario, float | None]:

@@ -60,7 +60,7 @@ class Plateau:
     """The share of each window the holds explain, in the least and the most crowded half (1: saturated)."""
 
     def describe(self) -> str:
-        """One line: the plateau and the holds, busiest first."""
+        """One line: the plateau, and the hold of each endpoint waiting for it."""
         holds = ", ".join(f"{s} {self.holds[s] * 1000:.2f} ms" for s in self.users)
         return (
             f"a resource serving one request at a time (a lock, a single writer, a single thread) capped the server: "

@@ -149,14 +149,14 @@ class World:
         def draw(part: str, dist: Distribution | None) -> Draw | None:
             return sampler(dist, rng(f"{part}:{step}")) if dist is not None else None
 
-        cache = ep.cache
+        cache, pool = ep.cache, self.scenario.system.pools[ep.pool]
         return Stages(
-            cpu=self._paced(draw("cpu", ep.cpu), self.scenario.system.pools[ep.pool]),
+            cpu=self._paced(draw("cpu", ep.cpu), pool),
             connection=self.connections[ep.connection] if ep.connection is not None else None,
             locks=self.locks[ep.lock] if ep.lock is not None else None,
             hold=draw("hold", ep.hold),
             db=draw("db", ep.db),
-            cpu_held=self._paced(draw("cpu_held", ep.cpu_held), self.scenario.system.pools[ep.pool]),
+            cpu_held=self._paced(draw("cpu_held", ep.cpu_held), pool),
             cache_hit=cache.hit if cache is not None else 0.0,
             cache_service=draw("cache", cache.service) if cache is not None else None,
             cache_draw=draw("cache:hit", Distribution("uniform", (0.0, 1.0))) if cache is not None else None,
