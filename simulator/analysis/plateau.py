@@ -30,7 +30,8 @@ ALONE = 1.0
 MIN_WINDOWS = 20
 """Crowded windows needed to read a plateau (2 s of backlog at WINDOW)."""
 FLAT = 0.10
-"""The work explained in the most crowded half of the windows may differ from the least crowded half's by this."""
+"""The work explained in the most crowded half of the windows may differ from the least crowded half's by this
+(medians: a window at a backlog's edge, or one the server stalled in, is partly idle whatever holds it)."""
 SPREAD = 1.5
 """The most crowded half must hold this many times the requests in service of the least crowded half."""
 MIN_ANSWERS = 30
@@ -57,7 +58,7 @@ class Plateau:
     in_service: tuple[float, float]
     """Mean requests in service in the least and the most crowded half of those windows."""
     busy: tuple[float, float]
-    """The share of each window the holds explain, in the least and the most crowded half (1: saturated)."""
+    """The share of a window the holds explain (median), in the least and the most crowded half (1: saturated)."""
 
     def describe(self) -> str:
         """One line: the plateau, and the hold of each endpoint waiting for it."""
@@ -102,7 +103,7 @@ def find_plateau(requests: dict[str, Requests], steps: list[str]) -> Plateau | N
     high = ~low
     if not high.any() or w[high].mean() < SPREAD * w[low].mean():
         return None  # the crowd never grew: no telling a plateau from a steady load
-    busy = (float(explained[low].mean()), float(explained[high].mean()))
+    busy = (float(np.median(explained[low])), float(np.median(explained[high])))
     if abs(busy[1] - busy[0]) > FLAT * busy[0] or busy[1] < 1 - FLAT:
         return None  # the work done grows with the crowd, or the holds do not fill the windows: no plateau
     crowd = {s: (intervals[s][1] - intervals[s][0])[crowded[started[k]]] for k, s in enumerate(steps)}
