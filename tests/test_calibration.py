@@ -9,18 +9,22 @@ import pytest
 
 from simulator import load_scenario
 from simulator.analysis.calibration import (
+    NOISE_SDS,
     UNLIMITED_WORKERS,
     Requests,
+    Row,
+    Validation,
     calibrate,
     fit_connections,
     fit_service,
     fit_workers,
     held_across_the_loop,
     read_requests,
+    run_to_run,
     transport_times,
 )
 from simulator.distributions import Distribution, parse_distribution
-from simulator.engine.recorders import Latencies, draw, percentile
+from simulator.engine.recorders import N_BUCKETS, Latencies, draw, percentile
 from simulator.output.validation_report import write_overlay
 
 STEADY = "scenarios/steady-state.yaml"
@@ -392,3 +396,39 @@ def test_calibrating_runs_of_different_replays_together_is_refused(tmp_path):
     assert not list(tmp_path.glob("*/calibration*.yaml"))  # nothing written
     result = CliRunner().invoke(main, [*args[:-2], "--from", str(tmp_path / "a")])
     assert result.exit_code == 0 and "overlay:" in result.output
+
+
+def replications(served: list[float], answered_in: int | None = None) -> list[dict]:
+    """Replications' records of one step: its answers, all in the time bucket `answered_in` (none: no times)."""
+    hist = [0] * N_BUCKETS
+    if answered_in is not None:
+        hist[answered_in] = 100
+    return [{"endpoints": {"buy": {"served": n, "hist": hist}}} for n in served]
+
+
+def test_one_run_of_a_right_model_falls_within_its_run_to_run_noise_as_students_t_says():
+    # a figure normal about 100 with sd 20; five replications predict it, a sixth draw plays the measured run:
+    # were the model right, |measured - mean| / (s * sqrt(1 + 1/5)) follows Student's t with 4 degrees of
+    # freedom, within 2 about 88.4% of the time
+    rng = np.random.default_rng(7)
+    trials, inside = 4000, 0
+    for _ in range(trials):
+        served = rng.normal(100, 20, 6)
+        noise = run_to_run("buy", replications(list(served[:5])), np.array([]), 1.0, rng)
+        inside += abs(served[5] - served[:5].mean()) <= NOISE_SDS * noise["throughput"]
+    assert 0.86 <= inside / trials <= 0.91
+    alike = run_to_run("buy", replications([100] * 5, N_BUCKETS // 2), np.array([0.001]), 1.0, rng)
+    assert alike["throughput"] == 0 and alike["p95"] < 0.001 * draw([0] * (N_BUCKETS // 2) + [1], 1, rng)[0]
+
+
+def test_a_miss_within_the_models_own_noise_is_told_from_a_miss_and_does_not_fail_the_validation():
+    row = Row("create_order", {"throughput": 2.5, "p95": 0.40}, {"throughput": 1.8, "p95": 0.41}, count=70)
+    assert row.verdict("throughput", 0.15) == "FAIL" and row.verdict("p95", 0.15) == "ok"
+    assert row.verdict("p50", 0.15) == ""  # shown, not judged
+    row.noise = {"throughput": 0.4}  # replications spreading by 0.4/s: 0.7/s off is within two of them
+    assert row.verdict("throughput", 0.15) == "noise"
+    validation = Validation([row], 0.15, (100, 100.0), {}, {}, {})
+    assert validation.passed
+    row.noise = {"throughput": 0.3}
+    assert row.verdict("throughput", 0.15) == "FAIL" and not validation.passed
+    assert Row("pay", {"throughput": 0.1}, {"throughput": 1.0}, count=5).verdict("throughput", 0.15) == "(few)"

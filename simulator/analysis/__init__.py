@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.analysis.calibration import JUDGED, MIN_JUDGED, SMALL_SHARE, Validation
+from simulator.analysis.calibration import JUDGED, MIN_JUDGED, NOISE_SDS, SMALL_SHARE, Validation
 from simulator.analysis.compare import BASELINE, Comparison, Row, compare, load_plans, run_plans
 from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta, saturated_seconds
 from simulator.analysis.replications import RunResult, simulate
@@ -16,6 +16,7 @@ __all__ = [
     "Comparison",
     "JUDGED",
     "MIN_JUDGED",
+    "NOISE_SDS",
     "SMALL_SHARE",
     "load_plans",
     "locust_stats",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from simulator.analysis import JUDGED, MIN_JUDGED, SMALL_SHARE, Validation
+from simulator.analysis import JUDGED, MIN_JUDGED, NOISE_SDS, SMALL_SHARE, Validation
 from simulator.output.loadtest_report import saturation_warning
 from simulator.output.plotting import plt
 from simulator.units import format_duration
@@ -77,11 +77,8 @@ def validation_rows(validation: Validation, tolerance: float) -> list[tuple[list
     rows = []
     for row in validation.rows:
         for key in ("throughput", "p50", "p95", "p99"):
-            error = row.error(key)
+            error, verdict = row.error(key), row.verdict(key, tolerance)
             judged = key in JUDGED and row.judged
-            verdict = "" if not judged or error is None else ("ok" if abs(error) <= tolerance else "FAIL")
-            if key in JUDGED and not row.judged:
-                verdict = "(few)"
             cells = [row.step if key == "throughput" else "", key + ("" if judged else " (shown)"),
                      describe(row.measured[key], key), describe(row.predicted[key], key), _error(error)]  # fmt: skip
             rows.append((cells, verdict, key == "p99"))
@@ -110,6 +107,8 @@ def validation_html(validation: Validation, title: str, tolerance: float, figure
         if validation.generator_saturated
         else ""
     )
+    if note := noise_note(validation, tolerance):
+        warning = f"<p>{html.escape(note)}</p>" + warning
     return (
         f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
         "body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse}"
@@ -146,6 +145,8 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
     few = [row.step for row in validation.rows if not row.judged]
     if few:
         table.caption += f"\n(few): under {MIN_JUDGED} requests measured, shown, not judged: {', '.join(few)}"
+    if note := noise_note(validation, tolerance):
+        table.caption += f"\n{note}"
     if validation.slower is not None:
         table.caption += (
             f"\nthe target's cores took x{validation.slower:.2f} the calibration's time on its reference work "
@@ -155,6 +156,17 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
         table.caption += f"\n{saturation_warning(validation.generator_saturated)}"
     table.caption_justify = "left"
     return table
+
+
+def noise_note(validation: Validation, tolerance: float) -> str:
+    """What a noise verdict means, naming the steps that have one; empty where none has."""
+    steps = [r.step for r in validation.rows if any(r.verdict(k, tolerance) == "noise" for k in JUDGED)]
+    if not steps:
+        return ""
+    return (
+        f"noise: beyond {tolerance:.0%}, but within {NOISE_SDS:g} of the model's run-to-run standard deviations, "
+        f"so one run cannot judge it (its replications differ as much): {', '.join(steps)}"
+    )
 
 
 def _error(error: float | None) -> str:
