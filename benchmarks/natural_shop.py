@@ -11,7 +11,8 @@ Each level is a real Locust run against a real server process on 127.0.0.1 repla
 sale from 30 s before the open, 3x faster, at a share of its audience (the level's scale). Its load is
 reported as the peak offered load: the CPU the requests sent in the busiest second ask for, by the
 calibration's demands, over the processes' cores. On Linux the shop runs on core 0 and Locust on core 1
-(taskset), so that the load generator never queues the shop's requests behind its own work. Prints each
+(taskset), so that the load generator never queues the shop's requests behind its own work: with --workers 2
+the shop's two processes share core 0 (more processes than cores, which calibrate reads from their CPU clocks). Prints each
 level's validation table and a summary; the calibration's level is marked, the others are predictions at
 loads it never saw. With --hold, the shop's stock check (or another endpoint) holds its store that long (a hot
 row); with --plain, calibrate reads the answers alone, as for a target that sends no phases, and the load is
@@ -118,7 +119,8 @@ def main() -> None:
     calibrated = flashsim("calibrate", *structure, "--from", str(levels[args.calibrate_on]), "--out", str(overlay))
     print(f"calibrated on scale {args.calibrate_on} ({args.workers} process(es), {args.store}):\n{calibrated.stdout}")
     cpu = demands(overlay)
-    units = 1 if args.plain else args.workers
+    shared = re.search(r"system\.pools\.\w+\.cores: (\d+)", overlay.read_text())
+    units = 1 if args.plain else int(shared.group(1)) if shared else args.workers
     summary = []
     for scale, directory in levels.items():
         seen = "the calibration's run" if scale == args.calibrate_on else "a load the calibration never saw"

@@ -21,6 +21,7 @@ from simulator.analysis.calibration import (
     held_across_the_loop,
     read_requests,
     run_to_run,
+    shared_cores,
     transport_times,
 )
 from simulator.distributions import Distribution, parse_distribution
@@ -432,3 +433,31 @@ def test_a_miss_within_the_models_own_noise_is_told_from_a_miss_and_does_not_fai
     row.noise = {"throughput": 0.3}
     assert row.verdict("throughput", 0.15) == "FAIL" and not validation.passed
     assert Row("pay", {"throughput": 0.1}, {"throughput": 1.0}, count=5).verdict("throughput", 0.15) == "(few)"
+
+
+def crowded_processes(rate: float, processes: int = 2, crowd: float = 0.5) -> dict[str, Requests]:
+    """Each process answering a request every 5 ms for 3 s, each request `crowd` s in the server (100 in
+    service at once), its CPU clock advancing `rate` seconds a second; then 20 s of light load."""
+    sent, client, pid, clock = [], [], [], []
+    for p in range(processes):
+        surge = np.arange(0.0, 3.0, 0.005) + p * 0.001
+        light = np.arange(3.5, 23.5, 0.5) + p * 0.001
+        for t, c in ((surge, crowd), (light, 0.002)):
+            sent.append(t)
+            client.append(np.full(len(t), c))
+            pid.append(np.full(len(t), 100.0 + p))
+        done = np.concatenate([surge + crowd, light + 0.002])
+        clock.append(np.where(done <= 3.0 + crowd, done * rate, (3.0 + crowd) * rate + 0.01 * (done - 3.0 - crowd)))
+    t, c = np.concatenate(sent), np.concatenate(client)
+    nan = np.full(len(t), np.nan)
+    r = Requests(t, c, np.zeros(len(t)), c, np.ones(len(t), bool), nan, nan, nan, np.concatenate(pid),
+                 np.concatenate(clock), nan)  # fmt: skip
+    return {"buy": r}
+
+
+def test_processes_crowded_at_once_on_fewer_cores_show_it_in_their_summed_cpu_clocks():
+    assert shared_cores(crowded_processes(rate=0.5)) == 1  # two event loops, each half a core: one core
+    assert shared_cores(crowded_processes(rate=0.5, processes=4)) == 2  # four at half a core: two cores
+    assert shared_cores(crowded_processes(rate=0.95)) is None  # a core each
+    assert shared_cores(crowded_processes(rate=0.35)) is None  # 0.7 of a core: waiting elsewhere (the store)
+    assert shared_cores(crowded_processes(rate=0.5, crowd=0.002)) is None  # never crowded: nothing to read

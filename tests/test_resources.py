@@ -14,7 +14,7 @@ import pytest
 
 from simulator import simulate
 from simulator.analysis.theory import mg1_wait, mg1_wake_response, ps_response
-from simulator.engine import Engine, Holdable, SharedCore
+from simulator.engine import Cores, Engine, Holdable, SharedCore
 from simulator.scenario import ScenarioError
 from tests.conftest import load_text
 
@@ -81,6 +81,27 @@ def test_a_shared_core_serves_its_jobs_at_one_over_n_speed() -> None:
     assert done == {"b": pytest.approx(2.0), "a": pytest.approx(2.5)}
     snap = core.snapshot(10.0)
     assert snap["busy_area"] == pytest.approx(2.5) and snap["completed"] == 2 and snap["peak_jobs"] == 2
+
+
+def test_processes_more_than_the_cores_share_them_while_more_have_work() -> None:
+    env = Engine()
+    cores = Cores(1)
+    first, second = SharedCore(env, "web:0", cores=cores), SharedCore(env, "web:1", cores=cores)
+    done: dict[str, float] = {}
+
+    def job(name: str, process: SharedCore, arrive: float, work: float):
+        yield arrive
+        yield process.run(work)
+        done[name] = env.now
+
+    env.drive(job("a", first, 0.0, 1.0))
+    env.drive(job("b", second, 0.5, 1.0))
+    env.run_until(10.0)
+    # a alone for 0.5 s; then the two processes at half a core each: a's last 0.5 s takes 1 s (done at 1.5),
+    # b has done 0.5 s by then and finishes its last 0.5 s alone at 2.0
+    assert done == {"a": pytest.approx(1.5), "b": pytest.approx(2.0)}
+    assert first.snapshot(10.0)["work"] == pytest.approx(1.0)
+    assert second.snapshot(10.0)["busy_area"] == pytest.approx(1.5)  # busy 1.5 s to do its 1 s of work
 
 
 # -- stationary model runs against closed forms ----------------------------------------------------
@@ -245,6 +266,29 @@ def test_cores_at_half_speed_in_some_seconds_serve_as_an_mg1_queue_with_twice_th
     partly = simulate(load_text(tmp_path, text, fifo, *half), jobs=2).summary["endpoints"]["product_page"]
     fast = mg1_wait(8.0, 0.05, 1.0) + 0.05
     assert fast < partly["latency_mean"]["mean"] < paced["latency_mean"]["mean"]
+
+
+@pytest.mark.parametrize("order", ["shared", "fifo"])
+def test_processes_sharing_one_core_respond_as_one_mm1_queue(order: str, tmp_path: Path) -> None:
+    # four processes on one core, requests dealt to them in turn: the core works whenever any has work and no
+    # request's exponential demand is known in advance, so the requests in the server are those of M/M/1 and
+    # respond in 1 / (mu - lambda) = 0.5 s at 8/s of exp(100 ms); four processes on four cores respond faster
+    endpoint = "      service: const(0s)\n      cpu: exp(100ms)"
+    text = STATIONARY.format(hours=1.0, size=int(8.0 * 3600), workers=500, connections=1, endpoint=endpoint)
+    settings = [f"system.pools.web.cpu_order={order}", "system.pools.web.processes=4"]
+    shared = simulate(load_text(tmp_path, text, *settings, "system.pools.web.cores=1"), jobs=2).summary
+    assert inside(shared["endpoints"]["product_page"]["latency_mean"], 0.5)
+    assert inside(shared["resources"]["cpu_web"]["utilisation"], 0.8)
+    apart = simulate(load_text(tmp_path, text, *settings), jobs=2).summary
+    assert apart["endpoints"]["product_page"]["latency_mean"]["mean"] < 0.25
+    assert inside(apart["resources"]["cpu_web"]["utilisation"], 0.2)
+
+
+def test_cores_without_processes_are_refused(tmp_path: Path) -> None:
+    text = STATIONARY.format(hours=1.0, size=100, workers=5, connections=1, endpoint="      service: 1ms")
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, text.replace("processes: 1", "cores: 1"))
+    assert "cores needs processes" in str(info.value)
 
 
 def test_a_pace_without_its_reference_is_refused(tmp_path: Path) -> None:

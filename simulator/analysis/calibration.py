@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.analysis.loadtest import LoadTestRun, read_meta, saturated_seconds
-from simulator.analysis.plateau import Plateau, find_plateau, nonnegative_fit
+from simulator.analysis.plateau import Plateau, find_plateau, nonnegative_fit, overlap
 from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
 from simulator.engine import N_BUCKETS, draw
@@ -287,6 +287,47 @@ def cpu_demands(requests: dict[str, Requests]) -> CpuDemand | None:
     return CpuDemand(processes, {s: per_request[s] for s in steps}, float(coef[-1]), mean, reference, float(coef[-2]))
 
 
+SHARED_WINDOW = 0.25
+"""Seconds per window in which the processes' CPU rates are summed (shared_cores)."""
+SHARED_CROWD = 2.0
+"""Requests a process holds in service on average over a window to count as wanting a core all of it."""
+MIN_SHARED = 4
+"""Windows with processes crowded at once needed to read the cores they shared."""
+WHOLE = 0.15
+"""The crowded processes' summed CPU rate must be within this share of a whole number of cores."""
+
+
+def shared_cores(requests: dict[str, Requests]) -> int | None:
+    """The cores the target's processes shared, where their CPU clocks show fewer cores than processes: over
+    windows in which two or more processes each held several requests in service (each wanting a core the
+    whole window), their CPU rates summed to a whole number of cores below their count. None where they were
+    never crowded at once, or their rates show a core each (or nothing whole: a wait elsewhere, the store's)."""
+    every = list(requests.values())
+    process = np.concatenate([r.process for r in every])
+    clock = np.concatenate([r.cpu for r in every])
+    sent, done = np.concatenate([r.sent for r in every]), np.concatenate([r.sent + r.client for r in every])
+    timed = np.isfinite(process) & np.isfinite(clock)
+    if not timed.any():
+        return None
+    edges = np.arange(0.0, float(done[timed].max()) + SHARED_WINDOW, SHARED_WINDOW)
+    rates, crowds = [], []
+    for pid in np.unique(process[timed]):
+        mine = timed & (process == pid)
+        order = np.argsort(done[mine])
+        at_edges = np.interp(edges, done[mine][order], clock[mine][order], left=np.nan, right=np.nan)
+        rates.append(np.diff(at_edges) / SHARED_WINDOW)
+        crowds.append(overlap(sent[process == pid], done[process == pid], edges) / SHARED_WINDOW)
+    rate, crowded = np.array(rates), np.array(crowds) >= SHARED_CROWD
+    contended = (crowded.sum(axis=0) >= 2) & np.isfinite(np.where(crowded, rate, 0.0)).all(axis=0)
+    if contended.sum() < MIN_SHARED:
+        return None
+    summed = np.where(crowded, rate, 0.0)[:, contended].sum(axis=0)
+    wanting = float(np.median(crowded[:, contended].sum(axis=0)))
+    used = float(np.median(summed))
+    cores = round(used)
+    return cores if 1 <= cores < wanting and abs(used - cores) <= WHOLE * cores else None
+
+
 def _windows(requests: dict[str, Requests], reference: float | None) -> tuple[np.ndarray, float, set] | None:
     """Each process's answers in order of its CPU clock, in windows of WINDOW: per window, the requests of each
     endpoint and those that found the process idle (both weighed by how much slower than the reference the
@@ -381,6 +422,7 @@ def calibrate_structure(
     total = sum(counts.values())
     dbs = {s: requests[s].db[np.isfinite(requests[s].db)] for s in steps}
     processes = cpu.processes
+    cores = shared_cores(requests) if processes > 1 else None
     workers, _ = fit_workers(requests, steps)  # a limit on requests served at once, where requests queued for one
     overlay: dict[str, str | int | None] = {
         f"system.pools.{STRUCTURE_POOL}.workers": workers if workers is not None else UNLIMITED_WORKERS,
@@ -388,13 +430,18 @@ def calibrate_structure(
         f"system.pools.{STRUCTURE_POOL}.cpu_order": "fifo",
         f"system.pools.{STRUCTURE_POOL}.cpu_wake": format_duration(cpu.wake),
     }
+    if cores is not None:
+        overlay[f"system.pools.{STRUCTURE_POOL}.cores"] = cores
     if cpu.reference is not None:
         overlay[f"system.pools.{STRUCTURE_POOL}.cpu_reference"] = format_duration(cpu.reference)
     notes = [
-        f"{processes} server process(es), {format_duration(cpu.mean)} of CPU per request on average, "
+        f"{processes} server process(es)"
+        + (f" sharing {cores} core(s) (busy at once, their CPU clocks summed to {cores})" if cores else "")
+        + f", {format_duration(cpu.mean)} of CPU per request on average, "
         f"{format_duration(cpu.wake)} more for one that finds its process idle, {cpu.idle:.1%} of a core when idle; "
         + (f"{workers} requests served at once" if workers is not None else "no limit seen on requests served at once")
     ]
+    capacity = cores or processes  # cores' worth of CPU
     has_store = any(np.isfinite(requests[s].store_wait).any() for s in steps)
     connections, held = None, False
     if has_store:
@@ -443,12 +490,12 @@ def calibrate_structure(
         )
     span = max(float(r.sent.max()) for r in requests.values()) - min(float(r.sent.min()) for r in requests.values())
     if span > 0:
-        cpu_use = sum(counts[s] * cpu.per_request[s] for s in steps) / (processes * span)
+        cpu_use = sum(counts[s] * cpu.per_request[s] for s in steps) / (capacity * span)
         store_use = db_load / ((connections or processes) * span)
         bottleneck = "the CPU" if cpu_use >= store_use else "the store's connection"
         notes.append(
             f"bottleneck: {bottleneck} (busy {max(cpu_use, store_use):.0%} on average over the run; CPU "
-            f"{cpu_use:.0%}, store {store_use:.0%}); the CPU saturates at {processes / cpu.mean:,.0f} requests/s "
+            f"{cpu_use:.0%}, store {store_use:.0%}); the CPU saturates at {capacity / cpu.mean:,.0f} requests/s "
             f"({total / span:,.0f}/s measured on average)"
         )
     return overlay, notes

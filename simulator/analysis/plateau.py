@@ -90,7 +90,7 @@ def find_plateau(requests: dict[str, Requests], steps: list[str]) -> Plateau | N
     for k, s in enumerate(steps):
         start, end = intervals[s]
         completions[:, k] = np.bincount(((end - first) / WINDOW).astype(int), minlength=n)[:n]
-        in_service += _overlap(start, end, edges) / WINDOW
+        in_service += overlap(start, end, edges) / WINDOW
     crowded = in_service >= CROWDED
     if crowded.sum() < MIN_WINDOWS:
         return None
@@ -140,7 +140,7 @@ def _bounded_holds(x: np.ndarray, steps: list[str], alone: dict[str, np.ndarray]
     return holds
 
 
-def _overlap(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def overlap(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Seconds of the intervals [start, end) falling in each window between consecutive edges."""
     # time covered up to each edge, summed over intervals: sum(clip(edge - start, 0, end - start))
     order_s, order_e = np.sort(start), np.sort(end)

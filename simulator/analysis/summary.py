@@ -192,7 +192,7 @@ def _resource_figures(res: dict, horizon: float) -> dict[str, Any]:
     for pool, cores in res["cores"].items():
         out[f"cpu_{pool}"] = {
             "processes": len(cores),
-            "utilisation": sum(c["busy_area"] for c in cores) / (len(cores) * horizon),
+            "utilisation": sum(c["work"] for c in cores) / (sum(c["cores"] for c in cores) * horizon),
             "peak_jobs": max(c["peak_jobs"] for c in cores),
         }
     return out

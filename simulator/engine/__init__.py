@@ -8,13 +8,14 @@ from __future__ import annotations
 from simulator.engine.calendar import Answered, Engine, at, collector_paused, every_second
 from simulator.engine.pools import Endpoint, Failure, Pool, Request
 from simulator.engine.recorders import N_BUCKETS, WINDOW, Latencies, draw, percentile, series
-from simulator.engine.resources import Holdable, SharedCore, Stages
+from simulator.engine.resources import Cores, Holdable, SharedCore, Stages
 from simulator.engine.streams import streams
 
 __all__ = [
     "Answered",
     "at",
     "collector_paused",
+    "Cores",
     "draw",
     "Endpoint",
     "Engine",

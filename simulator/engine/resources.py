@@ -3,7 +3,8 @@
 Real flash-sale systems saturate on these, not on their workers: the hot row of the SKU everyone buys
 (a row lock, SQLite's single writer, Redis's single thread) caps throughput at 1 / hold time whatever the
 workers; a connection pool between tiers makes workers wait holding their slot; an asynchronous server
-process serves all its in-flight requests on one core, each at 1/n of its speed (processor sharing).
+process serves all its in-flight requests on one core, each at 1/n of its speed (processor sharing), and
+processes more than the cores share them.
 
 A request whose endpoint has `Stages` is served as a small process by its pool (`Pool._start`): an
 optional cache hit answers it at once; otherwise its CPU demand runs on its process's core, then its own
@@ -97,10 +98,36 @@ class Holdable:
         }
 
 
+class Cores:
+    """Cores fewer than the server processes running on them: the operating system shares them out, so while
+    more processes have work than there are cores, each runs at cores / busy of a core's speed."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.processes: list[SharedCore] = []
+        self.busy = 0
+        """Processes with work on the cores now."""
+
+    def speed(self) -> float:
+        """The share of a core each busy process runs at now."""
+        return min(1.0, self.count / self.busy) if self.busy else 1.0
+
+    def turns(self, process: SharedCore, now: float, delta: int) -> None:
+        """`process` turns busy (+1) or idle (-1): the other busy processes' work is brought up to now at the
+        speed they had, and their completions rescheduled at the speed they get."""
+        others = [p for p in self.processes if p is not process and p.jobs]
+        for p in others:
+            p._advance(now)
+        self.busy += delta
+        for p in others:
+            p._schedule(now)
+
+
 class SharedCore:
     """One server process's CPU core: its in-flight CPU work advances at 1/n speed each (processor sharing),
     or, `fifo`, one piece of work at a time in the order it came (an event loop running each ready request
-    to its next wait).
+    to its next wait). With `cores`, the process shares those cores with others (Cores) and runs slower while
+    more processes than cores have work.
 
     Work left is kept per job; at each arrival or completion the jobs' progress is brought up to now and
     the next completion rescheduled (a superseded completion timer is recognised by its generation).
@@ -109,15 +136,19 @@ class SharedCore:
     EPSILON = 1e-12
     """Work left below this is done: floating-point rounding of the shared progress."""
 
-    def __init__(self, env: Engine, name: str, fifo: bool = False, wake: float = 0.0):
+    def __init__(self, env: Engine, name: str, fifo: bool = False, wake: float = 0.0, cores: Cores | None = None):
         self.env = env
         self.name = name
         self.fifo = fifo
         self.wake = wake
         """CPU seconds added to work that finds the core idle: an event loop waking from its wait for it (busy,
         one wake-up serves many requests, so a request costs less under load)."""
+        self.cores = cores
+        if cores is not None:
+            cores.processes.append(self)
         self.jobs: dict[Grant, float] = {}
         self.busy_area = 0.0  # seconds with at least one job
+        self.work = 0.0  # CPU seconds done
         self.completed = 0
         self.peak_jobs = 0
         self._since = 0.0
@@ -130,6 +161,8 @@ class SharedCore:
         grant = Grant()
         grant.callbacks = []
         grant.since = now
+        if not self.jobs and self.cores is not None:
+            self.cores.turns(self, now, +1)
         self.jobs[grant] = work + self.wake if not self.jobs else work
         self.peak_jobs = max(self.peak_jobs, len(self.jobs))
         self._schedule(now)
@@ -138,24 +171,27 @@ class SharedCore:
     def _advance(self, now: float) -> None:
         elapsed = now - self._since
         if self.jobs and elapsed > 0:
+            done = elapsed * self.cores.speed() if self.cores is not None else elapsed
             if self.fifo:  # the first in line has the core
                 first = next(iter(self.jobs))
-                self.jobs[first] -= elapsed
+                self.jobs[first] -= done
             else:
-                share = elapsed / len(self.jobs)
+                share = done / len(self.jobs)
                 for grant in self.jobs:
                     self.jobs[grant] -= share
             self.busy_area += elapsed
+            self.work += done
         self._since = now
 
     def _schedule(self, now: float) -> None:
         self._generation += 1
         if not self.jobs:
             return
+        slower = 1.0 / self.cores.speed() if self.cores is not None else 1.0
         if self.fifo:
-            end = now + max(next(iter(self.jobs.values())), 0.0)
+            end = now + max(next(iter(self.jobs.values())), 0.0) * slower
         else:
-            end = now + max(min(self.jobs.values()), 0.0) * len(self.jobs)
+            end = now + max(min(self.jobs.values()), 0.0) * len(self.jobs) * slower
         timer = Event(self.env)
         timer._ok = True
         generation = self._generation
@@ -178,11 +214,20 @@ class SharedCore:
             self.completed += 1
             grant._value = True
             self.env.push(now, grant)
+        if not self.jobs and self.cores is not None:
+            self.cores.turns(self, now, -1)
         self._schedule(now)
 
     def snapshot(self, horizon: float) -> dict[str, Any]:
         self._advance(horizon)
-        return {"busy_area": self.busy_area, "completed": self.completed, "peak_jobs": self.peak_jobs}
+        share = self.cores.count / len(self.cores.processes) if self.cores is not None else 1.0
+        return {
+            "busy_area": self.busy_area,
+            "work": self.work,
+            "cores": share,  # its share of the cores: their utilisation is the work over the shares' time
+            "completed": self.completed,
+            "peak_jobs": self.peak_jobs,
+        }
 
 
 @dataclass

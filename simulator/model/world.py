@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from simulator.distributions import Distribution, Draw, sampler
-from simulator.engine import Endpoint, Engine, Holdable, Pool, SharedCore, Stages, at
+from simulator.engine import Cores, Endpoint, Engine, Holdable, Pool, SharedCore, Stages, at
 from simulator.model.inventory import GENERAL, MEMBER, TOP, Order, Stock
 from simulator.model.outcomes import ShopperStats
 from simulator.scenario import EndpointSpec, PoolSpec, Sale, Scenario
@@ -83,7 +83,10 @@ class World:
         for name, p in scenario.system.pools.items():
             if p.processes is not None:
                 fifo = p.cpu_order == "fifo"
-                self.pools[name].cores = [SharedCore(env, f"{name}:{k}", fifo, p.cpu_wake) for k in range(p.processes)]
+                shared = Cores(p.cores) if p.cores is not None and p.cores < p.processes else None
+                self.pools[name].cores = [
+                    SharedCore(env, f"{name}:{k}", fifo, p.cpu_wake, shared) for k in range(p.processes)
+                ]
         for step, ep in scenario.system.endpoints.items():
             if ep.staged:
                 self.endpoints[step].stages = self._stages(step, ep, rng)

@@ -53,6 +53,10 @@ class PoolSpec(Section):
     """Server processes, each on a CPU core of its own, sharing the workers; the endpoints' `cpu` demand
     runs on the core of the process serving the request, shared by its requests in flight (an async
     worker is one process serving all its requests on one core). null: CPU is not modelled apart."""
+    cores: int | None = Field(None, ge=1)
+    """CPU cores the processes run on. null: one each. Fewer than the processes (more processes than cores,
+    as a pre-fork server often runs): the operating system shares the cores out, and while more processes
+    have work than there are cores, each runs at cores / busy processes of a core's speed."""
     cpu_order: Literal["shared", "fifo"] = "shared"
     """How a process's core serves the CPU work of its requests in flight: shared, each at 1/n of its speed
     (processor sharing, as a preemptive scheduler does), or fifo, one at a time in the order they came (as an
@@ -72,6 +76,8 @@ class PoolSpec(Section):
 
     @model_validator(mode="after")
     def _pace(self) -> PoolSpec:
+        if self.cores is not None and self.processes is None:
+            raise ValueError("cores needs processes: the server processes that run on them")
         if self.cpu_pace is not None:
             if self.cpu_reference is None:
                 raise ValueError("cpu_pace needs cpu_reference: the reference work's time the demands were read at")
