@@ -7,15 +7,15 @@ several levels, a calibration on one, and `flashsim validate` of every level wit
     python benchmarks/natural_shop.py --hold buy=5ms --page-items 0 --scales 0.0025 0.0035 0.005 0.008 \
         --calibrate-on 0.005 --plain      # a hot row, calibrated from the answers alone (a throughput plateau)
 
-Each level is a real Locust run against a real server process on 127.0.0.1 replaying the Thursday flash
-sale from 30 s before the open, 3x faster, at a share of its audience (the level's scale). Its load is
-reported as the peak offered load: the CPU the requests sent in the busiest second ask for, by the
-calibration's demands, over the processes' cores. On Linux the shop runs on core 0 and Locust on core 1
-(taskset), so that the load generator never queues the shop's requests behind its own work: with --workers 2
-the shop's two processes share core 0 (more processes than cores, which calibrate reads from their CPU clocks). Prints each
-level's validation table and a summary; the calibration's level is marked, the others are predictions at
-loads it never saw. With --hold, the shop's stock check (or another endpoint) holds its store that long (a hot
-row); with --plain, calibrate reads the answers alone, as for a target that sends no phases, and the load is
+Each level is a real Locust run against a real server process on 127.0.0.1 replaying the Thursday flash sale
+from 30 s before the open, 3x faster, at a share of its audience (the level's scale). Its load is reported as
+the peak offered load: the CPU the requests sent in the busiest second ask for, by the calibration's demands,
+over the processes' cores. On Linux the shop runs on core 0 and Locust on core 1 (taskset), so that the load
+generator never queues the shop's requests behind its own work: with --workers 2 the shop's two processes
+share core 0 (more processes than cores, which calibrate reads from their CPU clocks). Prints each level's
+validation table and a summary; the calibration's level is marked, the others are predictions at loads it
+never saw. With --hold, the shop's stock check (or another endpoint) holds its store that long (a hot row);
+with --plain, calibrate reads the answers alone, as for a target that sends no phases, and the load is
 reported against the lock it finds. Not a test: the figures go to README and docs/model.md.
 """
 

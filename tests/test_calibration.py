@@ -3,6 +3,7 @@
 import csv
 import heapq
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,15 +21,19 @@ from simulator.analysis.calibration import (
     fit_workers,
     held_across_the_loop,
     read_requests,
+    replayed_shoppers,
     run_to_run,
     shared_cores,
     transport_times,
 )
+from simulator.analysis.loadtest import LoadTestRun
 from simulator.distributions import Distribution, parse_distribution
 from simulator.engine.recorders import N_BUCKETS, Latencies, draw, percentile
+from simulator.model import load_replay
 from simulator.output.validation_report import write_overlay
 
 STEADY = "scenarios/steady-state.yaml"
+THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 
 
 def fifo(rate: float, workers: int, service: Distribution, seconds: float, seed: int = 1):
@@ -172,7 +177,7 @@ def write_structured(directory, processes: int = 1, n: int = 2000, seed: int = 7
 @pytest.mark.parametrize("processes", [1, 2])
 def test_structure_is_read_from_the_processes_cpu_clocks_and_the_store_phases(tmp_path, processes):
     write_structured(tmp_path, processes)
-    scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
+    scenario = load_scenario(THURSDAY)
     overlay, notes = calibrate(tmp_path, scenario, structure=True)
     assert overlay["system.pools.server.processes"] == processes
     assert overlay["system.connections.store.size"] == UNLIMITED_WORKERS  # at light load none queued for one
@@ -216,7 +221,7 @@ def test_a_connection_held_while_its_request_waits_for_the_event_loop_is_told_fr
 
 def test_structure_without_cpu_clocks_is_refused_and_by_default_service_times_are_fitted(tmp_path):
     write_structured(tmp_path)
-    overlay, _ = calibrate(tmp_path, load_scenario("scenarios/xiaomi-thursday-flash.yaml"))
+    overlay, _ = calibrate(tmp_path, load_scenario(THURSDAY))
     assert "system.pools.server.processes" not in overlay and "system.endpoints.buy.service" in overlay
     sent, wait, app = fifo(8.0, 4, Distribution("exp", (0.4,)), 600)
     write_requests(tmp_path, "product_page", sent, wait, app)
@@ -260,7 +265,7 @@ def test_a_load_test_of_another_scenario_is_refused(tmp_path):
     from simulator.analysis.calibration import measured_scenario
     from simulator.analysis.loadtest import META, LoadTestRun
 
-    run = LoadTestRun("scenarios/xiaomi-thursday-flash.yaml", "http://127.0.0.1:9", 0.01, 30.0, 60.0, 1, None, ())
+    run = LoadTestRun(THURSDAY, "http://127.0.0.1:9", 0.01, 30.0, 60.0, 1, None, ())
     (tmp_path / META).write_text(json.dumps(run.__dict__, default=list))
     with pytest.raises(ValueError, match="replayed scenario 'xiaomi-thursday-flash'.*not 'steady-state'"):
         measured_scenario(STEADY, tmp_path)
@@ -283,7 +288,7 @@ def test_endpoints_always_asked_together_share_their_fitted_cpu_by_their_handler
                 w.writerow(
                     [step, t, (handler + 0.0005) * 1000, 0.0, handler * 1000, 200, "", "", "", 1000, clock * 1000]
                 )
-    overlay, _ = calibrate(tmp_path, load_scenario("scenarios/xiaomi-thursday-flash.yaml"), structure=True)
+    overlay, _ = calibrate(tmp_path, load_scenario(THURSDAY), structure=True)
     fitted = {s: parse_distribution(overlay[f"system.endpoints.{s}.cpu"]).mean for s in demand}
     assert fitted["token"] == pytest.approx(0.0004, rel=0.1)
     assert fitted["product_page"] == pytest.approx(0.0016, rel=0.05)
@@ -315,13 +320,13 @@ def test_cpu_demands_are_read_at_the_cores_reference_speed_and_validate_scales_t
             slower = 1.0 if i < 1800 else 2.0
             clock += rng.gamma(4.0, 0.0006 * slower / 4)
             w.writerow(["buy", t, 1.0, 0.0, 0.5, 200, "", "", "", 1000, clock * 1000, slower])
-    scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
+    scenario = load_scenario(THURSDAY)
     overlay, _ = calibrate(tmp_path, scenario, structure=True)
     assert parse_distribution(overlay["system.pools.server.cpu_reference"]).mean == pytest.approx(0.001)
     assert parse_distribution(overlay["system.endpoints.buy.cpu"]).mean == pytest.approx(0.0006, rel=0.05)
 
     calibrated = load_scenario(
-        "scenarios/xiaomi-thursday-flash.yaml",
+        THURSDAY,
         [f"{key}={value}" for key, value in overlay.items() if value is not None and "token" not in key],
     )
     later = read_requests(tmp_path, calibrated)
@@ -350,7 +355,7 @@ def test_the_wake_up_a_request_pays_when_its_process_is_idle_is_told_apart_from_
             free = start + demand
             clock += demand
             w.writerow([step, t, (free - t) * 1000, 0.0, (free - start) * 1000, 200, "", "", "", 1000, clock * 1000])
-    overlay, notes = calibrate(tmp_path, load_scenario("scenarios/xiaomi-thursday-flash.yaml"), structure=True)
+    overlay, notes = calibrate(tmp_path, load_scenario(THURSDAY), structure=True)
     assert parse_distribution(overlay["system.pools.server.cpu_wake"]).mean == pytest.approx(0.0005, rel=0.1)
     assert parse_distribution(overlay["system.endpoints.buy.cpu"]).mean == pytest.approx(0.0006, rel=0.1)
     assert parse_distribution(overlay["system.endpoints.product_page.cpu"]).mean == pytest.approx(0.0012, rel=0.1)
@@ -364,7 +369,7 @@ def test_several_runs_are_fitted_as_one_each_with_its_own_clock_and_processes(tm
     for seed, run in enumerate(runs):
         run.mkdir()
         write_structured(run, processes=1, n=1000, seed=seed)  # both runs' process has the same id
-    scenario = load_scenario("scenarios/xiaomi-thursday-flash.yaml")
+    scenario = load_scenario(THURSDAY)
     merged = read_runs(runs, scenario)
     first = read_requests(runs[0], scenario)
     assert len(merged["buy"].sent) == len(first["buy"].sent) + len(read_requests(runs[1], scenario)["buy"].sent)
@@ -387,9 +392,7 @@ def test_calibrating_runs_of_different_replays_together_is_refused(tmp_path):
     for name, overrides in (("a", ()), ("b", ("audience.size=1k",))):
         (tmp_path / name).mkdir()
         write_structured(tmp_path / name)
-        run = LoadTestRun(
-            "scenarios/xiaomi-thursday-flash.yaml", "http://127.0.0.1:9", 0.01, 30.0, 60.0, 1, None, overrides
-        )
+        run = LoadTestRun(THURSDAY, "http://127.0.0.1:9", 0.01, 30.0, 60.0, 1, None, overrides)
         (tmp_path / name / META).write_text(json.dumps(run.__dict__, default=list))
     args = ["calibrate", "--structure", "--from", str(tmp_path / "a"), "--from", str(tmp_path / "b")]
     result = CliRunner().invoke(main, args)
@@ -461,3 +464,10 @@ def test_processes_crowded_at_once_on_fewer_cores_show_it_in_their_summed_cpu_cl
     assert shared_cores(crowded_processes(rate=0.95)) is None  # a core each
     assert shared_cores(crowded_processes(rate=0.35)) is None  # 0.7 of a core: waiting elsewhere (the store)
     assert shared_cores(crowded_processes(rate=0.5, crowd=0.002)) is None  # never crowded: nothing to read
+
+
+def test_validate_takes_the_load_tests_own_shoppers_only_where_it_sent_them_all():
+    meta = LoadTestRun(THURSDAY, "http://127.0.0.1:8000", 0.002, 3.0, 60.0, overrides=("clock.start=19:59:30",))
+    sent = load_replay(THURSDAY, 0.002, 3.0, 60.0, overrides=meta.overrides).shoppers
+    assert replayed_shoppers(Path(THURSDAY), meta, len(sent.time)) == sent
+    assert replayed_shoppers(Path(THURSDAY), meta, len(sent.time) - 3) is None  # some never started: draw them

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import load_scenario
+from simulator.analysis.replications import simulate
 from simulator.model.demand import curves
 from simulator.model.replay import load_replay
 from simulator.scenario.scaling import scaled
@@ -64,3 +65,18 @@ def test_workers_share_the_shoppers_without_overlap():
     a.share, b.share = (0, 2), (1, 2)
     taken = [x for r in (a, b) for x in iter(r.take, None)]
     assert sorted(taken) == list(range(len(a.shoppers.time)))
+
+
+def test_the_model_visited_by_a_load_tests_shoppers_sees_exactly_them_in_every_replication():
+    # validate runs the model on the shoppers the load test sent: each replication's arrivals are theirs, second
+    # by second, all accounted for; drawn shoppers differ from one replication to the next
+    replay = load_replay(THURSDAY, 0.002, 3, run_time=60.0, overrides=("clock.start=19:59:30",))
+    scenario = replay.scenario.model_copy(update={"clock": replay.scenario.clock.model_copy(update={"horizon": 60.0})})
+    given = simulate(scenario, replications=3, shoppers=replay.shoppers).replications
+    sent = np.histogram(replay.shoppers.time, np.arange(61))[0]
+    assert sent.sum() > 300
+    for rep in given:
+        assert list(rep["shoppers"]["series"]["arrivals"][:60]) == list(sent)
+        assert sum(rep["shoppers"]["outcomes"].values()) + rep["shoppers"]["in_system"] == sent.sum()
+    drawn = simulate(scenario, replications=2).replications
+    assert list(drawn[0]["shoppers"]["series"]["arrivals"]) != list(drawn[1]["shoppers"]["series"]["arrivals"])

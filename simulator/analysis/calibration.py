@@ -32,7 +32,7 @@ from simulator.analysis.plateau import Plateau, find_plateau, nonnegative_fit, o
 from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
 from simulator.engine import N_BUCKETS, draw
-from simulator.model import curves
+from simulator.model import Shoppers, curves, load_replay
 from simulator.scenario import Scenario, load_scenario, scaled
 from simulator.units import format_duration
 
@@ -713,6 +713,8 @@ class Validation:
     """Seconds the load generator ran saturated (None: not sampled): measured times there include its queue."""
     shares: list[Share] = field(default_factory=list)
     """The shoppers' outcomes and the error rate, where the load test recorded outcomes."""
+    replayed: bool = False
+    """Whether the model was visited by the load test's own shoppers (replayed_shoppers), not drawn ones."""
     slower: float | None = None
     """How much slower the target's cores ran than when its CPU demands were calibrated (the reference work's
     median time, here over there; the model follows it second by second); None where not measured."""
@@ -764,14 +766,16 @@ def validate(
     overlays: tuple[Path, ...] = (),
 ) -> Validation:
     """Run the model at the measured load; per endpoint, predicted against measured."""
-    scenario, _, seen, expected = measured_scenario(scenario_path, directory, overlays)
+    scenario, meta, seen, expected = measured_scenario(scenario_path, directory, overlays)
     horizon = scenario.clock.horizon
     requests = {step: answered_by(r, horizon) for step, r in read_requests(directory, scenario).items()}
     scenario, slower = at_measured_pace(scenario, requests)
-    result = simulate(scenario, replications=replications)
+    shoppers = replayed_shoppers(scenario_path, meta, seen)
+    result = simulate(scenario, replications=replications, shoppers=shoppers)
     rng = np.random.default_rng(scenario.seed)
     validation = Validation([], tolerance, (seen, expected), {}, {}, {}, saturated_seconds(directory))
     validation.slower = slower
+    validation.replayed = shoppers is not None
     every = [transport_times(r) for r in requests.values()]
     floor = float(np.median(np.concatenate(every))) if any(len(t) for t in every) else 0.0
     for step, ep in scenario.system.endpoints.items():
@@ -832,6 +836,18 @@ def run_to_run(
         for key, values in figures.items()
         if len(values) >= 2
     }
+
+
+def replayed_shoppers(scenario_path: Path, meta: LoadTestRun, seen: int) -> Shoppers | None:
+    """The shoppers the load test sent (their arrival times and intentions, as its replay drew them), or None
+    where it did not send them all. The model visited by the very shoppers the target was sees the same
+    surge: with a few hundred shoppers, how they happened to bunch up moves the tails by 2x from one draw to
+    the next, and a comparison with another draw would judge that luck, not the model."""
+    try:
+        replay = load_replay(str(scenario_path), meta.scale, meta.speedup, meta.run_time, math.inf, meta.overrides)
+    except ValueError:
+        return None
+    return replay.shoppers if len(replay.shoppers.time) == seen else None
 
 
 def answered_by(r: Requests, horizon: float) -> Requests:

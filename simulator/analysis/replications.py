@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from simulator.analysis.summary import latency_windows, summarise, timeseries
-from simulator.model import simulate_once
+from simulator.model import Shoppers, simulate_once
 from simulator.scenario import Scenario
 
 
@@ -51,9 +51,11 @@ def simulate(
     replications: int | None = None,
     jobs: int = 1,
     progress: Callable[[], None] | None = None,
+    shoppers: Shoppers | None = None,
 ) -> RunResult:
-    """Run the scenario's replications (defaults from the scenario), `jobs` at a time."""
-    return simulate_all({scenario.name: scenario}, seed, replications, jobs, progress)[scenario.name]
+    """Run the scenario's replications (defaults from the scenario), `jobs` at a time; with `shoppers`, every
+    replication is visited by those (their arrival times and intentions) instead of drawing its own."""
+    return simulate_all({scenario.name: scenario}, seed, replications, jobs, progress, shoppers)[scenario.name]
 
 
 def simulate_all(
@@ -62,6 +64,7 @@ def simulate_all(
     replications: int | None = None,
     jobs: int = 1,
     progress: Callable[[], None] | None = None,
+    shoppers: Shoppers | None = None,
 ) -> dict[str, RunResult]:
     """Run several scenarios on the same seed children (common random numbers), all their replications
     sharing the `jobs` processes; the seed and replications default to the first scenario's."""
@@ -72,12 +75,12 @@ def simulate_all(
     results: dict[str, list[dict]] = {name: [] for name in scenarios}
     if jobs <= 1 or len(tasks) == 1:
         for name, child in tasks:
-            results[name].append(simulate_once(scenarios[name], child))
+            results[name].append(simulate_once(scenarios[name], child, shoppers))
             if progress:
                 progress()
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            futures = [(name, pool.submit(simulate_once, scenarios[name], child)) for name, child in tasks]
+            futures = [(name, pool.submit(simulate_once, scenarios[name], child, shoppers)) for name, child in tasks]
             for name, future in futures:
                 results[name].append(future.result())
                 if progress:

@@ -4,7 +4,7 @@ in its own module, plugged into the core through the World's hooks and wired in 
 
 from __future__ import annotations
 
-from simulator.model.demand import curves
+from simulator.model.demand import Shoppers, curves
 from simulator.model.outcomes import OUTCOMES
 from simulator.model.replay import Replay, load_replay
 from simulator.model.replication import simulate_once
@@ -16,5 +16,6 @@ __all__ = [
     "load_replay",
     "OUTCOMES",
     "Replay",
+    "Shoppers",
     "simulate_once",
 ]

@@ -11,7 +11,7 @@ from simpy.core import EventPriority
 
 from simulator.engine import collector_paused, every_second, streams
 from simulator.model import contact_centre, contingency, presale, red_packets, waiting_room
-from simulator.model.demand import curves, draw_shoppers, drawn_demand
+from simulator.model.demand import Shoppers, curves, draw_shoppers, drawn_demand
 from simulator.model.inventory import PAID
 from simulator.model.shopper import Habits, shopper
 from simulator.model.world import World
@@ -39,8 +39,9 @@ def build(scenario: Scenario, rng: Callable[[str], np.random.Generator], habits:
     return world
 
 
-def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
-    """Run one replication to the horizon; its results as plain data."""
+def simulate_once(scenario: Scenario, seed: np.random.SeedSequence, shoppers: Shoppers | None = None) -> dict:
+    """Run one replication to the horizon; its results as plain data. With `shoppers`, those visit (a load
+    test's own, to compare with it) rather than shoppers drawn from the audience."""
     rng = streams(seed)
     scenario = drawn_demand(scenario, rng("uncertainty"))
     segments = list(scenario.audience.segments)
@@ -50,7 +51,10 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence) -> dict:
     world = build(scenario, rng, habits)
     env = world.env
     horizon = scenario.clock.horizon
-    env.start(_arrivals(world, scenario, rng, habits, behaviours))
+    if shoppers is None:
+        env.start(_arrivals(world, scenario, rng, habits, behaviours))
+    else:
+        env.start(_visits(world, shoppers, habits))
     for processes in world.late:
         env.start(sorted(processes, key=lambda item: item[0]))
     every_second(env, functools.partial(_sample, world), SAMPLE_PRIORITY)
@@ -101,13 +105,18 @@ def _arrivals(
             span /= 2
             continue
         batch = draw_shoppers(rng, scenario, sale_curves, start, end, behaviours, luck)
-        intents = zip(batch.buys, batch.pays, batch.accepted, batch.keeps_trying, batch.patience, batch.luck)
-        for t, sale, segment, intent in zip(batch.time, batch.sale, batch.segment, intents):
-            yield t, shopper(world, me, sale, segment, habits[segment], intent)
-            me += 1
+        yield from _visits(world, batch, habits, me)
+        me += len(batch.time)
         if expected < BATCH / 2 and span < 60:
             span *= 2
         start = end
+
+
+def _visits(world: World, batch: Shoppers, habits: list[Habits], first: int = 0) -> Iterator[tuple[float, Generator]]:
+    """Each shopper's arrival time and visit, numbered from `first`."""
+    intents = zip(batch.buys, batch.pays, batch.accepted, batch.keeps_trying, batch.patience, batch.luck)
+    for me, (t, sale, segment, intent) in enumerate(zip(batch.time, batch.sale, batch.segment, intents), first):
+        yield t, shopper(world, me, sale, segment, habits[segment], intent)
 
 
 def _sample(world: World, second: int) -> None:

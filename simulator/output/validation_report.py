@@ -136,7 +136,13 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
     seen, expected = validation.arrivals
     transport = ", ".join(f"{step} {describe(t, 'p50')}" for step, t in validation.transport.items() if t is not None)
     table.caption = (
-        f"shoppers measured {seen:,} (curve {expected:,.0f}); predicted times include the transport "
+        f"shoppers measured {seen:,} (curve {expected:,.0f}), "
+        + (
+            "the model visited by the same (their arrivals and intentions)"
+            if validation.replayed
+            else "the model's drawn from the curve"
+        )  # fmt: skip
+        + "; predicted times include the transport "
         f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
         f"judged: throughput and p95 within {tolerance:.0%}"
         + (f", outcomes within {tolerance:.0%} or {SMALL_SHARE:.0%} points" if validation.shares else "")
