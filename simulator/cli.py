@@ -405,25 +405,20 @@ def loadtest(
     click.echo(f"results: {directory}")
 
 
-loadtest_dir = click.option(
-    "--from",
-    "source",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A load test directory (results/<scenario>/<run-id>/loadtest).",
-)
+def loadtest_dirs(why: str) -> Callable:
+    """The --from option: one load test directory, or several runs of one replay read as one (`why`)."""
+    return click.option(
+        "--from",
+        "sources",
+        required=True,
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help=f"A load test directory (results/<scenario>/<run-id>/loadtest); repeat it to {why}.",
+    )
 
 
 @main.command()
-@click.option(
-    "--from",
-    "sources",
-    required=True,
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A load test directory (results/<scenario>/<run-id>/loadtest); repeat it to fit several runs of the "
-    "same replay as one (a surer fit: each run's saturated seconds are few).",
-)
+@loadtest_dirs("fit several runs of the same replay as one (a surer fit: each run's saturated seconds are few)")
 @click.option(
     "--scenario",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -472,7 +467,7 @@ def calibrate(sources: tuple[Path, ...], scenario: Path | None, out: Path | None
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@loadtest_dir
+@loadtest_dirs("measure several runs of the same replay as one (surer tails: they move from run to run)")
 @overlay_option
 @click.option(
     "--tolerance",
@@ -483,7 +478,9 @@ def calibrate(sources: tuple[Path, ...], scenario: Path | None, out: Path | None
 )
 @click.option("--replications", "-r", type=click.IntRange(min=1), default=5, show_default=True)
 @guarded
-def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance: float, replications: int) -> None:
+def validate(
+    scenario: Path, sources: tuple[Path, ...], overlays: tuple[Path, ...], tolerance: float, replications: int
+) -> None:
     """Compare the model with a load test at the load measured; exit 1 beyond the tolerance."""
     from simulator.analysis import calibration
     from simulator.output.validation_report import (
@@ -493,11 +490,12 @@ def validate(scenario: Path, source: Path, overlays: tuple[Path, ...], tolerance
         validation_table,
     )
 
+    source = sources[0]
     try:
-        result = calibration.validate(scenario, source, tolerance, replications, overlays)
+        result = calibration.validate(scenario, list(sources), tolerance, replications, overlays)
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        raise UsageProblem(f"--from {source}: {exc}") from None
-    title = f"validate {scenario} against {source}"
+        raise UsageProblem(f"--from {source}: {exc}" if len(sources) == 1 else f"--from: {exc}") from None
+    title = f"validate {scenario} against {' and '.join(map(str, sources))}"
     Console(highlight=False).print(validation_table(result, title, tolerance))
     figure, over_time = fresh_path(source / "validation.png"), fresh_path(source / "validation-time.png")
     plot_validation(result, figure)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from simulator.analysis import calibration
 from simulator.cli import main
 from simulator.scenario.loader import load_scenario
 
@@ -66,6 +69,28 @@ def test_thursday_flash_replayed_sells_exactly_the_stock(store, start_shop, tmp_
     result = CliRunner().invoke(main, ["validate", THURSDAY, "--from", str(directory), "-r", "2"])
     assert result.exit_code in (0, 1), result.output  # it runs and judges; capacity is not the point here
     assert (directory / "validation.png").stat().st_size > 10_000
+    if store == "sqlite":
+        two_runs_of_one_replay_validate_as_one(directory, tmp_path)
+
+
+def two_runs_of_one_replay_validate_as_one(directory: Path, tmp_path: Path) -> None:
+    """A run and its copy, measured as one: the same throughput (their mean) and times (pooled: each time
+    twice) as the run alone, the model visited by the same shoppers; a run of another
+    replay is refused."""
+    again = tmp_path / "again"
+    shutil.copytree(directory, again)
+    one = calibration.validate(Path(THURSDAY), directory, replications=2)
+    both = calibration.validate(Path(THURSDAY), [directory, again], replications=2)
+    assert one.replayed and both.replayed and both.runs == 2
+    for alone, pooled in zip(one.rows, both.rows):
+        assert pooled.measured["throughput"] == pytest.approx(alone.measured["throughput"])
+        assert list(both.measured_latency[pooled.step]) == list(np.repeat(one.measured_latency[alone.step], 2))
+        assert pooled.predicted["throughput"] == pytest.approx(alone.predicted["throughput"])
+    assert [s.measured for s in both.shares] == pytest.approx([s.measured for s in one.shares])
+    meta = json.loads((again / "loadtest.json").read_text())
+    (again / "loadtest.json").write_text(json.dumps({**meta, "scale": 0.004}))
+    refused = CliRunner().invoke(main, ["validate", THURSDAY, "--from", str(directory), "--from", str(again)])
+    assert refused.exit_code == 2 and "validate runs of one replay together" in refused.output, refused.output
 
 
 @pytest.mark.parametrize("utilisation, audience", [(0.6, "18k"), (0.8, "24k")])

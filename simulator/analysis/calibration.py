@@ -715,6 +715,8 @@ class Validation:
     """The shoppers' outcomes and the error rate, where the load test recorded outcomes."""
     replayed: bool = False
     """Whether the model was visited by the load test's own shoppers (replayed_shoppers), not drawn ones."""
+    runs: int = 1
+    """Load tests of one replay measured as one."""
     slower: float | None = None
     """How much slower the target's cores ran than when its CPU demands were calibrated (the reference work's
     median time, here over there; the model follows it second by second); None where not measured."""
@@ -760,22 +762,42 @@ def _arrivals(directory: Path) -> tuple[int, float]:
 
 def validate(
     scenario_path: Path,
-    directory: Path,
+    directory: Path | list[Path],
     tolerance: float = 0.15,
     replications: int = 5,
     overlays: tuple[Path, ...] = (),
 ) -> Validation:
-    """Run the model at the measured load; per endpoint, predicted against measured."""
-    scenario, meta, seen, expected = measured_scenario(scenario_path, directory, overlays)
+    """Run the model at the measured load; per endpoint, predicted against measured. Several load tests of
+    one replay are measured as one: their requests pooled, their counts averaged (a surer measure of the tails,
+    which move from run to run on a shared machine)."""
+    directories = directory if isinstance(directory, list) else [directory]
+    runs = [measured_scenario(scenario_path, d, overlays) for d in directories]
+    scenario, meta, seen, expected = runs[0]
+    replay = (meta.scale, meta.speedup, meta.run_time, meta.overrides)
+    for d, (_, theirs, _, _) in zip(directories[1:], runs[1:]):
+        if (theirs.scale, theirs.speedup, theirs.run_time, theirs.overrides) != replay:
+            raise ValueError(
+                f"{d}: it replayed scale {theirs.scale:g}, speedup {theirs.speedup:g}, {theirs.run_time:g} s, "
+                f"{list(theirs.overrides)}; {directories[0]} replayed {meta.scale:g}, {meta.speedup:g}, "
+                f"{meta.run_time:g} s, {list(meta.overrides)}: validate runs of one replay together"
+            )
     horizon = scenario.clock.horizon
-    requests = {step: answered_by(r, horizon) for step, r in read_requests(directory, scenario).items()}
+    k = len(directories)
+    requests = pooled(
+        [{step: answered_by(r, horizon) for step, r in read_requests(d, scenario).items()} for d in directories]
+    )
     scenario, slower = at_measured_pace(scenario, requests)
-    shoppers = replayed_shoppers(scenario_path, meta, seen)
+    counts = [run[2] for run in runs]
+    shoppers = replayed_shoppers(scenario_path, meta, seen) if len(set(counts)) == 1 else None
     result = simulate(scenario, replications=replications, shoppers=shoppers)
     rng = np.random.default_rng(scenario.seed)
-    validation = Validation([], tolerance, (seen, expected), {}, {}, {}, saturated_seconds(directory))
+    generator = [t for t in map(saturated_seconds, directories) if t is not None]
+    validation = Validation(
+        [], tolerance, (round(np.mean(counts)), expected), {}, {}, {}, max(generator) if generator else None
+    )
     validation.slower = slower
     validation.replayed = shoppers is not None
+    validation.runs = k
     every = [transport_times(r) for r in requests.values()]
     floor = float(np.median(np.concatenate(every))) if any(len(t) for t in every) else 0.0
     for step, ep in scenario.system.endpoints.items():
@@ -792,25 +814,25 @@ def validate(
         predicted = np.sort(_client_times(hist, transport, DRAWS, rng))
         row = Row(
             step,
-            {"throughput": len(latency) / horizon, **_quantiles(latency)},
+            {"throughput": len(latency) / horizon / k, **_quantiles(latency)},
             {"throughput": served / horizon, **_quantiles(predicted)},
             len(latency),
         )
-        row.noise = run_to_run(step, result.replications, transport, horizon, rng)
+        row.noise = run_to_run(step, result.replications, transport, horizon, rng, k)
         validation.rows.append(row)
         validation.measured_latency[step] = latency
         validation.predicted_latency[step] = predicted
         validation.transport[step] = float(np.median(transport)) if len(transport) else None
         seconds = math.ceil(horizon)
         if r is not None:
-            validation.measured_series[step] = measured_series(r, seconds)
+            validation.measured_series[step] = {name: v / k for name, v in measured_series(r, seconds).items()}
         validation.predicted_series[step] = {
             name: np.mean([np.add.reduce([rep["endpoints"][step]["series"][k][:seconds] for k in keys])
                            for rep in result.replications], axis=0)
             for name, keys in (("answered", ["served"]), ("errors", ["rejected", "timed_out"]),
                                ("in_flight", ["in_flight"]))
         }  # fmt: skip
-    validation.shares = outcome_shares(directory, requests, result.replications)
+    validation.shares = outcome_shares(directories, requests, result.replications)
     return validation
 
 
@@ -822,17 +844,17 @@ def _client_times(hist: list[int], transport: np.ndarray, n: int, rng: np.random
 
 
 def run_to_run(
-    step: str, replications: list[dict], transport: np.ndarray, horizon: float, rng: np.random.Generator
+    step: str, replications: list[dict], transport: np.ndarray, horizon: float, rng: np.random.Generator, runs: int = 1
 ) -> dict[str, float]:
-    """Per judged figure, the standard deviation one run's would have about the replications' mean: their
-    spread, and the mean's own uncertainty (Row.noise)."""
+    """Per judged figure, the standard deviation the mean of `runs` load tests' would have about the
+    replications' mean: their spread over the runs, and the mean's own uncertainty (Row.noise)."""
     if len(replications) < 2:
         return {}
     each = [rep["endpoints"][step] for rep in replications]
     p95 = [np.quantile(t, 0.95) for e in each if len(t := _client_times(e["hist"], transport, DRAWS // 10, rng))]
     figures = {"throughput": [e["served"] / horizon for e in each], "p95": p95}
     return {
-        key: float(np.std(values, ddof=1) * math.sqrt(1 + 1 / len(values)))
+        key: float(np.std(values, ddof=1) * math.sqrt(1 / runs + 1 / len(values)))
         for key, values in figures.items()
         if len(values) >= 2
     }
@@ -848,6 +870,17 @@ def replayed_shoppers(scenario_path: Path, meta: LoadTestRun, seen: int) -> Shop
     except ValueError:
         return None
     return replay.shoppers if len(replay.shoppers.time) == seen else None
+
+
+def pooled(runs: list[dict[str, Requests]]) -> dict[str, Requests]:
+    """Several load tests' requests of one replay together, on the replay's one clock."""
+    steps = dict.fromkeys(step for run in runs for step in run)
+    return {
+        step: Requests(
+            *(np.concatenate([getattr(run[step], f.name) for run in runs if step in run]) for f in fields(Requests))
+        )
+        for step in steps
+    }
 
 
 def answered_by(r: Requests, horizon: float) -> Requests:
@@ -897,13 +930,16 @@ def measured_series(r: Requests, seconds: int) -> dict[str, np.ndarray]:
     }  # fmt: skip
 
 
-def outcome_shares(directory: Path, requests: dict[str, Requests], replications: list[dict]) -> list[Share]:
-    """The judged outcomes' shares of the shoppers and the error rate, measured (outcomes.json, requests.csv)
-    and predicted (mean over the replications); none where the load test recorded no outcomes."""
-    path = directory / "outcomes.json"
-    if not path.exists():
+def outcome_shares(directories: list[Path], requests: dict[str, Requests], replications: list[dict]) -> list[Share]:
+    """The judged outcomes' shares of the shoppers and the error rate, measured (outcomes.json, requests.csv;
+    the load tests' together) and predicted (mean over the replications); none where a load test recorded no
+    outcomes."""
+    paths = [d / "outcomes.json" for d in directories]
+    if not all(p.exists() for p in paths):
         return []
-    measured = json.loads(path.read_text()).get("outcomes", {})
+    measured: Counter[str] = Counter()
+    for path in paths:
+        measured.update(json.loads(path.read_text()).get("outcomes", {}))
     shoppers = sum(measured.values())
     sent = sum(len(r.sent) for r in requests.values())
     if not shoppers or not sent:

@@ -136,7 +136,13 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
     seen, expected = validation.arrivals
     transport = ", ".join(f"{step} {describe(t, 'p50')}" for step, t in validation.transport.items() if t is not None)
     table.caption = (
-        f"shoppers measured {seen:,} (curve {expected:,.0f}), "
+        f"shoppers measured {seen:,} (curve {expected:,.0f})"
+        + (
+            f" in each of {validation.runs} runs, their times pooled, their counts averaged"
+            if validation.runs > 1
+            else ""
+        )
+        + ", "
         + (
             "the model visited by the same (their arrivals and intentions)"
             if validation.replayed
