@@ -3,6 +3,7 @@ several levels, a calibration on one, and `flashsim validate` of every level wit
 
     python benchmarks/natural_shop.py                        # SQLite, one process, four levels
     python benchmarks/natural_shop.py --workers 2
+    python benchmarks/natural_shop.py --scales 0.001 0.002 0.003 --repeat 3   # each level 3 times, and as one
     python benchmarks/natural_shop.py --store redis://127.0.0.1:6379/0
     python benchmarks/natural_shop.py --hold buy=5ms --page-items 0 --scales 0.0025 0.0035 0.005 0.008 \
         --calibrate-on 0.005 --plain      # a hot row, calibrated from the answers alone (a throughput plateau)
@@ -55,10 +56,11 @@ def flashsim(*args: str, core: str = "1") -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
 
 
-def load_test(work: Path, scale: float, args: argparse.Namespace) -> Path:
-    """One level: a fresh shop selling the scaled stock, the scaled load test against it; its directory."""
+def load_test(work: Path, scale: float, args: argparse.Namespace, run: int = 0) -> Path:
+    """One run of a level: a fresh shop selling the scaled stock, the scaled load test against it; its directory."""
     port = free_port()
-    store = f"sqlite:///{work}/shop-{scale}.sqlite" if args.store.startswith("sqlite") else args.store
+    name = f"{scale}" if run == 0 else f"{scale}-{run + 1}"
+    store = f"sqlite:///{work}/shop-{name}.sqlite" if args.store.startswith("sqlite") else args.store
     shop = subprocess.Popen(
         [*pinned("0"), sys.executable, "-m", "loadtests.target", "--port", str(port), "--fresh", "--store", store,
          "--workers", str(args.workers), "--page-items", str(args.page_items), "--scenario", str(SCENARIO),
@@ -68,7 +70,7 @@ def load_test(work: Path, scale: float, args: argparse.Namespace) -> Path:
     )  # fmt: skip
     try:
         time.sleep(4)
-        out = work / f"level-{scale}"
+        out = work / f"level-{name}"
         run = flashsim("loadtest", str(SCENARIO), "--host", f"http://127.0.0.1:{port}", "--scale", str(scale),
                        "--speedup", str(args.speedup), "--run-time", f"{args.seconds}s", "--set", WINDOW,
                        "--out", str(out))  # fmt: skip
@@ -111,9 +113,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--hold", action="append", default=[], help="ENDPOINT=DIST: the shop's --hold (a hot row).")
     parser.add_argument("--plain", action="store_true", help="Calibrate from the answers alone (no --structure).")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="Runs of each level, validated one by one and as one (--from repeated)."
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="natural-shop-"))
-    levels = {scale: load_test(work, scale, args) for scale in args.scales}
+    runs = {scale: [load_test(work, scale, args, k) for k in range(args.repeat)] for scale in args.scales}
+    levels = {scale: directories[0] for scale, directories in runs.items()}
     overlay = work / "calibration.yaml"
     structure = [] if args.plain else ["--structure"]
     calibrated = flashsim("calibrate", *structure, "--from", str(levels[args.calibrate_on]), "--out", str(overlay))
@@ -126,10 +132,17 @@ def main() -> None:
         seen = "the calibration's run" if scale == args.calibrate_on else "a load the calibration never saw"
         load = peak_load(directory, cpu, units)
         print(f"== scale {scale}: peak offered load {load:.0%} of the {'lock' if args.plain else 'CPU'}; {seen}")
-        out = flashsim("validate", str(SCENARIO), "--from", str(directory), "--overlay", str(overlay)).stdout
-        print(out)
-        verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
-        summary.append(f"scale {scale}: peak {load:.0%}, {verdict.group(1) if verdict else 'no verdict'}")
+        for run in runs[scale]:
+            out = flashsim("validate", str(SCENARIO), "--from", str(run), "--overlay", str(overlay)).stdout
+            print(out)
+            verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
+            summary.append(f"scale {scale}: peak {load:.0%}, {verdict.group(1) if verdict else 'no verdict'}")
+        if args.repeat > 1:
+            every = [a for d in runs[scale] for a in ("--from", str(d))]
+            out = flashsim("validate", str(SCENARIO), *every, "--overlay", str(overlay)).stdout
+            print(f"== scale {scale}: its {args.repeat} runs as one\n{out}")
+            verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
+            summary.append(f"scale {scale}, {args.repeat} runs as one: {verdict.group(1) if verdict else 'no verdict'}")
     print("\n".join(summary))
     print(f"(load tests and overlay kept in {work})")
 
