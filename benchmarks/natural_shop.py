@@ -56,10 +56,11 @@ def flashsim(*args: str, core: str = "1") -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
 
 
-def load_test(work: Path, scale: float, args: argparse.Namespace, run: int = 0) -> Path:
-    """One run of a level: a fresh shop selling the scaled stock, the scaled load test against it; its directory."""
+def load_test(work: Path, scale: float, args: argparse.Namespace, k: int = 0) -> Path:
+    """The k-th run of a level: a fresh shop selling the scaled stock, the scaled load test against it; its
+    directory."""
     port = free_port()
-    name = f"{scale}" if run == 0 else f"{scale}-{run + 1}"
+    name = f"{scale}" if k == 0 else f"{scale}-{k + 1}"
     store = f"sqlite:///{work}/shop-{name}.sqlite" if args.store.startswith("sqlite") else args.store
     shop = subprocess.Popen(
         [*pinned("0"), sys.executable, "-m", "loadtests.target", "--port", str(port), "--fresh", "--store", store,
