@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def demands(overlay: Path) -> dict[str, float]:
 def peak_load(directory: Path, cpu: dict[str, float], processes: int) -> float:
     """The work the requests sent in the busiest second ask of the bottleneck, over its units (the processes'
     cores, or one lock: processes 1)."""
-    asked: Counter[int] = Counter()
+    asked: defaultdict[int, float] = defaultdict(float)
     with open(directory / "requests.csv", newline="") as f:
         for row in csv.DictReader(f):
             asked[int(float(row["sent_s"]))] += cpu.get(row["step"], 0.0)
