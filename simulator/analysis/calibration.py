@@ -646,8 +646,9 @@ class Row:
     count: int = MIN_JUDGED
     """Requests measured."""
     noise: dict[str, float] = field(default_factory=dict)
-    """Per judged figure, how far one run's would stray from the predicted mean were the model right (standard
-    deviation: the replications' spread, plus the mean's own uncertainty); none with one replication."""
+    """Per judged figure, how far the measured one (one run's, or the mean of several runs') would stray from
+    the predicted mean were the model right (a standard deviation: the replications' spread over the runs, plus
+    the mean's own uncertainty); none with one replication."""
 
     @property
     def judged(self) -> bool:
