@@ -135,20 +135,16 @@ def validation_table(validation: Validation, title: str, tolerance: float) -> Ta
         table.add_row(*cells[:-1], cells[-1] + (f" {verdict}" if verdict else ""), end_section=ends)
     seen, expected = validation.arrivals
     transport = ", ".join(f"{step} {describe(t, 'p50')}" for step, t in validation.transport.items() if t is not None)
+    runs = (
+        f" in each of {validation.runs} runs, their times pooled, their counts averaged" if validation.runs > 1 else ""
+    )
+    model = (
+        "the model visited by the same shoppers (their arrivals and intentions)"
+        if validation.replayed
+        else "the model's shoppers drawn from the curve"
+    )
     table.caption = (
-        f"shoppers measured {seen:,} (curve {expected:,.0f})"
-        + (
-            f" in each of {validation.runs} runs, their times pooled, their counts averaged"
-            if validation.runs > 1
-            else ""
-        )
-        + ", "
-        + (
-            "the model visited by the same (their arrivals and intentions)"
-            if validation.replayed
-            else "the model's drawn from the curve"
-        )  # fmt: skip
-        + "; predicted times include the transport "
+        f"shoppers measured {seen:,} (curve {expected:,.0f}){runs}, {model}; predicted times include the transport "
         f"measured (client less Server-Timing), median: {transport or 'none sent, none added'}\n"
         f"judged: throughput and p95 within {tolerance:.0%}"
         + (f", outcomes within {tolerance:.0%} or {SMALL_SHARE:.0%} points" if validation.shares else "")
