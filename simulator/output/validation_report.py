@@ -173,7 +173,8 @@ def noise_note(validation: Validation, tolerance: float) -> str:
         return ""
     return (
         f"noise: beyond {tolerance:.0%}, but within {NOISE_SDS:g} of the model's run-to-run standard deviations, "
-        f"so one run cannot judge it (its replications differ as much): {', '.join(steps)}"
+        f"so {'one run' if validation.runs == 1 else f'{validation.runs} runs'} cannot judge it (its replications "
+        f"differ as much): {', '.join(steps)}"
     )
 
 
