@@ -29,7 +29,7 @@ from loadtests.recorder import Recorder
 from loadtests.shapes import ScenarioShape
 from simulator.analysis import collect
 from simulator.model import curves, load_replay
-from simulator.scenario import HttpStep, fill
+from simulator.scenario import UNSAFE, BodyMatch, HttpStep, fill, read_path, requests_of
 
 GAVE_UP = "gave_up"
 FREEZE_EVERY = 1.0
@@ -52,6 +52,13 @@ def _options(parser) -> None:
         metavar="PATH=VALUE",
         help="Override a scenario field, as flashsim's --set",
     )
+    group.add_argument(
+        "--flashsim-overlay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Apply an overlay file (e.g. a target's API mapping), as flashsim's --overlay",
+    )
 
 
 @events.init.add_listener
@@ -65,6 +72,7 @@ def _init(environment: Environment, **_: Any) -> None:
         None if worker else opts.run_time,
         float("inf") if worker else opts.max_shoppers,
         tuple(opts.flashsim_set),
+        tuple(opts.flashsim_overlay),
     )
     environment.recorder = Recorder()
     ScenarioShape.replay = environment.replay
@@ -143,42 +151,43 @@ class Shopper(FastHttpUser):
         scenario = replay.scenario
         sale = scenario.sales[s.sale[me]]
         habits = replay.habits[s.segment[me]]
-        steps = scenario.loadtest.steps
+        mapping = scenario.loadtest
+        steps, endpoints = mapping.steps, scenario.system.endpoints
         self.habits = habits
         self.give_up_at = max(self.clock(), sale.open) + s.patience[me]
-        self.values = {
-            "sku": sale.sku,
+        self.values: dict[str, Any] = {
+            "sku": mapping.sku_ids.get(sale.sku, sale.sku),
             "user": f"shopper-{me}-{uuid.uuid4().hex[:8]}",
+            "shopper": me,
             "key": uuid.uuid4().hex,
             "order": "",
             "token": "",
             "accept": s.accepted[me],
         }
         self.headers: dict[str, str] = {}
-        room = scenario.loadtest.waiting_room
-        if room is not None:
-            kind, body = self.call("token", room, None)
-            if kind != "ok":
+        if mapping.waiting_room is not None:
+            if self.call("token", [mapping.waiting_room], None, "token") != "ok":
                 return GAVE_UP
-            self.values["token"] = str(body.get(room.field, ""))
-            self.headers[scenario.loadtest.token_header] = self.values["token"]
-        if self.call("product_page", steps.product_page, scenario.system.endpoints.product_page)[0] == GAVE_UP:
+            self.headers[mapping.token_header] = str(self.values["token"])
+        if mapping.login is not None and self.call("login", requests_of(mapping.login), None) != "ok":
+            return GAVE_UP
+        if self.call("product_page", requests_of(steps.product_page), endpoints.product_page) == GAVE_UP:
             return GAVE_UP
         if not s.buys[me]:
             return "left_funnel"
         gevent.sleep(max(0.0, sale.open - self.clock()) + habits.think())
         refresh_until = None
         while True:
-            kind, _ = self.call("buy", steps.buy, scenario.system.endpoints.buy)
+            kind = self.call("buy", requests_of(steps.buy), endpoints.buy)
             if kind == GAVE_UP:
                 return GAVE_UP
             if kind == "ok":
                 gevent.sleep(habits.think())
-                kind, body = self.call("create_order", steps.create_order, scenario.system.endpoints.create_order)
+                kind = self.call("create_order", requests_of(steps.create_order), endpoints.create_order, "order")
                 if kind == GAVE_UP:
                     return GAVE_UP
                 if kind == "ok":
-                    self.values["order"] = str(body.get(steps.create_order.field, ""))
+                    self.environment.recorder.orders.append(str(self.values["order"]))
                     break
             if not s.keeps_trying[me]:
                 return "sold_out"
@@ -191,62 +200,88 @@ class Shopper(FastHttpUser):
         if not s.pays[me]:
             return "left_funnel"
         gevent.sleep(habits.pay_delay())
-        kind, _ = self.call("pay", steps.pay, scenario.system.endpoints.pay)
+        kind = self.call("pay", requests_of(steps.pay), endpoints.pay)
         if kind == GAVE_UP:
             return GAVE_UP
         return "bought" if kind == "ok" else "left_funnel"
 
-    def call(self, step: str, http: HttpStep, endpoint) -> tuple[str, dict]:
-        """One step with the scenario's retries: ("ok" | "sold_out" | "declined" | GAVE_UP, response JSON)."""
+    def call(self, step: str, requests: list[HttpStep], endpoint, value: str | None = None) -> str:
+        """One step with the scenario's retries: "ok" | "sold_out" | "declined" | GAVE_UP. A retry resumes at
+        the request that failed (the basket already holds what an earlier request added)."""
         habits = self.habits
         timeout = endpoint.timeout if endpoint is not None else None
         wait = habits.backoff
+        start = 0
         for attempt in range(habits.max_retries + 1):
-            kind, body = self.request(step, http, timeout)
+            kind, start = self.attempt(step, requests, start, timeout, value)
             if kind is not None:
-                return kind, body
-            if attempt == habits.max_retries:
+                return kind
+            if attempt == habits.max_retries or self.environment.recorder.problems:
                 break
             pause = habits.pause(wait)
             if self.clock() + pause > self.give_up_at:
                 break
             gevent.sleep(pause)
             wait = habits.next_backoff(wait)
-        return GAVE_UP, {}
+        return GAVE_UP
 
-    def request(self, step: str, http: HttpStep, timeout: float | None) -> tuple[str | None, dict]:
-        """Send one request; its answer, or None for a failure to retry (error status, timeout, no connection)."""
+    def attempt(
+        self, step: str, requests: list[HttpStep], start: int, timeout: float | None, value: str | None
+    ) -> tuple[str | None, int]:
+        """Send the step's requests from `start` until one does not answer "ok": its answer (None: a failure to
+        retry) and its index. The step is one row of requests.csv: the model's step is one request."""
+        sent = self.clock()
+        began = time.perf_counter()
+        server: dict[str, float] = {}
+        kind: str | None = None
+        status = 0
+        index = start
+        for index in range(start, len(requests)):
+            http = requests[index]
+            name = step if len(requests) == 1 else f"{step}:{http.name or index + 1}"
+            kind, status, timing = self.request(name, http, timeout, value)
+            for key, ms in timing.items():  # the serving process and its pace are the last request's
+                server[key] = ms if key in ("process", "pace") else server.get(key, 0.0) + ms
+            if kind != "ok":
+                break
+        self.environment.recorder.request(step, sent, (time.perf_counter() - began) * 1000, server, status)
+        return kind, index
+
+    def request(
+        self, name: str, http: HttpStep, timeout: float | None, value: str | None
+    ) -> tuple[str | None, int, dict[str, float]]:
+        """Send one request: its answer (None: a failure to retry: error status, timeout, no connection), its
+        status and its Server-Timing. An "ok" answer's saved fields become values later requests use."""
         headers = {**self.headers, **{k: str(v) for k, v in fill(http.headers, self.values).items()}}
+        csrf = self.replay.scenario.loadtest.csrf
+        if csrf is not None and http.method in UNSAFE:
+            token = next((c.value for c in self.client.cookiejar if c.name == csrf.cookie), None)
+            if token:
+                headers[csrf.header] = token
         body = fill(http.body, self.values) if http.body is not None else None
         path = fill(http.path, self.values)
-        sent = self.clock()
         start = time.perf_counter()
         try:
             with (
                 gevent.Timeout(timeout),
                 self.client.request(
-                    http.method, path, name=step, headers=headers, json=body, catch_response=True
+                    http.method, path, name=name, headers=headers, json=body, catch_response=True
                 ) as response,
             ):
                 status = response.status_code or 0
-                if status in http.sold_out:
-                    response.success()
-                    kind = "sold_out"
-                elif status in http.declined:
-                    response.success()
-                    kind = "declined"
-                elif 200 <= status < 300:
-                    kind = "ok"
-                else:
+                kind = _answer(http, status, response)
+                if kind is None:
                     response.failure(f"HTTP {status}")
+                else:
+                    response.success()
+                if kind == "ok" and not self.keep(name, http, value, response):
                     kind = None
                 server = _server_timing(response.headers.get("Server-Timing", ""))
-                data = _json(response) if kind == "ok" else {}
         except gevent.Timeout:
             elapsed = (time.perf_counter() - start) * 1000
             self.environment.events.request.fire(
                 request_type=http.method,
-                name=step,
+                name=name,
                 response_time=elapsed,
                 response_length=0,
                 exception=TimeoutError(f"client timeout after {timeout:g} s"),
@@ -254,10 +289,40 @@ class Shopper(FastHttpUser):
                 response=None,
                 url=path,
             )
-            self.environment.recorder.request(step, sent, elapsed, {}, 0)
-            return None, {}
-        self.environment.recorder.request(step, sent, (time.perf_counter() - start) * 1000, server, status)
-        return kind, data
+            return None, 0, {}
+        return kind, status, server
+
+    def keep(self, name: str, http: HttpStep, value: str | None, response) -> bool:
+        """Save the fields later requests use; a field the answer lacks is a mapping error: say which, stop."""
+        data = _json(response)
+        for placeholder, path in http.saves(value).items():
+            found, saved = read_path(data, path)
+            if not found:
+                keys = ", ".join(map(str, data)) if isinstance(data, (dict, list)) else "no JSON"
+                problem = (
+                    f"{name}: the response ({response.status_code}) has no field {path!r} to save as "
+                    f"{{{placeholder}}}; it has: {keys}"
+                )
+                response.failure(problem)
+                if not self.environment.recorder.problems:
+                    self.environment.recorder.problems.append(problem)
+                    gevent.spawn(self.environment.runner.quit)
+                return False
+            self.values[placeholder] = saved
+        return True
+
+
+def _answer(http: HttpStep, status: int, response) -> str | None:
+    """What an answer means to the shopper: "ok", "sold_out", "declined", or None (an error to retry)."""
+    if status in http.sold_out or _says(http.sold_out_if, status, response):
+        return "sold_out"
+    if status in http.declined or _says(http.declined_if, status, response):
+        return "declined"
+    return "ok" if 200 <= status < 300 else None
+
+
+def _says(match: BodyMatch | None, status: int, response) -> bool:
+    return match is not None and match.matches(status, _json(response), response.text or "")
 
 
 def _server_timing(header: str) -> dict[str, float]:
@@ -278,12 +343,11 @@ def _server_timing(header: str) -> dict[str, float]:
     return out
 
 
-def _json(response) -> dict:
+def _json(response) -> Any:
     try:
-        data = response.json()
+        return response.json()
     except Exception:  # a body that is not JSON simply carries no fields
-        return {}
-    return data if isinstance(data, dict) else {}
+        return None
 
 
 __all__ = ["Shopper", "ScenarioShape"]

@@ -21,6 +21,10 @@ class Recorder:
         self.arrivals: Counter[int] = Counter()
         self.outcomes: Counter[str] = Counter()
         self.dropped = 0
+        self.orders: list[str] = []
+        """Order ids the target answered create_order with: what an audit of the target's database looks for."""
+        self.problems: list[str] = []
+        """Mapping errors met (a saved field missing from an answer): the run stops at the first."""
 
     def request(self, step: str, sent: float, client_ms: float, server: dict[str, float], status: int) -> None:
         if len(self.rows) < MAX_ROWS:
@@ -34,5 +38,12 @@ class Recorder:
     def save_part(self, out: Path, schedule: dict | None) -> None:
         """This process's records as parts/<pid>.json; `schedule` (scheduled and expected arrivals) from one."""
         (out / PARTS).mkdir(parents=True, exist_ok=True)
-        part = {"rows": self.rows, "arrivals": self.arrivals, "outcomes": self.outcomes, "dropped": self.dropped}
+        part = {
+            "rows": self.rows,
+            "arrivals": self.arrivals,
+            "outcomes": self.outcomes,
+            "dropped": self.dropped,
+            "orders": self.orders,
+            "problems": self.problems,
+        }
         (out / PARTS / f"{os.getpid()}.json").write_text(json.dumps({**part, **(schedule or {})}))

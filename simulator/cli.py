@@ -357,6 +357,7 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
     help="Locust worker processes on this machine (master/worker mode when > 1).",
 )
 @click.option("--max-users", type=click.IntRange(min=1), help="Cap on shoppers started (default: loadtest.max_users).")
+@overlay_option
 @set_option
 @click.option(
     "--out",
@@ -372,20 +373,23 @@ def loadtest(
     run_time: str,
     workers: int,
     max_users: int | None,
+    overlays: tuple[Path, ...],
     overrides: tuple[str, ...],
     out: Path | None,
 ) -> None:
-    """Replay the scenario's traffic against real endpoints with Locust (headless)."""
+    """Replay the scenario's traffic against real endpoints with Locust (headless). The API is mapped in the
+    scenario's `loadtest` section, or in an overlay of it (--overlay), checked before any request is sent."""
     from simulator.analysis import loadtest as lt
     from simulator.output import summary_table as loadtest_table
     from simulator.units import parse_duration
 
-    loaded = load_scenario(scenario, overrides)
+    loaded = load_scenario(scenario, overrides, overlays=overlays)
     try:
         seconds = parse_duration(run_time)
     except ValueError as exc:
         raise UsageProblem(f"--run-time: {exc}") from None
-    test = lt.LoadTestRun(str(scenario), host, scale, speedup, seconds, workers, max_users, overrides)
+    mapping = tuple(map(str, overlays))
+    test = lt.LoadTestRun(str(scenario), host, scale, speedup, seconds, workers, max_users, overrides, mapping)
     try:
         test.check()
         lt.check_users(test)
@@ -403,6 +407,9 @@ def loadtest(
         raise UsageProblem(f"Locust exited with code {code} and wrote no statistics; see {directory / 'locust.log'}")
     Console(highlight=False).print(loadtest_table(directory))
     click.echo(f"results: {directory}")
+    problems = lt.mapping_problems(directory)
+    if problems:
+        raise UsageProblem(f"the run stopped on a mapping error in loadtest: {problems[0]}")
 
 
 def loadtest_dirs(why: str) -> Callable:
@@ -445,13 +452,13 @@ def calibrate(sources: tuple[Path, ...], scenario: Path | None, out: Path | None
     meta = _meta(source, read_meta)
     for other in others:
         theirs = _meta(other, read_meta)
-        if (theirs.scenario, theirs.overrides) != (meta.scenario, meta.overrides):
+        if (theirs.scenario, theirs.overrides, theirs.overlays) != (meta.scenario, meta.overrides, meta.overlays):
             raise UsageProblem(
                 f"--from {other}: it replayed {theirs.scenario} {list(theirs.overrides)}, not {meta.scenario} "
                 f"{list(meta.overrides)} as {source}; calibrate runs of one replay together"
             )
     scenario = scenario or Path(meta.scenario)
-    loaded = load_scenario(scenario, meta.overrides)
+    loaded = load_scenario(scenario, meta.overrides, overlays=tuple(map(Path, meta.overlays)))
     if out is not None and out.exists():
         raise UsageProblem(f"--out {out}: the file exists; files are never overwritten")
     target = out or fresh_path(source / "calibration.yaml")

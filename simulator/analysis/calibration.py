@@ -737,8 +737,12 @@ def measured_scenario(
 ) -> tuple[Scenario, LoadTestRun, int, float]:
     """The scaled scenario the load test ran, with its audience set to the arrivals that were measured."""
     meta = read_meta(directory)
-    loaded = load_scenario(scenario_path, meta.overrides, overlays=overlays)
-    if Path(meta.scenario).exists() and (replayed := load_scenario(meta.scenario, meta.overrides).name) != loaded.name:
+    mapping = tuple(map(Path, meta.overlays))
+    loaded = load_scenario(scenario_path, meta.overrides, overlays=(*mapping, *overlays))
+    if (
+        Path(meta.scenario).exists()
+        and (replayed := load_scenario(meta.scenario, meta.overrides, overlays=mapping).name) != loaded.name
+    ):
         raise ValueError(
             f"{directory}: the load test replayed scenario {replayed!r} ({meta.scenario}), not {loaded.name!r}; "
             "validate a load test against the scenario it replayed"
@@ -774,9 +778,9 @@ def validate(
     directories = directory if isinstance(directory, list) else [directory]
     runs = [measured_scenario(scenario_path, d, overlays) for d in directories]
     scenario, meta, seen, expected = runs[0]
-    replay = (meta.scale, meta.speedup, meta.run_time, meta.overrides)
+    replay = (meta.scale, meta.speedup, meta.run_time, meta.overrides, meta.overlays)
     for d, (_, theirs, _, _) in zip(directories[1:], runs[1:]):
-        if (theirs.scale, theirs.speedup, theirs.run_time, theirs.overrides) != replay:
+        if (theirs.scale, theirs.speedup, theirs.run_time, theirs.overrides, theirs.overlays) != replay:
             raise ValueError(
                 f"{d}: it replayed scale {theirs.scale:g}, speedup {theirs.speedup:g}, {theirs.run_time:g} s, "
                 f"{list(theirs.overrides)}; {directories[0]} replayed {meta.scale:g}, {meta.speedup:g}, "
@@ -867,7 +871,9 @@ def replayed_shoppers(scenario_path: Path, meta: LoadTestRun, seen: int) -> Shop
     surge: with a few hundred shoppers, how they happened to bunch up moves the tails by 2x from one draw to
     the next, and a comparison with another draw would judge that luck, not the model."""
     try:
-        replay = load_replay(str(scenario_path), meta.scale, meta.speedup, meta.run_time, math.inf, meta.overrides)
+        replay = load_replay(
+            str(scenario_path), meta.scale, meta.speedup, meta.run_time, math.inf, meta.overrides, meta.overlays
+        )
     except ValueError:
         return None
     return replay.shoppers if len(replay.shoppers.time) == seen else None

@@ -43,6 +43,8 @@ class LoadTestRun:
     workers: int = 1
     max_users: int | None = None
     overrides: tuple[str, ...] = ()
+    overlays: tuple[str, ...] = ()
+    """Overlay files applied before the overrides: the API mapping of a target (its `loadtest` section)."""
 
     def check(self) -> None:
         """Raise ValueError naming the option that cannot be used."""
@@ -92,6 +94,8 @@ class LoadTestRun:
             cmd += ["--max-shoppers", str(self.max_users)]
         for assignment in self.overrides:
             cmd += ["--flashsim-set", assignment]
+        for overlay in self.overlays:
+            cmd += ["--flashsim-overlay", overlay]
         if self.workers > 1:
             cmd += ["--processes", str(self.workers)]
         return cmd
@@ -99,7 +103,9 @@ class LoadTestRun:
 
 def check_users(test: LoadTestRun) -> int:
     """Shoppers the run would start; ValueError when over the cap, before Locust starts."""
-    replay = load_replay(test.scenario, test.scale, test.speedup, test.run_time, test.max_users, test.overrides)
+    replay = load_replay(
+        test.scenario, test.scale, test.speedup, test.run_time, test.max_users, test.overrides, test.overlays
+    )
     return len(replay.shoppers.time)
 
 
@@ -203,6 +209,7 @@ def read_meta(directory: Path) -> LoadTestRun:
     """How the load test in `directory` was run."""
     data = json.loads((directory / META).read_text())
     data["overrides"] = tuple(data.get("overrides", ()))
+    data["overlays"] = tuple(data.get("overlays", ()))
     return LoadTestRun(**data)
 
 
@@ -225,18 +232,23 @@ def locust_stats(directory: Path) -> dict[str, dict[str, float | None]]:
 
 
 def collect(out: Path) -> None:
-    """Merge the processes' parts into requests.csv, arrivals.csv and outcomes.json."""
+    """Merge the processes' parts into requests.csv, arrivals.csv and outcomes.json (with the order ids
+    the target gave and the mapping problems met)."""
     rows: list[list[Any]]
     arrivals: Counter[int]
     outcomes: Counter[str]
     schedule: dict[str, Any]
     rows, arrivals, outcomes, dropped, schedule = [], Counter(), Counter(), 0, {"scheduled": [], "expected": []}
+    orders: list[str] = []
+    problems: list[str] = []
     for path in sorted((out / PARTS).glob("*.json")):
         part = json.loads(path.read_text())
         rows += part["rows"]
         arrivals.update({int(k): v for k, v in part["arrivals"].items()})
         outcomes.update(part["outcomes"])
         dropped += part["dropped"]
+        orders += part.get("orders", [])
+        problems += part.get("problems", [])
         if "scheduled" in part:
             schedule = part
     with open(out / "requests.csv", "w", newline="") as f:
@@ -249,9 +261,14 @@ def collect(out: Path) -> None:
         w.writerow(["second", "arrivals", "scheduled", "expected"])
         for s, (n, e) in enumerate(zip(schedule["scheduled"], schedule["expected"])):
             w.writerow([s, arrivals.get(s, 0), n, round(e, 3)])
-    (out / "outcomes.json").write_text(
-        json.dumps({"outcomes": dict(outcomes), "requests_not_recorded": dropped}, indent=2) + "\n"
-    )
+    seen = {"outcomes": dict(outcomes), "requests_not_recorded": dropped, "mapping_problems": problems}
+    (out / "outcomes.json").write_text(json.dumps({**seen, "orders": orders}, indent=2) + "\n")
+
+
+def mapping_problems(directory: Path) -> list[str]:
+    """The mapping errors a load test met (a field to save missing from an answer), from outcomes.json."""
+    path = directory / "outcomes.json"
+    return json.loads(path.read_text()).get("mapping_problems", []) if path.exists() else []
 
 
 def _number(text: str) -> float | None:

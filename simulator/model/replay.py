@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -56,12 +57,13 @@ def load_replay(
     run_time: float | None,
     max_users: float | None = None,
     overrides: tuple[str, ...] = (),
+    overlays: tuple[str, ...] = (),
 ) -> Replay:
     """Draw the replay of a scenario file: every shopper within the run time, checked against the user cap.
 
     Raises ValueError with a plain message when the replay would start more users than allowed.
     """
-    scenario = scaled(load_scenario(path, overrides), scale, speedup)
+    scenario = scaled(load_scenario(path, overrides, overlays=tuple(map(Path, overlays))), scale, speedup)
     horizon = scenario.clock.horizon if run_time is None else min(run_time, scenario.clock.horizon)
     rng = streams(np.random.SeedSequence(scenario.seed))
     segments = list(scenario.audience.segments)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from simulator.scenario.audience import Arrivals, Behaviour, Funnel
 from simulator.scenario.contingency import ErrorRate, QueueLength, Rule
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
-from simulator.scenario.loadtest import HttpStep, fill
+from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, fill, read_path, requests_of
 from simulator.scenario.promotion import Scenario
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.scaling import scaled
@@ -22,10 +22,14 @@ __all__ = [
     "PoolSpec",
     "Arrivals",
     "Behaviour",
+    "BodyMatch",
     "ErrorRate",
     "fill",
     "Funnel",
     "HttpStep",
+    "read_path",
+    "requests_of",
+    "UNSAFE",
     "load_scenario",
     "plan_names",
     "Presale",
