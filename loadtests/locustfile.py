@@ -32,6 +32,8 @@ from simulator.model import curves, load_replay
 from simulator.scenario import UNSAFE, BodyMatch, HttpStep, fill, read_path, requests_of
 
 GAVE_UP = "gave_up"
+READINGS = ("process", "cpu", "pace")
+"""Server-Timing values that are readings, not durations: a step of several requests keeps its last one's."""
 FREEZE_EVERY = 1.0
 """Seconds between moves of the generator's surviving objects out of the garbage collector's reach."""
 
@@ -240,8 +242,8 @@ class Shopper(FastHttpUser):
             http = requests[index]
             name = step if len(requests) == 1 else f"{step}:{http.name or index + 1}"
             kind, status, timing = self.request(name, http, timeout, value)
-            for key, ms in timing.items():  # the serving process and its pace are the last request's
-                server[key] = ms if key in ("process", "pace") else server.get(key, 0.0) + ms
+            for key, ms in timing.items():  # durations add up; readings (the process, its CPU clock, its pace)
+                server[key] = ms if key in READINGS else server.get(key, 0.0) + ms
             if kind != "ok":
                 break
         self.environment.recorder.request(step, sent, (time.perf_counter() - began) * 1000, server, status)

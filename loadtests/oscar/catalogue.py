@@ -62,6 +62,20 @@ def stock_shop(scenario: Scenario) -> dict[str, int]:
     return ids
 
 
+PASSWORD = "flashsim"
+
+
+def open_accounts(count: int) -> None:
+    """Shoppers' accounts shopper-0@example.com ... (password PASSWORD), for a mapping that logs shoppers in."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    password = make_password(PASSWORD)
+    emails = [f"shopper-{n}@example.com" for n in range(count)]
+    user = get_user_model()
+    user.objects.bulk_create([user(username=e, email=e, password=password) for e in emails], batch_size=500)
+
+
 def sold(scenario: Scenario) -> list[Sold]:
     """Per SKU: stock, units allocated and units on live orders, as Oscar's database has them now."""
     stock_record, line = get_model("partner", "StockRecord"), get_model("order", "Line")
@@ -72,6 +86,11 @@ def sold(scenario: Scenario) -> list[Sold]:
         ordered = sum(lines.values_list("quantity", flat=True))
         out.append(Sold(name, pk, record.num_in_stock, record.num_allocated or 0, ordered))
     return out
+
+
+def placed() -> int:
+    """Orders in Oscar's database, cancelled ones too."""
+    return get_model("order", "Order").objects.count()
 
 
 def missing_orders(numbers: list[str]) -> list[str]:

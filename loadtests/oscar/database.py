@@ -11,7 +11,9 @@ def database(url: str) -> dict[str, Any]:
     """Django's DATABASES entry for sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME.
 
     SQLite runs in WAL mode with IMMEDIATE transactions and a 20 s busy timeout, as Django advises for
-    concurrent writers; ValueError for any other scheme.
+    concurrent writers. Connections persist (CONN_MAX_AGE), as in production: closing SQLite's last
+    connection after each request checkpoints its WAL, seconds of a worker's time outside any request.
+    ValueError for any other scheme.
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -19,6 +21,7 @@ def database(url: str) -> dict[str, Any]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(path),
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
         }
     if parts.scheme in ("postgres", "postgresql"):

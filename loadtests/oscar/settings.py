@@ -26,6 +26,7 @@ DATABASES = {"default": database(os.environ.get("FLASHSIM_OSCAR_DB", "sqlite:///
 
 INSTALLED_APPS = [*oscar.INSTALLED_APPS, "rest_framework", "oscarapi"]
 MIDDLEWARE = [
+    "loadtests.oscar.timing.ServerTiming",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

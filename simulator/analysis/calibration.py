@@ -33,7 +33,7 @@ from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
 from simulator.engine import N_BUCKETS, draw
 from simulator.model import Shoppers, curves, load_replay
-from simulator.scenario import Scenario, load_scenario, scaled
+from simulator.scenario import Scenario, answer_statuses, load_scenario, scaled
 from simulator.units import format_duration
 
 QUANTILES = (0.50, 0.95, 0.99)
@@ -103,7 +103,7 @@ def read_requests(directory: Path, scenario: Scenario) -> dict[str, Requests]:
         a = np.array(rows)
         http = getattr(steps, step, None)
         status = a[:, 4].astype(int)
-        business = set(http.sold_out + http.declined) if http is not None else set()
+        business = answer_statuses(http)
         answered = ((status >= 200) & (status < 300)) | np.isin(status, sorted(business))
         out[step] = Requests(a[:, 0], a[:, 1], a[:, 2], a[:, 3], answered, *(a[:, k] for k in range(5, 11)))
     return out
@@ -151,16 +151,26 @@ def fitted(dist: Distribution) -> str:
     return f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
 
 
+TRANSPORT_FLOOR = 5
+"""Percentile of the time answers spent outside the app taken as the transport alone (no queueing)."""
+
+
 def fit_workers(requests: dict[str, Requests], steps: list[str]) -> tuple[int | None, int]:
     """Workers of a pool serving `steps`: (estimate, or None if nothing ever queued; most seen busy at once).
 
     A request that waited got its worker the moment another left, so when it starts every worker is
     busy: the requests on a worker at those moments count the workers. On a worker means from
-    `sent + wait` for `app` seconds (client send times stand in for arrivals at the server).
+    `sent + wait` for `app` seconds (client send times stand in for arrivals at the server). A target that
+    sends `app` but no `wait` (a sync worker cannot see the requests queued in its listen backlog) waited
+    what its client time exceeds `app` by, less the least any request spent outside the app (TRANSPORT_FLOOR).
     """
     sent = np.concatenate([requests[s].sent for s in steps])
     wait = np.concatenate([requests[s].wait for s in steps])
     app = np.concatenate([requests[s].app for s in steps])
+    outside = np.concatenate([requests[s].client for s in steps]) - app
+    if np.isfinite(outside).any() and not np.isfinite(wait).any():
+        floor = float(np.nanpercentile(outside, TRANSPORT_FLOOR))
+        wait = np.maximum(0.0, outside - floor)
     known = np.isfinite(app) & np.isfinite(wait)
     if not known.any():
         return None, 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from simulator.scenario.audience import Arrivals, Behaviour, Funnel
 from simulator.scenario.contingency import ErrorRate, QueueLength, Rule
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
-from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, fill, read_path, requests_of
+from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, answer_statuses, fill, read_path, requests_of
 from simulator.scenario.promotion import Scenario
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.scaling import scaled
@@ -20,6 +20,7 @@ from simulator.scenario.support import SOURCES, TEAMS, Support
 __all__ = [
     "EndpointSpec",
     "PoolSpec",
+    "answer_statuses",
     "Arrivals",
     "Behaviour",
     "BodyMatch",

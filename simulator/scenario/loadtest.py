@@ -154,6 +154,15 @@ def requests_of(step: Step | None) -> list[HttpStep]:
     return [] if step is None else step if isinstance(step, list) else [step]
 
 
+def answer_statuses(step: Step | None) -> set[int]:
+    """Non-2xx statuses a step's requests answer with that are answers to the shopper (sold out, declined),
+    not errors: the statuses listed, and those a body match is limited to."""
+    out: set[int] = set()
+    for r in requests_of(step):
+        out |= {*r.sold_out, *r.declined, *(c for m in (r.sold_out_if, r.declined_if) if m for c in m.status)}
+    return out
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -212,7 +221,8 @@ class LoadTestMapping(Section):
     csrf: Csrf | None = None
     """Send a cookie's CSRF token back in a header on POST, PUT, PATCH and DELETE; null: none."""
     sku_ids: dict[str, str] = {}
-    """The target's id of a scenario SKU where it differs from the SKU's name: {sku} becomes it."""
+    """The target's id of a SKU where it differs from the SKU's name: {sku} becomes it. Ids of SKUs the
+    scenario does not sell are ignored: one mapping serves several scenarios."""
     steps: HttpSteps = HttpSteps()
     max_users: int = Field(5000, ge=1)
     """Most shoppers (Locust users) one run may start: a guard against pointing a full audience at a host."""

@@ -96,11 +96,6 @@ class Scenario(Section):
             if step not in dict(self.system.endpoints.items()):
                 problems.append(f"targets.latency.{step}: no endpoint {step!r} in system.endpoints")
         problems += self._member_problems() + self._rule_problems()
-        problems += [
-            f"loadtest.sku_ids.{name}: no sku {name!r} in inventory.skus"
-            for name in self.loadtest.sku_ids
-            if name not in self.inventory.skus
-        ]
         if self.red_packets and self.system.endpoints.grab is None:
             problems.append("red_packets: the rains need system.endpoints.grab, the endpoint taps go to")
         problems += self._presale_problems()
