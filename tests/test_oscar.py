@@ -40,10 +40,11 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def oscar(tmp_path: Path, *options: str) -> Iterator[tuple[str, list[str]]]:
+def oscar(tmp_path: Path, *options: str, database: str = "") -> Iterator[tuple[str, list[str]]]:
     """A fresh Oscar shop selling the replay's stock: its URL, and the options that name its database."""
     port = free_port()
-    db = ["--db", f"sqlite:///{tmp_path}/oscar.sqlite3", "--scenario", THURSDAY, "--overlay", MAPPING, *REPLAY]
+    database = database or f"sqlite:///{tmp_path}/oscar.sqlite3"
+    db = ["--db", database, "--scenario", THURSDAY, "--overlay", MAPPING, *REPLAY]
     shop = subprocess.Popen(
         [sys.executable, "-m", "loadtests.oscar", "serve", *db, *options, "--fresh", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -126,3 +127,16 @@ def test_logged_in_shoppers_send_the_csrf_token_and_a_missing_field_stops_the_ru
         assert wrong.returncode == 2, wrong.stderr[-3000:]
         assert "no field 'href'" in wrong.stderr and "product_page" in wrong.stderr
         assert time.monotonic() - began < 40  # of 60 s: it stopped at the first product page
+
+
+def test_oscar_on_postgresql_places_every_order_it_is_seen_to(tmp_path):
+    made = subprocess.run(["loadtests/oscar/postgres.sh"], capture_output=True, text=True, timeout=600)
+    if made.returncode != 0:
+        pytest.skip(f"PostgreSQL could not be installed or started here (needs root or sudo): {made.stderr[-300:]}")
+    with oscar(tmp_path, "--workers", "2", database=made.stdout.strip()) as (url, db):
+        test = run("-m", "simulator", "loadtest", THURSDAY, "--overlay", MAPPING, "--host", url, *REPLAY,
+                   "--run-time", "20s", "--out", str(tmp_path / "run"))  # fmt: skip
+        assert test.returncode == 0, test.stderr[-3000:]
+        seen = audit(db, tmp_path / "run" / "loadtest")
+    assert seen["seen"] > 0 and seen["missing"] == 0 and seen["placed"] == seen["seen"]
+    assert seen["allocated"] == seen["ordered"]
