@@ -32,8 +32,6 @@ from simulator.model import curves, load_replay
 from simulator.scenario import UNSAFE, BodyMatch, HttpStep, fill, read_path, requests_of
 
 GAVE_UP = "gave_up"
-READINGS = ("process", "cpu", "pace")
-"""Server-Timing values that are readings, not durations: a step of several requests keeps its last one's."""
 FREEZE_EVERY = 1.0
 """Seconds between moves of the generator's surviving objects out of the garbage collector's reach."""
 
@@ -231,22 +229,19 @@ class Shopper(FastHttpUser):
         self, step: str, requests: list[HttpStep], start: int, timeout: float | None, value: str | None
     ) -> tuple[str | None, int]:
         """Send the step's requests from `start` until one does not answer "ok": its answer (None: a failure to
-        retry) and its index. The step is one row of requests.csv: the model's step is one request."""
-        sent = self.clock()
-        began = time.perf_counter()
-        server: dict[str, float] = {}
+        retry) and its index. Each request is a row of requests.csv under the step's name, as the model sends
+        a step of several requests (its endpoint's `requests`)."""
         kind: str | None = None
-        status = 0
         index = start
         for index in range(start, len(requests)):
             http = requests[index]
             name = step if len(requests) == 1 else f"{step}:{http.name or index + 1}"
+            sent = self.clock()
+            began = time.perf_counter()
             kind, status, timing = self.request(name, http, timeout, value)
-            for key, ms in timing.items():  # durations add up; readings (the process, its CPU clock, its pace)
-                server[key] = ms if key in READINGS else server.get(key, 0.0) + ms
+            self.environment.recorder.request(step, sent, (time.perf_counter() - began) * 1000, timing, status)
             if kind != "ok":
                 break
-        self.environment.recorder.request(step, sent, (time.perf_counter() - began) * 1000, server, status)
         return kind, index
 
     def request(

@@ -47,3 +47,15 @@ def test_littles_law_holds_on_the_pool():
     lam, w, n = pool["throughput"]["mean"], pool["mean_time_in_pool"]["mean"], pool["mean_in_pool"]["mean"]
     assert abs(n - lam * w) / n < 0.01
     assert abs(n - mmc(10.0, 1.0, 12).mean_in_system) / n < 0.1
+
+
+def test_a_step_of_two_requests_queues_twice_as_kellys_network_says():
+    """Each shopper's page is two requests in a row on one exponential server: a FIFO queue with one service
+    rate for every visit is quasi-reversible (Kelly), so it behaves as M/M/1 at twice the shoppers' rate."""
+    lam = 0.3
+    summary = run_steady(1, lam, 6, ("system.endpoints.product_page.requests=2",))
+    pool, page = summary["pools"]["web"], summary["endpoints"]["product_page"]
+    theory = mmc(2 * lam, 1.0, 1)
+    assert inside(pool["mean_wait"]["ci95"], theory.mean_wait), (pool["mean_wait"], theory.mean_wait)
+    assert inside(pool["utilisation"]["ci95"], theory.utilisation)
+    assert abs(page["requests"]["mean"] / (2 * lam * 6 * 3600) - 1) < 0.03

@@ -93,7 +93,9 @@ def test_the_thursday_flash_replayed_against_oscar_is_audited_calibrated_and_val
     assert seen["allocated"] == seen["ordered"] > 0
     calibrated = run("-m", "simulator", "calibrate", "--from", str(directory), "--out", str(tmp_path / "cal.yaml"))
     assert calibrated.returncode == 0, calibrated.stderr
-    assert "system.endpoints.product_page.service" in (tmp_path / "cal.yaml").read_text()
+    overlay = (tmp_path / "cal.yaml").read_text()
+    assert "system.endpoints.product_page.service" in overlay
+    assert "system.endpoints.create_order.requests: 2" in overlay  # basket, then checkout
     judged = run(
         "-m", "simulator", "validate", THURSDAY, "--from", str(directory), "--overlay", str(tmp_path / "cal.yaml")
     )

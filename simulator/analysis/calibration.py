@@ -33,7 +33,7 @@ from simulator.analysis.replications import simulate
 from simulator.distributions import Distribution
 from simulator.engine import N_BUCKETS, draw
 from simulator.model import Shoppers, curves, load_replay
-from simulator.scenario import Scenario, answer_statuses, load_scenario, scaled
+from simulator.scenario import Scenario, answer_statuses, load_scenario, requests_of, scaled
 from simulator.units import format_duration
 
 QUANTILES = (0.50, 0.95, 0.99)
@@ -553,7 +553,21 @@ def calibrate(
                 f"{directory}: the target sent no CPU clocks (Server-Timing cpu;dur=...;desc=PID), so its "
                 "structure cannot be read; calibrate without --structure"
             )
-        return calibrate_structure(requests, scenario, measured, rng)
+        overlay, notes = calibrate_structure(requests, scenario, measured, rng)
+    else:
+        overlay, notes = calibrate_service(requests, scenario, rng)
+    for step, _ in scenario.system.endpoints.items():  # the mapping's steps of several requests, as the model's
+        if (n := len(requests_of(getattr(scenario.loadtest.steps, step, None)))) > 1:
+            overlay[f"system.endpoints.{step}.requests"] = n
+            notes.append(f"{step}: {n} requests in a row, each its own visit (the service fitted is one request's)")
+    return overlay, notes
+
+
+def calibrate_service(
+    requests: dict[str, Requests], scenario: Scenario, rng: np.random.Generator
+) -> tuple[dict[str, str | int | None], list[str]]:
+    """Each endpoint's service time from its answers, each pool's workers from where requests queued, and a
+    lock where the answers show a throughput plateau."""
     overlay: dict[str, str | int | None] = {}
     notes = []
     for step, _ in scenario.system.endpoints.items():

@@ -75,9 +75,12 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
 
     # every shopper looks: the first attempt is sent here rather than through call or request (hot path)
     page = world.calls.get("product_page")
-    sent = page.call(None, stock.key) if page is not None else Answered(True)
-    if (answer := (yield sent)).__class__ is Failure:
-        answer = yield from retry(env, sent.endpoint, None, habits, give_up_at, stock.key)
+    if world.visits and "product_page" in world.visits:  # a page of several requests
+        answer = yield from call(world, "product_page", None, habits, give_up_at, stock.key)
+    else:
+        sent = page.call(None, stock.key) if page is not None else Answered(True)
+        if (answer := (yield sent)).__class__ is Failure:
+            answer = yield from retry(env, sent.endpoint, None, habits, give_up_at, stock.key)
     if answer is GAVE_UP:
         return world.finish("gave_up", ticket)
     if not buys and not ((lift := world.buy_lift) is not None and world.lift_draw() < lift()):
@@ -151,8 +154,27 @@ def request(world: World, step: str, effect: Callable[[], Any] | None, key: int 
 def call(
     world: World, step: str, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float, key: int = 0
 ) -> Generator[Any, Any, Any]:
-    """Request a step (about the SKU of index `key`), retrying failures with backoff; the step's result, or
-    GAVE_UP."""
+    """Request a step (about the SKU of index `key`), retrying failures with backoff: a process whose result is
+    the step's, or GAVE_UP. A step of several requests sends them one after another, the effect with the last."""
+    if world.visits and step in world.visits and step in world.calls:
+        return in_turn(world, step, effect, habits, give_up_at, key)
+    return attempt(world, step, effect, habits, give_up_at, key)
+
+
+def in_turn(
+    world: World, step: str, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float, key: int = 0
+) -> Generator[Any, Any, Any]:
+    """The requests of a step of several, each retried on its own: GAVE_UP as soon as one gives up."""
+    for _ in range(world.visits[step] - 1):
+        if (yield from attempt(world, step, None, habits, give_up_at, key)) is GAVE_UP:
+            return GAVE_UP
+    return (yield from attempt(world, step, effect, habits, give_up_at, key))
+
+
+def attempt(
+    world: World, step: str, effect: Callable[[], Any] | None, habits: Habits, give_up_at: float, key: int = 0
+) -> Generator[Any, Any, Any]:
+    """One request of a step, retried with backoff; its result, or GAVE_UP."""
     sent = request(world, step, effect, key)
     answer = yield sent
     if answer.__class__ is Failure:  # only a request fails: an Answered's answer is the effect's result

@@ -92,6 +92,8 @@ class World:
                 self.endpoints[step].stages = self._stages(step, ep, rng)
         self.calls = dict(self.endpoints)
         """The steps that are requests right now (a simplified checkout skips some)."""
+        self.visits = {step: ep.requests for step, ep in scenario.system.endpoints.items() if ep.requests > 1}
+        """Steps sent as several requests in a row: how many."""
         self.stocks = {
             name: Stock(env, name, sku, horizon, *_kept(scenario, name), key=key)
             for key, (name, sku) in enumerate(scenario.inventory.skus.items())

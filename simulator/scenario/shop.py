@@ -137,6 +137,9 @@ class EndpointSpec(Section):
     there (needs `connection` and the pool's `processes`)."""
     cache: CacheSpec | None = None
     """A share of requests answered from a cache at once, holding nothing else."""
+    requests: int = Field(1, ge=1)
+    """Requests the step sends one after another (add to basket, then check out), each queued and served
+    on its own as this endpoint's: the step's effect (a reservation, a payment) comes with the last."""
 
     @property
     def staged(self) -> bool:
