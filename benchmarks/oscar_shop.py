@@ -67,9 +67,12 @@ def load_test(work: Path, scale: float, args: argparse.Namespace) -> Path:
 
 
 def shopper_work(overlay: Path) -> float:
-    """Seconds of service a shopper's requests ask of the workers, by the calibration (each endpoint once)."""
-    found = re.findall(r"system\.endpoints\.\w+\.service: '\w+\(([\d.]+)(us|ms|s)", overlay.read_text())
-    return sum(float(v) * UNIT[u] for v, u in found)
+    """Seconds of service a shopper's requests ask of the workers, by the calibration (each step once, with all
+    its requests)."""
+    text = overlay.read_text()
+    found = re.findall(r"system\.endpoints\.(\w+)\.service: '\w+\(([\d.]+)(us|ms|s)", text)
+    requests = {step: int(n) for step, n in re.findall(r"system\.endpoints\.(\w+)\.requests: (\d+)", text)}
+    return sum(float(v) * UNIT[u] * requests.get(step, 1) for step, v, u in found)
 
 
 def arrival_rate(directory: Path) -> float:

@@ -5,6 +5,7 @@ calibrated and validated as any load test. Bounded: a small scale, runs of 20-30
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -88,6 +89,8 @@ def test_the_thursday_flash_replayed_against_oscar_is_audited_calibrated_and_val
         seen = audit(db, directory)
     stats = locust_stats(directory)
     assert {"product_page", "buy", "create_order:basket", "create_order:checkout"} <= set(stats)
+    # one unit for some 200 shoppers: most are told sold out, by the availability's body (a 200) or the basket
+    assert json.loads((directory / "outcomes.json").read_text())["outcomes"]["sold_out"] > seen["seen"]
     assert seen["seen"] > 0 and seen["missing"] == 0 and seen["placed"] == seen["seen"]
     # every unit Oscar allocated is on an order it holds: orders placed = units allocated
     assert seen["allocated"] == seen["ordered"] > 0

@@ -151,6 +151,26 @@ def fitted(dist: Distribution) -> str:
     return f"{dist.kind}({format_duration(dist.mean)}, {dist.cv:.3g})"
 
 
+def worker_overhead(requests: dict[str, Requests]) -> float:
+    """Seconds of a worker's time per request outside its app time, for a target whose workers serve one request
+    at a time and send no queueing (`wait`) but their process's CPU clock: the median, over each process's
+    consecutive answers, of the clock's advance less the later answer's app time (a sync worker accepting,
+    parsing, writing and closing the connection, which its app's Server-Timing cannot see). 0 where not sent."""
+    every = list(requests.values())
+    if any(np.isfinite(r.wait).any() for r in every):
+        return 0.0  # the target times its own queueing: its workers are not one-request processes
+    process, clock, app = (np.concatenate([getattr(r, k) for r in every]) for k in ("process", "cpu", "app"))
+    timed = np.isfinite(process) & np.isfinite(clock) & np.isfinite(app)
+    gaps = []
+    for pid in np.unique(process[timed]):
+        mine = timed & (process == pid)
+        order = np.argsort(clock[mine])
+        gaps.append(np.diff(clock[mine][order]) - app[mine][order][1:])
+    if not gaps or sum(len(g) for g in gaps) < MIN_FITTED:
+        return 0.0
+    return max(0.0, float(np.median(np.concatenate(gaps))))
+
+
 TRANSPORT_FLOOR = 5
 """Percentile of the time answers spent outside the app taken as the transport alone (no queueing)."""
 
@@ -570,13 +590,19 @@ def calibrate_service(
     lock where the answers show a throughput plateau."""
     overlay: dict[str, str | int | None] = {}
     notes = []
+    outside = worker_overhead(requests)
+    if outside > 0:
+        notes.append(
+            f"each request holds its worker {format_duration(outside)} besides its app time (the processes' CPU "
+            "clocks between answers, less the app time: the server's own HTTP work, which Server-Timing cannot see)"
+        )
     for step, _ in scenario.system.endpoints.items():
         r = requests.get(step)
         if r is None or not r.answered.any():
             notes.append(f"{step}: no answered requests measured; service time left as it is")
             continue
         app, client = r.app[r.answered], r.client[r.answered] - np.nan_to_num(r.wait[r.answered], nan=0.0)
-        service = np.where(np.isfinite(app), app, client)
+        service = np.where(np.isfinite(app), app + outside, client)
         try:
             dist, ks = fit_service(service, rng)
         except ValueError as exc:
