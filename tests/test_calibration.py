@@ -471,3 +471,23 @@ def test_validate_takes_the_load_tests_own_shoppers_only_where_it_sent_them_all(
     sent = load_replay(THURSDAY, 0.002, 3.0, 60.0, overrides=meta.overrides).shoppers
     assert replayed_shoppers(Path(THURSDAY), meta, len(sent.time)) == sent
     assert replayed_shoppers(Path(THURSDAY), meta, len(sent.time) - 3) is None  # some never started: draw them
+
+
+def test_a_sync_workers_time_outside_its_app_is_read_from_its_cpu_clock():
+    from simulator.analysis.calibration import Requests, worker_overhead
+
+    n = 300
+    rng = np.random.default_rng(3)
+    app = rng.uniform(0.002, 0.02, n)
+    clock = np.cumsum(app + 0.0015)  # each answer: its app time and 1.5 ms of the server's own work
+    nan = np.full(n, np.nan)
+    one = Requests(
+        np.arange(n) * 0.1, app + 0.003, nan, app, np.ones(n, bool), nan, nan, nan, np.full(n, 7.0), clock, nan
+    )
+    assert worker_overhead({"buy": one}) == pytest.approx(0.0015)
+    timed_wait = Requests(
+        *(getattr(one, k) for k in ("sent", "client")),
+        app * 0,
+        *(getattr(one, k) for k in ("app", "answered", "store", "store_wait", "db", "process", "cpu", "pace")),
+    )
+    assert worker_overhead({"buy": timed_wait}) == 0.0  # a target timing its own queueing: not a sync worker
