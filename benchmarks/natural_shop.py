@@ -56,6 +56,15 @@ def flashsim(*args: str, core: str = "1") -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
 
 
+def judged(scenario: str, sources: list[Path], overlay: Path) -> tuple[str, str]:
+    """`flashsim validate` of these load tests (one replay) with the overlay: its output, and PASS, FAIL or
+    'no verdict'."""
+    every = [a for d in sources for a in ("--from", str(d))]
+    out = flashsim("validate", scenario, *every, "--overlay", str(overlay)).stdout
+    verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
+    return out, verdict.group(1) if verdict else "no verdict"
+
+
 def load_test(work: Path, scale: float, args: argparse.Namespace, k: int = 0) -> Path:
     """The k-th run of a level: a fresh shop selling the scaled stock, the scaled load test against it; its
     directory."""
@@ -134,16 +143,13 @@ def main() -> None:
         load = peak_load(directory, cpu, units)
         print(f"== scale {scale}: peak offered load {load:.0%} of the {'lock' if args.plain else 'CPU'}; {seen}")
         for run in runs[scale]:
-            out = flashsim("validate", str(SCENARIO), "--from", str(run), "--overlay", str(overlay)).stdout
+            out, verdict = judged(str(SCENARIO), [run], overlay)
             print(out)
-            verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
-            summary.append(f"scale {scale}: peak {load:.0%}, {verdict.group(1) if verdict else 'no verdict'}")
+            summary.append(f"scale {scale}: peak {load:.0%}, {verdict}")
         if args.repeat > 1:
-            every = [a for d in runs[scale] for a in ("--from", str(d))]
-            out = flashsim("validate", str(SCENARIO), *every, "--overlay", str(overlay)).stdout
+            out, verdict = judged(str(SCENARIO), runs[scale], overlay)
             print(f"== scale {scale}: its {args.repeat} runs as one\n{out}")
-            verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
-            summary.append(f"scale {scale}, {args.repeat} runs as one: {verdict.group(1) if verdict else 'no verdict'}")
+            summary.append(f"scale {scale}, {args.repeat} runs as one: {verdict}")
     print("\n".join(summary))
     print(f"(load tests and overlay kept in {work})")
 

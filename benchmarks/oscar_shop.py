@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from natural_shop import ROOT, flashsim, free_port, pinned
+from natural_shop import ROOT, flashsim, free_port, judged, pinned
 
 MAPPING = ROOT / "loadtests" / "oscar" / "mapping.yaml"
 UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -104,10 +104,9 @@ def main() -> None:
         seen = "the calibration's run" if scale == args.calibrate_on else "a load the calibration never saw"
         load = arrival_rate(directory) * work_per_shopper / args.workers
         print(f"== scale {scale}: offered load {load:.0%} of the workers; {seen}")
-        out = flashsim("validate", args.scenario, "--from", str(directory), "--overlay", str(overlay)).stdout
+        out, verdict = judged(args.scenario, [directory], overlay)
         print(out)
-        verdict = re.search(r"judged: .*: (PASS|FAIL)", out)
-        summary.append(f"scale {scale}: offered {load:.0%}, {verdict.group(1) if verdict else 'no verdict'}")
+        summary.append(f"scale {scale}: offered {load:.0%}, {verdict}")
     print("\n".join(summary))
     print(f"(load tests and overlay kept in {work})")
 
