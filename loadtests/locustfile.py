@@ -207,17 +207,20 @@ class Shopper(FastHttpUser):
 
     def call(self, step: str, requests: list[HttpStep], endpoint, value: str | None = None) -> str:
         """One step with the scenario's retries: "ok" | "sold_out" | "declined" | GAVE_UP. A retry resumes at
-        the request that failed (the basket already holds what an earlier request added)."""
+        the request that failed (the basket already holds what an earlier request added); each request has
+        the retries of its own, as in the model."""
         habits = self.habits
         timeout = endpoint.timeout if endpoint is not None else None
-        wait = habits.backoff
-        start = 0
-        for attempt in range(habits.max_retries + 1):
-            kind, start = self.attempt(step, requests, start, timeout, value)
+        wait, start, retries = habits.backoff, 0, 0
+        while True:
+            kind, failed = self.attempt(step, requests, start, timeout, value)
             if kind is not None:
                 return kind
-            if attempt == habits.max_retries or self.environment.recorder.problems:
+            if failed > start:  # a later request failed: its own retries, from the first backoff
+                start, retries, wait = failed, 0, habits.backoff
+            if retries == habits.max_retries or self.environment.recorder.problems:
                 break
+            retries += 1
             pause = habits.pause(wait)
             if self.clock() + pause > self.give_up_at:
                 break
