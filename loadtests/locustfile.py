@@ -269,12 +269,15 @@ class Shopper(FastHttpUser):
                 ) as response,
             ):
                 status = response.status_code or 0
-                kind = _answer(http, status, response)
+                saves = http.saves(value)
+                # the body parsed once, where the mapping reads it (the generator's CPU is the measurement's)
+                data = _json(response) if saves or http.sold_out_if or http.declined_if else None
+                kind = _answer(http, status, data, response)
                 if kind is None:
                     response.failure(f"HTTP {status}")
                 else:
                     response.success()
-                if kind == "ok" and not self.keep(name, http, value, response):
+                if kind == "ok" and not self.keep(name, saves, data, response):
                     kind = None
                 server = _server_timing(response.headers.get("Server-Timing", ""))
         except gevent.Timeout:
@@ -292,13 +295,16 @@ class Shopper(FastHttpUser):
             return None, 0, {}
         return kind, status, server
 
-    def keep(self, name: str, http: HttpStep, value: str | None, response) -> bool:
-        """Save the fields later requests use; a field the answer lacks is a mapping error: say which, stop."""
-        data = _json(response)
-        for placeholder, path in http.saves(value).items():
+    def keep(self, name: str, saves: dict[str, str], data: Any, response) -> bool:
+        """Save the fields later requests use; a field a JSON answer lacks is a mapping error: say which, stop. An
+        answer that is not JSON at all (a body cut short by a dropped connection) is a failure to retry."""
+        if saves and data is None:
+            response.failure(f"{name}: the answer ({response.status_code}) is not JSON: nothing to save")
+            return False
+        for placeholder, path in saves.items():
             found, saved = read_path(data, path)
             if not found:
-                keys = ", ".join(map(str, data)) if isinstance(data, (dict, list)) else "no JSON"
+                keys = ", ".join(map(str, data)) if isinstance(data, (dict, list)) else repr(data)
                 problem = (
                     f"{name}: the response ({response.status_code}) has no field {path!r} to save as "
                     f"{{{placeholder}}}; it has: {keys}"
@@ -312,17 +318,18 @@ class Shopper(FastHttpUser):
         return True
 
 
-def _answer(http: HttpStep, status: int, response) -> str | None:
-    """What an answer means to the shopper: "ok", "sold_out", "declined", or None (an error to retry)."""
-    if status in http.sold_out or _says(http.sold_out_if, status, response):
+def _answer(http: HttpStep, status: int, data: Any, response) -> str | None:
+    """What an answer (its JSON `data`) means to the shopper: "ok", "sold_out", "declined", or None (an error
+    to retry)."""
+    if status in http.sold_out or _says(http.sold_out_if, status, data, response):
         return "sold_out"
-    if status in http.declined or _says(http.declined_if, status, response):
+    if status in http.declined or _says(http.declined_if, status, data, response):
         return "declined"
     return "ok" if 200 <= status < 300 else None
 
 
-def _says(match: BodyMatch | None, status: int, response) -> bool:
-    return match is not None and match.matches(status, _json(response), response.text or "")
+def _says(match: BodyMatch | None, status: int, data: Any, response) -> bool:
+    return match is not None and match.matches(status, data, response.text or "")
 
 
 def _server_timing(header: str) -> dict[str, float]:

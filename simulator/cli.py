@@ -388,7 +388,7 @@ def loadtest(
         seconds = parse_duration(run_time)
     except ValueError as exc:
         raise UsageProblem(f"--run-time: {exc}") from None
-    mapping = tuple(map(str, overlays))
+    mapping = tuple(map(str, overlays))  # loadtest.json keeps them as text
     test = lt.LoadTestRun(str(scenario), host, scale, speedup, seconds, workers, max_users, overrides, mapping)
     try:
         test.check()
@@ -458,7 +458,7 @@ def calibrate(sources: tuple[Path, ...], scenario: Path | None, out: Path | None
                 f"{list(meta.overrides)} as {source}; calibrate runs of one replay together"
             )
     scenario = scenario or Path(meta.scenario)
-    loaded = load_scenario(scenario, meta.overrides, overlays=tuple(map(Path, meta.overlays)))
+    loaded = load_scenario(scenario, meta.overrides, overlays=meta.overlays)
     if out is not None and out.exists():
         raise UsageProblem(f"--out {out}: the file exists; files are never overwritten")
     target = out or fresh_path(source / "calibration.yaml")

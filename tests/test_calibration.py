@@ -1,6 +1,7 @@
 """Calibration against a known system: a FIFO queue with c workers, simulated here as the oracle."""
 
 import csv
+import dataclasses
 import heapq
 import math
 from pathlib import Path
@@ -485,9 +486,5 @@ def test_a_sync_workers_time_outside_its_app_is_read_from_its_cpu_clock():
         np.arange(n) * 0.1, app + 0.003, nan, app, np.ones(n, bool), nan, nan, nan, np.full(n, 7.0), clock, nan
     )
     assert worker_overhead({"buy": one}) == pytest.approx(0.0015)
-    timed_wait = Requests(
-        *(getattr(one, k) for k in ("sent", "client")),
-        app * 0,
-        *(getattr(one, k) for k in ("app", "answered", "store", "store_wait", "db", "process", "cpu", "pace")),
-    )
+    timed_wait = dataclasses.replace(one, wait=app * 0)
     assert worker_overhead({"buy": timed_wait}) == 0.0  # a target timing its own queueing: not a sync worker

@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"stocked: {stocked}")
         _serve(args)
     else:
+        if args.source is not None and not (args.source / "outcomes.json").is_file():
+            p.error(f"--from {args.source}: not a load test directory (no outcomes.json)")
         sys.exit(_audit(scenario, args.source))
 
 

@@ -36,9 +36,9 @@ def product_ids(scenario: Scenario) -> dict[str, int]:
     return {name: int(given.get(name, i + 1)) for i, name in enumerate(scenario.inventory.skus)}
 
 
-def stock_shop(scenario: Scenario) -> dict[str, int]:
+def stock_shop(scenario: Scenario) -> None:
     """Create the scenario's SKUs (a load test replays it scaled: its share of the stock) with their stock
-    and sale prices; the product id of each."""
+    and sale prices, each under its product id (product_ids)."""
     product_class = get_model("catalogue", "ProductClass").objects.create(
         name="Flash sale", slug="flash-sale", requires_shipping=False, track_stock=True
     )
@@ -59,7 +59,6 @@ def stock_shop(scenario: Scenario) -> dict[str, int]:
             num_in_stock=sku.stock,
             num_allocated=0,
         )
-    return ids
 
 
 PASSWORD = "flashsim"

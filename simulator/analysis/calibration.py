@@ -787,11 +787,10 @@ def measured_scenario(
 ) -> tuple[Scenario, LoadTestRun, int, float]:
     """The scaled scenario the load test ran, with its audience set to the arrivals that were measured."""
     meta = read_meta(directory)
-    mapping = tuple(map(Path, meta.overlays))
-    loaded = load_scenario(scenario_path, meta.overrides, overlays=(*mapping, *overlays))
+    loaded = load_scenario(scenario_path, meta.overrides, overlays=(*meta.overlays, *overlays))
     if (
         Path(meta.scenario).exists()
-        and (replayed := load_scenario(meta.scenario, meta.overrides, overlays=mapping).name) != loaded.name
+        and (replayed := load_scenario(meta.scenario, meta.overrides, overlays=meta.overlays).name) != loaded.name
     ):
         raise ValueError(
             f"{directory}: the load test replayed scenario {replayed!r} ({meta.scenario}), not {loaded.name!r}; "

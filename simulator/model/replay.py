@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -63,7 +62,7 @@ def load_replay(
 
     Raises ValueError with a plain message when the replay would start more users than allowed.
     """
-    scenario = scaled(load_scenario(path, overrides, overlays=tuple(map(Path, overlays))), scale, speedup)
+    scenario = scaled(load_scenario(path, overrides, overlays=overlays), scale, speedup)
     horizon = scenario.clock.horizon if run_time is None else min(run_time, scenario.clock.horizon)
     rng = streams(np.random.SeedSequence(scenario.seed))
     segments = list(scenario.audience.segments)

@@ -75,7 +75,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
 
     # every shopper looks: the first attempt is sent here rather than through call or request (hot path)
     page = world.calls.get("product_page")
-    if world.visits and "product_page" in world.visits:  # a page of several requests
+    if "product_page" in world.visits:  # a page of several requests
         answer = yield from call(world, "product_page", None, habits, give_up_at, stock.key)
     else:
         sent = page.call(None, stock.key) if page is not None else Answered(True)
@@ -156,7 +156,7 @@ def call(
 ) -> Generator[Any, Any, Any]:
     """Request a step (about the SKU of index `key`), retrying failures with backoff: a process whose result is
     the step's, or GAVE_UP. A step of several requests sends them one after another, the effect with the last."""
-    if world.visits and step in world.visits and step in world.calls:
+    if step in world.visits and step in world.calls:
         return in_turn(world, step, effect, habits, give_up_at, key)
     return attempt(world, step, effect, habits, give_up_at, key)
 

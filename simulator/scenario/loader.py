@@ -7,6 +7,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +248,7 @@ def load_scenario(
     path: str | Path,
     overrides: list[str] | tuple[str, ...] = (),
     plan: str | None = None,
-    overlays: list[Path] | tuple[Path, ...] = (),
+    overlays: Sequence[str | Path] = (),
 ) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError naming every problem.
 
