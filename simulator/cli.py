@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from simulator.analysis.replications import ClusterProblem
 from simulator.scenario import ScenarioError, load_scenario, scenario_schema
 
 BAD_INPUT, INTERNAL = 2, 3
@@ -34,7 +35,7 @@ def guarded(command: Callable) -> Callable:
             for problem in exc.problems:
                 err.print(str(problem), markup=False, emoji=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
-        except UsageProblem as exc:
+        except (UsageProblem, ClusterProblem) as exc:
             err.print(f"flashsim: {exc}", markup=False, emoji=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
@@ -72,12 +73,26 @@ jobs_option = click.option(
     show_default=True,
     help="Replications run at once in separate processes; results do not depend on it.",
 )
+cluster_option = click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Run the replications on a Dask cluster (its scheduler's address, e.g. tcp://10.0.0.5:8786) instead "
+    "of --jobs processes; results do not depend on it. Needs pip install -e '.[cluster]' here and on the workers.",
+)
 overlay_option = click.option(
     "--overlay",
     "overlays",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Apply an overlay file of `path.to.field: value` lines (e.g. from calibrate) before --set.",
+)
+grow_option = click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Grow the whole promotion K times: shoppers, stock, deposits, rain budgets, pools, support (locks stay "
+    "one). E.g. 100 runs a library scenario written at 1/100 at its real size.",
 )
 
 
@@ -91,10 +106,11 @@ def main() -> None:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @overlay_option
 @set_option
+@grow_option
 @guarded
-def check(scenario: Path, overlays: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
+def check(scenario: Path, overlays: tuple[Path, ...], overrides: tuple[str, ...], scale: float) -> None:
     """Validate a scenario file: exit 0, or exit 2 with `file:line: field: message` lines."""
-    loaded = load_scenario(scenario, overrides, overlays=overlays)
+    loaded = load_scenario(scenario, overrides, overlays=overlays, scale=scale)
     click.echo(
         f"{scenario}: ok ({loaded.name}: {len(loaded.sales)} sale(s), "
         f"{loaded.audience.size:,} shoppers, {len(loaded.plans)} plan(s))"
@@ -112,9 +128,11 @@ def schema() -> None:
 @seed_option
 @replications_option
 @jobs_option
+@cluster_option
 @click.option("--plan", help="Apply one of the scenario's plans.")
 @overlay_option
 @set_option
+@grow_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -127,9 +145,11 @@ def run(
     seed: int | None,
     replications: int | None,
     jobs: int,
+    cluster: str | None,
     plan: str | None,
     overlays: tuple[Path, ...],
     overrides: tuple[str, ...],
+    scale: float,
     out: Path | None,
     no_figures: bool,
 ) -> None:
@@ -137,7 +157,7 @@ def run(
     from simulator.analysis import simulate
     from simulator.output import report, write_data
 
-    loaded = load_scenario(scenario, overrides, plan, overlays)
+    loaded = load_scenario(scenario, overrides, plan, overlays, scale)
     directory = claim_directory(out, loaded.name, seed if seed is not None else loaded.seed)
     count = replications or loaded.replications
     with Progress(
@@ -150,7 +170,7 @@ def run(
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(f"simulating {loaded.name}", total=count)
-        result = simulate(loaded, seed, count, jobs, progress=lambda: bar.advance(task))
+        result = simulate(loaded, seed, count, jobs, progress=lambda: bar.advance(task), cluster=cluster)
     write_data(directory, result)
     if not no_figures:
         report.write_report(directory, result)
@@ -164,8 +184,10 @@ def run(
 @seed_option
 @replications_option
 @jobs_option
+@cluster_option
 @overlay_option
 @set_option
+@grow_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -179,8 +201,10 @@ def compare(
     seed: int | None,
     replications: int | None,
     jobs: int,
+    cluster: str | None,
     overlays: tuple[Path, ...],
     overrides: tuple[str, ...],
+    scale: float,
     out: Path | None,
     no_figures: bool,
 ) -> None:
@@ -189,7 +213,7 @@ def compare(
     from simulator.output import compare_report as report_compare
     from simulator.output import write_comparison
 
-    scenarios = load_plans(scenario, plans, overrides, overlays)  # every plan checked before any run
+    scenarios = load_plans(scenario, plans, overrides, overlays, scale)  # every plan checked before any run
     baseline = scenarios[BASELINE]
     directory = claim_directory(out, f"{baseline.name}-compare", seed if seed is not None else baseline.seed)
     count = replications or baseline.replications
@@ -203,7 +227,7 @@ def compare(
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(f"simulating {baseline.name}: {len(scenarios)} runs", total=count * len(scenarios))
-        result = run_plans(scenarios, seed, count, jobs, progress=lambda: bar.advance(task))
+        result = run_plans(scenarios, seed, count, jobs, progress=lambda: bar.advance(task), cluster=cluster)
     write_comparison(directory, result)
     if not no_figures:
         report_compare.write_report(directory, result)
@@ -223,8 +247,10 @@ def compare(
 @seed_option
 @replications_option
 @jobs_option
+@cluster_option
 @overlay_option
 @set_option
+@grow_option
 @click.option(
     "--max-scale",
     type=click.FloatRange(min=1),
@@ -252,8 +278,10 @@ def size(
     seed: int | None,
     replications: int | None,
     jobs: int,
+    cluster: str | None,
     overlays: tuple[Path, ...],
     overrides: tuple[str, ...],
+    scale: float,
     max_scale: float,
     max_agents: int,
     out: Path | None,
@@ -264,7 +292,7 @@ def size(
     from simulator.output import report, write_data
     from simulator.output import sizing_report as report_sizing
 
-    loaded = load_scenario(scenario, overrides, overlays=overlays)
+    loaded = load_scenario(scenario, overrides, overlays=overlays, scale=scale)
     try:
         sizing.check(loaded, what)
     except ValueError as exc:
@@ -290,13 +318,13 @@ def size(
 
     found_runs: list = []
     try:
-        found = sizing.size(loaded, what, seed, count, jobs, max_scale, max_agents, on_run=told)
+        found = sizing.size(loaded, what, seed, count, jobs, max_scale, max_agents, on_run=told, cluster=cluster)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     checks: list = []
     if found.scenario is not None and not found.unmet:  # out of sample: replications the search never saw
         err.print(f"verification: {count} fresh replication(s), seed {seed + 1}", markup=False, highlight=False)
-        result = simulate(found.scenario, seed + 1, count, jobs)
+        result = simulate(found.scenario, seed + 1, count, jobs, cluster=cluster)
         (directory / "verification").mkdir()
         write_data(directory / "verification", result)
         if not no_figures:

@@ -108,6 +108,7 @@ def load_plans(
     plans: list[str] | tuple[str, ...] = (),
     overrides: list[str] | tuple[str, ...] = (),
     overlays: list[Path] | tuple[Path, ...] = (),
+    scale: float = 1.0,
 ) -> dict[str, Scenario]:
     """The baseline and each plan (all the scenario's plans when none is named), every one validated.
 
@@ -116,7 +117,7 @@ def load_plans(
     problems: list[Problem] = []
     scenarios: dict[str, Scenario] = {}
     try:
-        scenarios[BASELINE] = load_scenario(path, overrides, overlays=overlays)
+        scenarios[BASELINE] = load_scenario(path, overrides, overlays=overlays, scale=scale)
     except ScenarioError as exc:
         problems += exc.problems
     names = list(dict.fromkeys(plans)) or (list(scenarios[BASELINE].plans) if scenarios else plan_names(path))
@@ -137,7 +138,7 @@ def load_plans(
             )
             continue
         try:
-            scenarios[name] = load_scenario(path, overrides, name, overlays)
+            scenarios[name] = load_scenario(path, overrides, name, overlays, scale)
         except ScenarioError as exc:
             problems += exc.problems
     if problems:
@@ -151,10 +152,12 @@ def run_plans(
     replications: int | None = None,
     jobs: int = 1,
     progress: Callable[[], None] | None = None,
+    cluster: str | None = None,
 ) -> Comparison:
-    """Simulate every scenario with the baseline's seed and replications: common random numbers."""
+    """Simulate every scenario with the baseline's seed and replications (common random numbers), `jobs` at a
+    time or on the Dask cluster at `cluster`."""
     # the baseline's seed and replications for all: a plan may not change them, the pairing would break
-    return Comparison(simulate_all(scenarios, seed, replications, jobs, progress))
+    return Comparison(simulate_all(scenarios, seed, replications, jobs, progress, cluster=cluster))
 
 
 def compare(
@@ -166,9 +169,13 @@ def compare(
     overrides: list[str] | tuple[str, ...] = (),
     progress: Callable[[], None] | None = None,
     overlays: list[Path] | tuple[Path, ...] = (),
+    scale: float = 1.0,
+    cluster: str | None = None,
 ) -> Comparison:
-    """Run the baseline and the plans (default: all) of a scenario file with common random numbers."""
-    return run_plans(load_plans(path, plans, overrides, overlays), seed, replications, jobs, progress)
+    """Run the baseline and the plans (default: all) of a scenario file, grown `scale` times, with common
+    random numbers."""
+    scenarios = load_plans(path, plans, overrides, overlays, scale)
+    return run_plans(scenarios, seed, replications, jobs, progress, cluster)
 
 
 # -- which figures: the ones a plan is meant to move -------------------------------------------------

@@ -1,13 +1,16 @@
-"""Replications: one SeedSequence child each, run in parallel processes, results in replication order.
+"""Replications: one SeedSequence child each, run in parallel processes or on a cluster, results in
+replication order.
 
-The result is identical whatever the number of processes: each replication depends only on the
-scenario and its own seed child, and replications are combined in their own order.
+The result is identical wherever replications run (one process, `jobs` processes, the workers of a Dask
+cluster): each replication depends only on the scenario and its own seed child, and replications are
+combined in their own order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -52,10 +55,12 @@ def simulate(
     jobs: int = 1,
     progress: Callable[[], None] | None = None,
     shoppers: Shoppers | None = None,
+    cluster: str | None = None,
 ) -> RunResult:
-    """Run the scenario's replications (defaults from the scenario), `jobs` at a time; with `shoppers`, every
-    replication is visited by those (their arrival times and intentions) instead of drawing its own."""
-    return simulate_all({scenario.name: scenario}, seed, replications, jobs, progress, shoppers)[scenario.name]
+    """Run the scenario's replications (defaults from the scenario), `jobs` at a time, or on the Dask cluster
+    whose scheduler is at `cluster`; with `shoppers`, every replication is visited by those (their arrival
+    times and intentions) instead of drawing its own."""
+    return simulate_all({scenario.name: scenario}, seed, replications, jobs, progress, shoppers, cluster)[scenario.name]
 
 
 def simulate_all(
@@ -65,24 +70,62 @@ def simulate_all(
     jobs: int = 1,
     progress: Callable[[], None] | None = None,
     shoppers: Shoppers | None = None,
+    cluster: str | None = None,
 ) -> dict[str, RunResult]:
     """Run several scenarios on the same seed children (common random numbers), all their replications
-    sharing the `jobs` processes; the seed and replications default to the first scenario's."""
+    sharing the `jobs` processes or the cluster's workers; the seed and replications default to the first
+    scenario's."""
     first = next(iter(scenarios.values()))
     seed = first.seed if seed is None else seed
     children = seeds(seed, replications or first.replications)
     tasks = [(name, child) for name in scenarios for child in children]
     results: dict[str, list[dict]] = {name: [] for name in scenarios}
-    if jobs <= 1 or len(tasks) == 1:
-        for name, child in tasks:
-            results[name].append(simulate_once(scenarios[name], child, shoppers))
-            if progress:
-                progress()
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+    with executor(jobs, cluster, len(tasks)) as pool:
+        if pool is None:
+            for name, child in tasks:
+                results[name].append(simulate_once(scenarios[name], child, shoppers))
+                if progress:
+                    progress()
+        else:
             futures = [(name, pool.submit(simulate_once, scenarios[name], child, shoppers)) for name, child in tasks]
             for name, future in futures:
                 results[name].append(future.result())
                 if progress:
                     progress()
     return {name: RunResult(scenarios[name], seed, reps) for name, reps in results.items()}
+
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a cluster's scheduler to answer."""
+
+
+class ClusterProblem(Exception):
+    """A cluster that cannot be used: Dask distributed missing, or no scheduler at the address."""
+
+
+@contextmanager
+def executor(jobs: int, cluster: str | None, tasks: int) -> Iterator[Executor | None]:
+    """Where replications run: on the Dask cluster at `cluster`, else in `jobs` processes, else (None) here.
+
+    Dask distributed rather than Ray: it is pure Python from PyPI on every platform flashsim runs on, its
+    scheduler and workers start with one command each (`dask scheduler`, `dask worker ADDRESS`), and its
+    client is a concurrent.futures Executor, so a cluster takes the place of the process pool unchanged.
+    """
+    if cluster is not None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ClusterProblem(
+                "--cluster needs Dask distributed: pip install -e '.[cluster]' (here and on every worker)"
+            ) from None
+        try:
+            client = Client(cluster, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except OSError as exc:
+            raise ClusterProblem(f"--cluster {cluster}: no Dask scheduler answered there ({exc})") from None
+        with client:
+            yield client.get_executor()
+    elif jobs <= 1 or tasks == 1:
+        yield None
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, tasks)) as pool:
+            yield pool

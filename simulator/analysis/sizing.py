@@ -303,15 +303,17 @@ def size(
     max_scale: float = 20.0,
     max_agents: int = 5000,
     on_run: Callable[[Evaluation], None] | None = None,
+    cluster: str | None = None,
 ) -> Sizing:
-    """Size what is asked (servers, stock, agents or all, in that order: each sized part feeds the next)."""
+    """Size what is asked (servers, stock, agents or all, in that order: each sized part feeds the next); the
+    candidates' replications run `jobs` at a time, or on the Dask cluster at `cluster`."""
     seed = scenario.seed if seed is None else seed
     count = replications or scenario.replications
     parts = check(scenario, what)
     sizing = Sizing(on_run=on_run, skipped=[p for p in WHAT if p not in parts])
 
     def run(s: Scenario) -> RunResult:
-        return simulate(s, seed, count, jobs)
+        return simulate(s, seed, count, jobs, cluster=cluster)
 
     sized = scenario
     shop: RunResult | None = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simulator.scenario.section import Count, Dist, Duration, Fraction, Section
+from simulator.scenario.section import GROWS, Count, Dist, Duration, Fraction, Section
 
 
 class Arrivals(Section):
@@ -124,7 +124,7 @@ class Uncertainty(Section):
 
 
 class Audience(Section):
-    size: Count
+    size: Annotated[Count, GROWS]
     """Expected number of shopper sessions over all sales (arrivals are Poisson around it)."""
     segments: dict[str, Segment] = {"guest": Segment(share=1.0)}
     """Named segments (e.g. member, guest) with shares summing to 1."""

@@ -8,9 +8,11 @@ simplified checkout, steering buyers to other channels, stock transfers, substit
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, model_validator
 
-from simulator.scenario.section import Count, Duration, Fraction, Instant, Money, Section
+from simulator.scenario.section import GROWS, Count, Duration, Fraction, Instant, Money, Section
 
 
 class OneOf(Section):
@@ -46,7 +48,7 @@ class ErrorRate(PoolSignal):
 
 
 class QueueLength(PoolSignal):
-    above: float = Field(ge=0)
+    above: Annotated[float, GROWS] = Field(ge=0)
     """Fires when the pool's mean queue length over the window exceeds this."""
 
 
@@ -61,7 +63,7 @@ class P99(Section):
 class StockLevel(Section):
     sku: str
     """The SKU watched (a key of inventory.skus)."""
-    below: Count | None = None
+    below: Annotated[Count | None, GROWS] = None
     """Fires when fewer units than this are available."""
     below_share: Fraction | None = None
     """Fires when available units fall below this share of the initial stock (e.g. the safety level)."""
@@ -89,17 +91,17 @@ class When(OneOf):
 
 class ScaleOut(Section):
     pool: str
-    add: int = Field(ge=1)
+    add: Annotated[int, GROWS] = Field(ge=1)
     """Workers added."""
     lag: Duration = 120.0
     """Provisioning time before the new workers serve."""
-    max: int | None = Field(None, ge=1)
+    max: Annotated[int | None, GROWS] = Field(None, ge=1)
     """Cap on the pool's workers (a repeating rule stops growing there)."""
 
 
 class Failover(Section):
     pool: str
-    workers: int = Field(ge=1)
+    workers: Annotated[int, GROWS] = Field(ge=1)
     """Workers of the backup cluster, which takes over the pool's traffic."""
     lag: Duration = 60.0
     """Switch-over time (DNS, connection draining) before the backup serves."""
@@ -130,7 +132,7 @@ class Divert(Section):
 
 class Transfer(Section):
     sku: str
-    units: Count
+    units: Annotated[Count, GROWS]
     """Units added to the SKU's stock (from a backup warehouse, or moved from offline channels)."""
     lead: Duration = 0.0
     """Lead time before the units are on sale."""

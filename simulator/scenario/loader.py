@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from simulator import units
 from simulator.scenario.promotion import Scenario
+from simulator.scenario.scaling import grown
 
 Path_ = tuple[str | int, ...]
 
@@ -249,11 +250,13 @@ def load_scenario(
     overrides: list[str] | tuple[str, ...] = (),
     plan: str | None = None,
     overlays: Sequence[str | Path] = (),
+    scale: float = 1.0,
 ) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError naming every problem.
 
     Overlay files (`path.to.field: value` lines, as `flashsim calibrate` writes) apply after the
-    plan and before the `--set` overrides.
+    plan and before the `--set` overrides. `scale` grows the result last (`grown`): the values of the
+    file, its plans, overlays and overrides are all taken at the file's size.
     """
     path = Path(path)
     file = str(path)
@@ -286,7 +289,7 @@ def load_scenario(
             plan_lines = dict(lines)
             _apply(applied, _plan_assignments(plans[name], name, lines, file), plan_lines)
             validate(applied, plan_lines, file, path.parent)
-    return scenario
+    return grown(scenario, scale)
 
 
 def plan_names(path: str | Path) -> list[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, model_validator
 
 from simulator.scenario.audience import Arrivals
-from simulator.scenario.section import Count, Dist, Duration, Fraction, Instant, Money, Rate, Section
+from simulator.scenario.section import GROWS, Count, Dist, Duration, Fraction, Instant, Money, Rate, Section
 
 
 class Guarantee(Section):
@@ -13,7 +15,7 @@ class Guarantee(Section):
 
     segment: str
     """The top-tier segment (e.g. platinum)."""
-    units: Count
+    units: Annotated[Count, GROWS]
     """Units set aside."""
     hold_for: Duration | None = None
     """Units still unclaimed this long after the members' open go on general sale. null: held to the end."""
@@ -40,13 +42,13 @@ class Presale(Section):
 
     sale: str
     """The sale (sales[].name) whose SKU and price the presale sells."""
-    units: Count
+    units: Annotated[Count, GROWS]
     """Units allocated to the presale; the rest of the SKU's stock is sold on the day (spot)."""
     deposits_open: Instant
     """When deposits open (usually dated, days before the clock start)."""
     deposits_close: Instant
     """When deposits close (at or before the clock start)."""
-    expected_deposits: Count
+    expected_deposits: Annotated[Count, GROWS]
     """Deposit orders expected over the deposit window."""
     first_day_share: Fraction = 0.3
     """Share of the deposit orders placed on the first day (the launch)."""
@@ -99,7 +101,7 @@ class RedPacketRain(Section):
     """Participants join at uniform times over this long after the start."""
     tap_rate: Rate = 3.0
     """Taps per participant per second, each one request to the grab endpoint (sent without waiting)."""
-    budget: Money
+    budget: Annotated[Money, GROWS]
     """Money in the pool; packets are paid from it until it is spent."""
     amount: Dist = "lognormal(5, 1)"  # type: ignore[assignment]  # parsed (validate_default)
     """Money in one packet (yuan); the last one takes what is left."""
@@ -124,9 +126,9 @@ class WaitingRoom(Section):
 
     enabled: bool = True
     """false: ready, but off until a contingency rule switches it on."""
-    admit_rate: Rate | None = None
+    admit_rate: Annotated[Rate | None, GROWS] = None
     """Shoppers let in per second, evenly spaced. null: no rate limit (a cap must be given)."""
-    max_active: int | None = Field(None, ge=1)
+    max_active: Annotated[int | None, GROWS] = Field(None, ge=1)
     """Cap on shoppers admitted and still in the journey; one is let in when one leaves."""
     pre_queue: bool = True
     """Shoppers arriving before their sale's open wait in a pre-queue put in random order at the open."""

@@ -1,14 +1,55 @@
-"""A scenario scaled for a load test: a share of the audience, on a faster clock."""
+"""A scenario at another size: the whole promotion grown K times, or a share of its audience for a load test."""
 
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from simulator.scenario.audience import Arrivals, Behaviour, BehaviourOverride
 from simulator.scenario.promotion import Scenario
+from simulator.scenario.section import GROWS
 
 B = TypeVar("B", Behaviour, BehaviourOverride)
+
+
+def grown(scenario: Scenario, k: float) -> Scenario:
+    """The promotion `k` times as big: every field marked GROWS (shoppers, units, deposits, rain budgets,
+    workers and queues, connections, support contacts and agents, the counts in plans and rules) times `k`.
+
+    Counts are rounded and one stays at least one. Locks do not grow: one hot row stays one row however
+    many servers stand in front of it, which is why a sizing at 1/100 does not simply multiply.
+    """
+    if not (math.isfinite(k) and k > 0):
+        raise ValueError(f"scale {k:g}: use a number above 0, e.g. 100 for a promotion 100 times as big")
+    if k == 1:
+        return scenario
+    bigger = _grow(scenario, k)
+    return bigger.model_copy(update={"name": f"{scenario.name}-x{k:g}"})
+
+
+def _grow(value: Any, k: float) -> Any:
+    if isinstance(value, BaseModel):
+        update = {}
+        for name, field in type(value).model_fields.items():
+            item = getattr(value, name)
+            if GROWS in field.metadata:
+                update[name] = _times(item, k)
+            elif isinstance(item, BaseModel | list | dict):
+                update[name] = _grow(item, k)
+        return value.model_copy(update=update)
+    if isinstance(value, list):
+        return [_grow(item, k) for item in value]
+    if isinstance(value, dict):
+        return {key: _grow(item, k) for key, item in value.items()}
+    return value
+
+
+def _times(value: int | float | None, k: float) -> int | float | None:
+    if value is None or isinstance(value, float):
+        return value if value is None else value * k
+    return max(1, round(value * k)) if value >= 1 else round(value * k)
 
 
 def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scenario:

@@ -30,6 +30,18 @@ def _quantity(parse, kind: str, example: str):
     )
 
 
+class _Grows:
+    """The marker of `Grows`."""
+
+    def __repr__(self) -> str:
+        return "GROWS"
+
+
+GROWS = _Grows()
+"""Marks a field that grows with the promotion (`Annotated[Count, GROWS]`): a scenario grown K times
+(`--scale K`) has K times its value. Shares, times and prices do not grow; counts of people, units, money
+pools and servers do."""
+
 Duration = Annotated[float, *_quantity(units.parse_duration, "duration", "250ms, 2s, 15m, 1h")]
 Rate = Annotated[float, *_quantity(units.parse_rate, "rate", "2000/s, 120/min")]
 Count = Annotated[int, *_quantity(units.parse_count, "count", "1000, 300k, 2M")]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from simulator.scenario.audience import Arrivals
 from simulator.scenario.promotions import Members
-from simulator.scenario.section import Count, Dist, Duration, Fraction, Instant, Money, Section
+from simulator.scenario.section import GROWS, Count, Dist, Duration, Fraction, Instant, Money, Section
 
 
 class Sale(Section):
@@ -43,17 +43,17 @@ class Sale(Section):
 class PoolSpec(Section):
     """A pool of workers serving requests from one bounded FIFO queue."""
 
-    workers: int = Field(ge=1)
+    workers: Annotated[int, GROWS] = Field(ge=1)
     """Requests served at once (threads, connections, pods x concurrency)."""
-    queue_limit: int | None = Field(None, ge=0)
+    queue_limit: Annotated[int | None, GROWS] = Field(None, ge=0)
     """Requests that may wait; one more is rejected at once. null: unbounded."""
     shed_expired: bool = False
     """Skip queued requests whose client has already timed out instead of serving them."""
-    processes: int | None = Field(None, ge=1)
+    processes: Annotated[int | None, GROWS] = Field(None, ge=1)
     """Server processes, each on a CPU core of its own, sharing the workers; the endpoints' `cpu` demand
     runs on the core of the process serving the request, shared by its requests in flight (an async
     worker is one process serving all its requests on one core). null: CPU is not modelled apart."""
-    cores: int | None = Field(None, ge=1)
+    cores: Annotated[int | None, GROWS] = Field(None, ge=1)
     """CPU cores the processes run on. null: one each. Fewer than the processes (more processes than cores,
     as a pre-fork server often runs): the operating system shares the cores out, and while more processes
     have work than there are cores, each runs at cores / busy processes of a core's speed."""
@@ -98,7 +98,7 @@ class LockSpec(Section):
 class ConnectionPoolSpec(Section):
     """Connections shared by the endpoints that name it; a request holds its worker while it waits for one."""
 
-    size: int = Field(ge=1)
+    size: Annotated[int, GROWS] = Field(ge=1)
     """Connections in the pool."""
 
 
@@ -210,7 +210,7 @@ class System(Section):
 
 
 class Sku(Section):
-    stock: Count
+    stock: Annotated[Count, GROWS]
     """Units on sale."""
     per_user_limit: int = Field(1, ge=1)
     """Units one shopper may hold (reserved or bought)."""

@@ -7,12 +7,12 @@ a chatbot answers a share of chats; escalated contacts go to an expert tier. Age
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from simulator import units
-from simulator.scenario.section import Dist, Duration, Fraction, Instant, Rate, Section
+from simulator.scenario.section import GROWS, Dist, Duration, Fraction, Instant, Rate, Section
 from simulator.units import DAY
 
 Source = Literal["steady", "bought", "payment_failed", "sold_out", "abandoned_queue", "gave_up", "timed_out"]
@@ -29,7 +29,7 @@ class Contacts(Section):
 
     share: Fraction | None = None
     """Share of the source's events that become a contact (not for steady)."""
-    rate: Rate | None = None
+    rate: Annotated[Rate | None, GROWS] = None
     """Contacts per second (steady only)."""
     delay: Dist = 0.0  # type: ignore[assignment]  # parsed (validate_default)
     """Time from the event to the contact."""
@@ -48,7 +48,7 @@ class Channel(Section):
     """How long a waiting customer waits before hanging up / closing the chat. null: never."""
     chatbot: Fraction = 0.0
     """Share of this channel's contacts a chatbot resolves before any agent."""
-    max_sessions: int | None = Field(None, ge=1)
+    max_sessions: Annotated[int | None, GROWS] = Field(None, ge=1)
     """Cap on contacts handled at once over all agents (e.g. a chat system sized for 2000). null: none."""
 
 
@@ -66,11 +66,11 @@ class Shift(Section):
     """Clock time of day the shift starts, e.g. 08:00."""
     end: str
     """Clock time of day it ends, e.g. 16:00 or 24:00 (a shift ending at or before its start runs past midnight)."""
-    chat: int = Field(0, ge=0)
+    chat: Annotated[int, GROWS] = Field(0, ge=0)
     """Chat agents on this shift."""
-    phone: int = Field(0, ge=0)
+    phone: Annotated[int, GROWS] = Field(0, ge=0)
     """Phone agents on this shift."""
-    experts: int = Field(0, ge=0)
+    experts: Annotated[int, GROWS] = Field(0, ge=0)
     """Expert-tier agents on this shift."""
     temporary: bool = False
     """Temporary agents (e.g. hired and trained for the promotion): counted apart in results."""
