@@ -20,6 +20,7 @@ def cluster():
         yield local.scheduler_address
 
 
+@pytest.mark.slow
 def test_replications_on_a_cluster_sum_up_byte_for_byte_as_in_one_process(cluster):
     scenario = load_scenario(THURSDAY, SMALL)
     here = simulate(scenario, replications=3, jobs=1)
@@ -28,6 +29,7 @@ def test_replications_on_a_cluster_sum_up_byte_for_byte_as_in_one_process(cluste
     assert (there.timeseries[1] == here.timeseries[1]).all()
 
 
+@pytest.mark.slow
 def test_compare_on_a_cluster_writes_the_files_one_process_writes(cluster, tmp_path):
     runner = CliRunner()
     common = [
