@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from simulator.engine import series
 from simulator.model.demand import ArrivalCurve
 from simulator.model.inventory import EXPIRED, PAID, Order, Stock
 from simulator.model.shopper import GAVE_UP, Habits, call
+from simulator.model.world import in_time_order
 from simulator.scenario import Presale
 from simulator.units import DAY
 
@@ -131,13 +132,13 @@ class BalanceDay:
         self.paid = self.gave_up = self.late = 0
         self.s_paid = series(horizon)
 
-    def payers(self, world: World, habits: Habits, patience: np.ndarray) -> list[tuple[float, Generator]]:
-        """The holders who come to pay: their arrival times and processes."""
-        return [
-            (float(self.times[i]), self._pay(world, self.orders[i], habits, float(patience[i])))
-            for i in range(len(self.orders))
-            if self.comes[i]
-        ]
+    def payers(self, world: World, habits: Habits, patience: np.ndarray) -> Iterator[tuple[float, Generator]]:
+        """The holders who come to pay, in the order they come: their arrival times and processes."""
+        coming = np.flatnonzero(self.comes)
+        return in_time_order(
+            self.times[coming],
+            lambda k: self._pay(world, self.orders[coming[k]], habits, float(patience[coming[k]])),
+        )
 
     def _pay(self, world: World, order: Order, habits: Habits, patience: float) -> Generator[Any, Any, None]:
         result = yield from call(

@@ -9,13 +9,14 @@ counts towards the participant's cap. The budget spent never exceeds the pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from simulator.distributions import Distribution, sampler
 from simulator.engine import series
+from simulator.model.world import in_time_order
 from simulator.scenario import RedPacketRain
 
 if TYPE_CHECKING:
@@ -76,13 +77,14 @@ class Rain:
         }
 
 
-def participants(world: World, rain: Rain, audience: int) -> list[tuple[float, Generator]]:
-    """Each participant's join time and tapping process."""
+def participants(world: World, rain: Rain, audience: int) -> Iterator[tuple[float, Generator]]:
+    """Each participant's join time and tapping process, in the order they join; a process is made only as
+    the engine reads it (a full-size rain has a million participants)."""
     config = rain.config
     n = round(config.participants * audience)
     joins = config.start + config.join_time * rain.phase.random(n)
     rain.participants = n
-    return [(float(t), _tapper(world, rain, who, float(t))) for who, t in enumerate(joins)]
+    return in_time_order(joins, lambda who: _tapper(world, rain, who, float(joins[who])))
 
 
 def _tapper(world: World, rain: Rain, who: int, joined: float) -> Generator[float, Any, None]:

@@ -56,7 +56,7 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence, shoppers: Sh
     else:
         env.start(_visits(world, shoppers, habits))
     for processes in world.late:
-        env.start(sorted(processes, key=lambda item: item[0]))
+        env.start(processes)
     every_second(env, functools.partial(_sample, world), SAMPLE_PRIORITY)
     with collector_paused():
         env.run_until(horizon)

@@ -8,7 +8,7 @@ world and plugs in through the hooks below; `replication.build` wires them, in o
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -135,8 +135,9 @@ class World:
         """Per SKU, what its sold-out shoppers are offered instead."""
         self.each_second: list[Callable[[int], None]] = []
         """Observers called at every whole second, after the core's own samples, in the order added."""
-        self.late: list[list[tuple[float, Generator]]] = []
-        """Streams of (start time, process) that begin beside the shoppers' (rain tappers, presale payers)."""
+        self.late: list[Iterator[tuple[float, Generator]]] = []
+        """Streams of (start time, process), each in time order, that begin beside the shoppers' (rain tappers,
+        presale payers): `in_time_order` makes one."""
         self.sections: dict[str, Callable[[], Any]] = {}
         """Parts of the result read at the horizon, by key; a part that reads None is left out."""
 
@@ -235,3 +236,10 @@ def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
     """Units of a SKU kept for members (quota) and set aside for the top tier."""
     quota, guaranteed = kept_share(scenario, sku)
     return round(quota * scenario.inventory.skus[sku].stock), guaranteed
+
+
+def in_time_order(times: np.ndarray, make: Callable[[int], Generator]) -> Iterator[tuple[float, Generator]]:
+    """A late stream: (times[i], make(i)) in time order, ties in index order (as a stable sort gives), each
+    process made only as the engine reads it, so a million rain participants never wait in memory at once."""
+    for i in np.argsort(times, kind="stable").tolist():
+        yield float(times[i]), make(i)
