@@ -193,11 +193,14 @@ def test_units_set_aside_go_to_the_top_tier_only():
     assert stock.taken[TOP] == [0, 0, 2] and stock.sold_out_at == 0.0 and conserved(stock)
 
 
-def test_presale_hold_returns_its_unit_when_its_balance_window_closes():
-    stock = make_stock(units=2)
-    order = stock.hold(1, 500.0, until=120.0)
-    assert (stock.reserved, stock.available) == (1, 1)
+def test_presale_holds_return_their_units_when_their_balance_window_closes_unless_paid():
+    stock = make_stock(units=5)
+    paid, unpaid, late = stock.hold(3, 500.0, until=120.0)
+    assert [o.holder for o in (paid, unpaid, late)] == [-1, -2, -3]
+    assert (stock.reserved, stock.available) == (3, 2) and stock.peak_out[0] == 3
+    assert stock.pay(paid, True) == PAID
     run_to(stock, 119.0)
-    assert order.state == PENDING  # not the ordinary 60 s payment window
+    assert unpaid.state == late.state == PENDING  # not the ordinary 60 s payment window
     run_to(stock, 121.0)
-    assert order.state == EXPIRED and (stock.reserved, stock.available) == (0, 2) and conserved(stock)
+    assert (paid.state, unpaid.state, late.state) == (PAID, EXPIRED, EXPIRED)
+    assert (stock.reserved, stock.available, stock.sold) == (0, 4, 1) and conserved(stock)

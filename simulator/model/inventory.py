@@ -105,17 +105,27 @@ class Stock:
         at(self.env, now + self.payment_window, lambda _, o=order: self._expire(o))
         return order
 
-    def hold(self, holder: int, price: float, until: float) -> Order:
-        """A unit held for a presale deposit: pending until its balance is paid, returned at `until`."""
-        now = self.env._now  # hot path (every deposit): _now, not the property
-        self.buckets[GENERAL] -= 1
-        self._take(GENERAL)
-        self.available -= 1
-        self.reserved += 1
-        order = self._pending[holder] = Order(self, holder, price, now, GENERAL)
-        self._held[holder] = 1
-        at(self.env, until, lambda _, o=order: self._expire(o))
-        return order
+    def hold(self, holders: int, price: float, until: float) -> list[Order]:
+        """Units held for presale deposits, one each for holders -1, -2...: pending until paid, the unpaid
+        returned at `until` in the order held. One timer for all (a full-size presale holds millions), which
+        fires them in the order a timer each would: those timers would be consecutive at the same instant."""
+        now = self.env._now
+        self.buckets[GENERAL] -= holders
+        self.available -= holders
+        self.reserved += holders
+        orders = []
+        for holder in range(-1, -1 - holders, -1):
+            self._take(GENERAL)
+            order = self._pending[holder] = Order(self, holder, price, now, GENERAL)
+            self._held[holder] = 1
+            orders.append(order)
+
+        def expire(_: object) -> None:
+            for order in orders:
+                self._expire(order)
+
+        at(self.env, until, expire)
+        return orders
 
     def pay(self, order: Order, accepted: bool) -> str:
         """Settle an order: PAID (also when already paid: payment is idempotent), DECLINED or EXPIRED."""

@@ -124,7 +124,7 @@ class BalanceDay:
         self.book = deposit_days(presale, rng("presale:deposits"))
         self.closes = presale.balance_open + presale.balance_window
         balance = price - presale.credit
-        self.orders = [stock.hold(-1 - i, balance, self.closes) for i in range(self.book.holders)]
+        self.orders = stock.hold(self.book.holders, balance, self.closes)
         draw = rng("presale:balance")
         self.comes = draw.random(len(self.orders)) < presale.conversion
         curve = ArrivalCurve(presale.arrivals, presale.balance_open, 1.0, horizon)
