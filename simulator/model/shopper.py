@@ -55,6 +55,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     """One shopper's visit to one sale: arrive, look, press buy, order one unit, pay. It ends in exactly
     one outcome, recorded by `world.finish` (one generator for the whole visit: hot path)."""
     buys, pays, accepted, keeps_trying, patience, luck = intent
+    del intent  # nor the tuple, nor a request answered, is kept while the shopper waits (a full-size sale has millions)
     env = world.env
     shoppers = world.shoppers
     shoppers.in_system += 1
@@ -81,6 +82,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         sent = page.call(None, stock.key) if page is not None else Answered(True)
         if (answer := (yield sent)).__class__ is Failure:
             answer = yield from retry(env, sent.endpoint, None, habits, give_up_at, stock.key)
+        del sent
     if answer is GAVE_UP:
         return world.finish("gave_up", ticket)
     if not buys and not ((lift := world.buy_lift) is not None and world.lift_draw() < lift()):
@@ -104,6 +106,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
             sent = buy.call(in_stock, stock.key)
             if (answer := (yield sent)).__class__ is Failure:
                 answer = yield from retry(env, buy, in_stock, habits, give_up_at, stock.key)
+            del sent
         if answer is GAVE_UP:
             return world.finish("gave_up", ticket)
         if answer is True:
