@@ -10,7 +10,7 @@ import pytest
 
 from simulator.engine import at
 from simulator.model import replication
-from simulator.model.world import World
+from simulator.model.world import World, in_time_order
 from tests.conftest import load_text
 
 HOOKS = """
@@ -88,19 +88,26 @@ def test_sections_that_read_none_are_left_out_of_the_result(monkeypatch, tmp_pat
     assert ("waiting_room" in result) is room  # the room's figures only while it is on
 
 
-def test_late_streams_start_in_time_order_beside_the_shoppers(monkeypatch, tmp_path):
-    seen = []
+def test_late_streams_start_in_time_order_beside_the_shoppers_each_made_only_when_read(monkeypatch, tmp_path):
+    seen, made = [], []
 
     def feature(world: World) -> None:
         def tapper(name: str) -> Generator:
+            made.append((name, world.env.now))
+            return tapping(name)
+
+        def tapping(name: str) -> Generator:
             seen.append((name, "starts", world.env.now))
             yield 1.0
             seen.append((name, "taps", world.env.now))
 
-        world.late.append([(7.5, tapper("b")), (2.25, tapper("a")), (25.0, tapper("after"))])  # out of order
-        world.late.append([(19.5, tapper("c"))])
+        names = ["b", "a", "after"]
+        world.late.append(in_time_order(np.array([7.5, 2.25, 25.0]), lambda i: tapper(names[i])))  # out of order
+        world.late.append(in_time_order(np.array([19.5]), lambda i: tapper("c")))
 
     run_with(monkeypatch, tmp_path, feature)
+    # a stream's next process is made when the one before it starts, not before
+    assert made == [("a", 0.0), ("c", 0.0), ("b", 2.25), ("after", 7.5)]
     # sorted by start time; c's second step would fall at 20.5, past the horizon; "after" starts past it
     assert seen == [
         ("a", "starts", 2.25),
