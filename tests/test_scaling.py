@@ -4,15 +4,14 @@ import typing
 
 import pytest
 from click.testing import CliRunner
-from pydantic import BaseModel
 from pydantic.json_schema import WithJsonSchema
 
 from simulator import load_scenario, simulate
 from simulator.analysis import load_plans
 from simulator.analysis.theory import mmc
 from simulator.cli import main
-from simulator.scenario import Scenario
-from simulator.scenario.section import GROWS
+from simulator.scenario import Scenario, scenario_schema
+from simulator.scenario.section import GROWS, sections
 
 DOUBLE11 = "scenarios/double11.yaml"
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
@@ -28,6 +27,8 @@ KEPT = {  # numbers that are neither durations nor shares and stay as they are i
     "Sale.discount": "a price",
     "Substitute.price": "a price",
     "Presale.deposit": "a price",
+    "Presale.deposit_counts_as": "a price",
+    "PoolSpec.cpu_pace": "the reference work's time, second by second: the cores' speed",
     "EndpointSpec.requests": "requests per step, the API's shape",
     "Sku.per_user_limit": "one shopper's limit",
     "RedPacketRain.tap_rate": "one participant's taps",
@@ -40,39 +41,45 @@ KEPT = {  # numbers that are neither durations nor shares and stay as they are i
 }
 
 
-def _models_in(annotation) -> typing.Iterator[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-    for arg in typing.get_args(annotation):
-        yield from _models_in(arg)
+def _kinds(annotation, metadata) -> tuple[set, str]:
+    """The types a field holds, unions and Annotated unwrapped (None left out), and how its units describe it."""
+    described = " ".join(m.json_schema.get("description", "") for m in metadata if isinstance(m, WithJsonSchema))
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *inner = typing.get_args(annotation)
+        return _kinds(base, [*metadata, *inner])
+    args = typing.get_args(annotation)
+    if not args:
+        return {annotation} - {type(None)}, described
+    found = [_kinds(arg, metadata) for arg in args]
+    return set().union(*(k for k, _ in found)), " ".join([described, *(d for _, d in found)]).strip()
 
 
-def _numbers(model: type[BaseModel], seen: set) -> typing.Iterator[tuple[str, bool]]:
+def _numbers() -> typing.Iterator[tuple[str, bool]]:
     """(Class.field, grows) of every numeric field that is neither a duration, a time nor a share."""
-    if model in seen:
-        return
-    seen.add(model)
-    for name, field in model.model_fields.items():
-        for inner in _models_in(field.annotation):
-            yield from _numbers(inner, seen)
-        kinds = set(typing.get_args(field.annotation) or (field.annotation,)) - {type(None)}
-        described = " ".join(
-            m.json_schema.get("description", "") for m in field.metadata if isinstance(m, WithJsonSchema)
-        )
-        if kinds and kinds <= {int, float} and not described.startswith(("duration", "fraction", "clock")):
-            yield f"{model.__name__}.{name}", GROWS in field.metadata
+    for model in sections(Scenario):
+        for name, field in model.model_fields.items():
+            kinds, described = _kinds(field.annotation, field.metadata)
+            if kinds and kinds <= {int, float} and not described.startswith(("duration", "fraction", "clock")):
+                yield f"{model.__name__}.{name}", GROWS in field.metadata
 
 
-def test_every_number_of_a_scenario_either_grows_or_is_kept_for_a_reason():
+def test_every_number_of_a_scenario_either_grows_or_is_kept_for_a_reason_and_the_schema_says_which():
     """A new count added to the schema must say whether it grows: a field forgotten would keep a pool or a
     stock at the file's size in a promotion 100 times as big."""
-    numbers = dict(_numbers(Scenario, set()))
+    numbers = dict(_numbers())
     undecided = sorted(name for name, grows in numbers.items() if not grows and name not in KEPT)
     assert not undecided, f"mark these Annotated[..., GROWS] or add them to KEPT with a reason: {undecided}"
     assert not (both := sorted(name for name in KEPT if numbers.get(name))), f"marked GROWS and kept: {both}"
-    assert {"Audience.size", "Sku.stock", "PoolSpec.workers", "Shift.chat", "RedPacketRain.budget"} <= {
-        name for name, grows in numbers.items() if grows
+    grows = {name for name, grows in numbers.items() if grows}
+    assert {"Audience.size", "Sku.stock", "PoolSpec.workers", "Shift.chat", "RedPacketRain.budget"} <= grows
+    schema = scenario_schema()["$defs"]
+    said = {
+        f"{model}.{name}"
+        for model, part in schema.items()
+        for name, field in part.get("properties", {}).items()
+        if "Grows with --scale" in field.get("description", "")
     }
+    assert said == grows
 
 
 def test_a_grown_scenario_has_k_times_the_people_units_money_and_servers_and_the_same_times_and_shares():

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from simulator import units
 from simulator.scenario.promotion import Scenario
 from simulator.scenario.scaling import grown
+from simulator.scenario.section import GROWS, sections
 
 Path_ = tuple[str | int, ...]
 
@@ -357,5 +358,11 @@ def validate(raw: dict, lines: dict, file: str, base_dir: Path) -> Scenario:
 
 
 def scenario_schema() -> dict:
-    """The JSON Schema of scenario files, for editors."""
-    return Scenario.model_json_schema(mode="validation")
+    """The JSON Schema of scenario files, for editors; a field that `--scale` grows says so."""
+    schema = Scenario.model_json_schema(mode="validation")
+    for model in sections(Scenario):
+        properties = (schema if model is Scenario else schema["$defs"].get(model.__name__, {})).get("properties", {})
+        for name, field in model.model_fields.items():
+            if GROWS in field.metadata and name in properties:
+                properties[name]["description"] = f"{properties[name].get('description', '')} Grows with --scale."
+    return schema

@@ -47,9 +47,10 @@ def _grow(value: Any, k: float) -> Any:
 
 
 def _times(value: int | float | None, k: float) -> int | float | None:
+    """A value `k` times bigger: a count rounded, and never below one unless it was none."""
     if value is None or isinstance(value, float):
-        return value if value is None else value * k
-    return max(1, round(value * k)) if value >= 1 else round(value * k)
+        return None if value is None else value * k
+    return max(1, round(value * k)) if value else 0
 
 
 def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scenario:
@@ -69,7 +70,7 @@ def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scen
             "clock": scenario.clock.model_copy(update={"horizon": scenario.clock.horizon * k}),
             "audience": audience.model_copy(
                 update={
-                    "size": max(1, round(audience.size * scale)),
+                    "size": _times(audience.size, scale),
                     "segments": segments,
                     "arrivals": _arrivals(audience.arrivals, k),
                     "behaviour": _behaviour(audience.behaviour, k),
@@ -85,7 +86,7 @@ def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scen
                 update={
                     "skus": {
                         name: sku.model_copy(
-                            update={"payment_window": sku.payment_window * k, "stock": max(1, round(sku.stock * scale))}
+                            update={"payment_window": sku.payment_window * k, "stock": _times(sku.stock, scale)}
                         )
                         for name, sku in scenario.inventory.skus.items()
                     }

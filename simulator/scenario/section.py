@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
@@ -31,7 +32,7 @@ def _quantity(parse, kind: str, example: str):
 
 
 class _Grows:
-    """The marker of `Grows`."""
+    """The type of GROWS."""
 
     def __repr__(self) -> str:
         return "GROWS"
@@ -41,6 +42,24 @@ GROWS = _Grows()
 """Marks a field that grows with the promotion (`Annotated[Count, GROWS]`): a scenario grown K times
 (`--scale K`) has K times its value. Shares, times and prices do not grow; counts of people, units, money
 pools and servers do."""
+
+
+def sections(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """`model` and every model its fields hold, however deep (in lists, dicts, unions), each once."""
+    found: list[type[BaseModel]] = []
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in found:
+                found.append(annotation)
+                for field in annotation.model_fields.values():
+                    visit(field.annotation)
+        for arg in typing.get_args(annotation):
+            visit(arg)
+
+    visit(model)
+    return found
+
 
 Duration = Annotated[float, *_quantity(units.parse_duration, "duration", "250ms, 2s, 15m, 1h")]
 Rate = Annotated[float, *_quantity(units.parse_rate, "rate", "2000/s, 120/min")]
