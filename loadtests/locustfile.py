@@ -24,6 +24,7 @@ import gevent
 from locust import FastHttpUser, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from loadtests.recorder import Recorder
 from loadtests.shapes import ScenarioShape
@@ -104,6 +105,10 @@ def _write(environment: Environment, **_: Any) -> None:
         return
     worker = isinstance(environment.runner, WorkerRunner)
     schedule = None
+    if not worker and environment.parsed_options.csv_prefix:
+        # Locust rewrites locust_stats.csv each CSV_STATS_INTERVAL_SEC and not at its exit: wait for one more
+        # rewrite, after the users stopped, so its counts hold the last second's requests as the parts do
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
     if not worker:
         replay = environment.replay
         horizon = int(replay.run_time) + 1
