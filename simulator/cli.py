@@ -65,12 +65,14 @@ seed_option = click.option("--seed", type=int, help="Root seed (default: the sce
 replications_option = click.option(
     "--replications", "-r", type=click.IntRange(min=1), help="Replications (default: the scenario's)."
 )
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+"""The cores this process may run on: what --jobs uses unless told."""
 jobs_option = click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
+    default=CORES,
+    show_default="this machine's cores",
     help="Replications run at once in separate processes; results do not depend on it.",
 )
 cluster_option = click.option(

@@ -5,12 +5,14 @@ from click.testing import CliRunner
 from distributed import LocalCluster
 
 from simulator import load_scenario, simulate
-from simulator.analysis import replications
+from simulator.analysis import replications, size
 from simulator.analysis.replications import ClusterProblem
 from simulator.cli import main
 
 THURSDAY = "scenarios/xiaomi-thursday-flash.yaml"
 SMALL = ["audience.size=10k", "clock.horizon=20m"]
+ROOMED = ["audience.size=9k", "clock.horizon=15m", "replications=2", "waiting_room={admit_rate: 8/s}"]
+"""A small steady state with a waiting room: its servers are sized with the room and without."""
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,13 @@ def test_replications_on_a_cluster_sum_up_byte_for_byte_as_in_one_process(cluste
     there = simulate(scenario, replications=3, cluster=cluster)
     assert there.summary == here.summary
     assert (there.timeseries[1] == here.timeseries[1]).all()
+
+
+@pytest.mark.slow
+def test_sizing_on_a_cluster_finds_what_one_process_finds(cluster):
+    scenario = load_scenario("scenarios/steady-state.yaml", ROOMED)
+    here, there = size(scenario, "servers", jobs=1), size(scenario, "servers", cluster=cluster)
+    assert there.rows == here.rows and there.runs == here.runs and there.scenario == here.scenario
 
 
 @pytest.mark.slow

@@ -86,7 +86,8 @@ class Engine(Environment):
         journey.resume(BEGIN)
 
     def push(self, t: float, event: Any, priority: EventPriority = NORMAL) -> None:
-        """Schedule `event` (an Event, or any object with `callbacks`) to be processed at time t."""
+        """Schedule `event` (an Event, any object with `callbacks`, or a Journey to resume) to be processed at
+        time t."""
         entry = (t, priority, next(self._eid), event)
         queue = self._queue
         if len(queue) < SMALL or t < self._edge:
@@ -137,8 +138,13 @@ class Engine(Environment):
         return min(self._next_event(), self._starts[0][0]) if self._starts else self._next_event()
 
     def step(self) -> None:
-        if self._starts and self._starts[0][0] < self._next_event():
+        t = self._next_event()  # after which the heap's top is the next event
+        queue = self._queue
+        if self._starts and self._starts[0][0] < t:
             self._start_next()
+        elif queue and queue[0][3].__class__ is Journey:  # a pause ends: the journey itself, no callbacks
+            self._now, _, _, journey = heappop(queue)
+            journey.resume(journey)
         else:
             super().step()
 
@@ -147,6 +153,7 @@ class Engine(Environment):
         queue, slots, starts = self._queue, self._slots, self._starts
         edge = self._edge
         inf = float("inf")
+        journey = Journey
         while True:
             if queue and (not slots or queue[0][0] < edge):
                 t = queue[0][0]
@@ -164,6 +171,9 @@ class Engine(Environment):
                 break
             _, _, _, event = heappop(queue)
             self._now = t
+            if event.__class__ is journey:  # a pause ends (the commonest event): resumed without callbacks
+                event.resume(event)
+                continue
             callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # as SimPy's step
             for callback in callbacks:
                 callback(event)
@@ -197,16 +207,17 @@ class Journey:
 
     Hot path: a shopper never interrupts or is interrupted and its events never fail, so it needs
     neither a Process object nor a termination event. It is its own event for pauses: a float yielded
-    by the generator requeues the journey itself that many seconds later. An event already processed
-    when yielded gives its value back at once. The engine makes one per start (without an __init__,
-    which would cost a frame per shopper), gives it its generator and env, and resumes it with BEGIN.
+    by the generator requeues the journey itself that many seconds later, and the engine resumes it
+    when it comes up, without the list of callbacks and the bound method an event would need (memory
+    for every shopper pausing at once: millions in a full-size sale). An event already processed when
+    yielded gives its value back at once. The engine makes one per start (without an __init__, which
+    would cost a frame per shopper), gives it its generator and env, and resumes it with BEGIN.
     """
 
-    __slots__ = ("generator", "env", "callbacks")
+    __slots__ = ("generator", "env")
     # slots filled by Engine._start_next, no __init__: a frame less per shopper (hot path)
     generator: Generator[Any, Any, Any]
     env: Engine
-    callbacks: list[Callable[[Journey], None]] | None  # [self.resume] only while it is queued
     _ok = True  # as an event, processed ok and with nothing to give: a pause
     _value = None
 
@@ -219,7 +230,6 @@ class Journey:
             while True:
                 if nxt.__class__ is float:
                     env = self.env
-                    self.callbacks = [self.resume]
                     env.push(env._now + nxt, self)
                     return
                 if nxt.callbacks is not None:

@@ -144,7 +144,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     if not pays:
         return world.finish("left_funnel", ticket)  # the order expires at the end of its payment window
     yield habits.pay_delay()  # in checkout, holding a unit: the waiting room keeps the place
-    paid = yield from call(world, "pay", lambda: stock.pay(order, accepted), habits, give_up_at, stock.key)
+    paid = yield from call(world, "pay", partial(stock.pay, order, accepted), habits, give_up_at, stock.key)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)
         return world.finish("gave_up", ticket)
