@@ -341,11 +341,14 @@ def size(
 
 
 def claim_directory(out: Path | None, name: str, seed: int) -> Path:
-    """A new, empty run directory; an existing run is never overwritten."""
+    """A new, empty run directory; an existing run is never overwritten. One the command made and left empty
+    (it failed before writing anything: a cluster that did not answer, Ctrl-C) is removed as it ends."""
     if out is not None:
         if out.exists() and any(out.iterdir()):
             raise UsageProblem(f"--out {out}: the directory exists and is not empty; runs are never overwritten")
-        out.mkdir(parents=True, exist_ok=True)
+        if not out.exists():
+            out.mkdir(parents=True)
+            _remove_if_left_empty(out)
         return out
     from datetime import datetime
 
@@ -355,10 +358,21 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
         candidate = base / (f"{stamp}-seed{seed}" + (f"-{n}" if n > 1 else ""))
         try:
             candidate.mkdir(parents=True, exist_ok=False)
-            return candidate
         except FileExistsError:
             continue
+        _remove_if_left_empty(candidate)
+        return candidate
     raise UsageProblem(f"{base}: could not find a free run directory")
+
+
+def _remove_if_left_empty(directory: Path) -> None:
+    def remove() -> None:
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(remove)
 
 
 @main.command()

@@ -67,3 +67,4 @@ def test_a_cluster_that_does_not_answer_is_bad_input_named_by_its_address(tmp_pa
         main, ["run", THURSDAY, "--cluster", "tcp://127.0.0.1:9", "--no-figures", "--out", str(tmp_path / "run")]
     )
     assert result.exit_code == 2 and "no Dask scheduler answered" in result.output
+    assert not (tmp_path / "run").exists()  # the run directory it made is not left behind empty

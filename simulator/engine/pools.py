@@ -18,8 +18,6 @@ from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any
 
-from simpy import Event
-
 from simulator.distributions import Draw
 from simulator.engine.calendar import Engine
 from simulator.engine.recorders import FLUSH, EndpointStats, PoolStats
@@ -67,6 +65,17 @@ class Request:
     _ok = True  # processed, it always succeeds: a failure is a value (REJECTED, TIMED_OUT), never raised
 
 
+class Timer:
+    """A request's timer as an event (its client's timeout, or the end of work the client gave up on): slots
+    only, no attribute dict and no closure, since a full-size peak keeps a million of them pending."""
+
+    __slots__ = ("callbacks", "request")
+    callbacks: list[Callable[[Timer], None]] | None
+    request: Request
+    _ok = True
+    _value = None
+
+
 class Endpoint:
     """A named operation clients call, served by one pool, with its service time and client timeout."""
 
@@ -103,6 +112,8 @@ class Pool:
         """The server processes' cores, each shared by the CPU work of its requests; taken in turn."""
         self._next_core = 0
         self._on_finish = self._finish  # one bound method for every request (hot path)
+        self._on_late_finish = self._late_finish
+        self._on_deadline = self._deadline
         self._push = env.push
 
     def in_pool(self) -> int:
@@ -155,9 +166,9 @@ class Pool:
         else:  # the client gives up (or gave up) first; the worker goes on on its own clock
             if request.client == WAITING and request.sent == now:
                 self._arm_timeout(request)  # started at once, so no timer was armed in the queue
-            finish = Event(self.env)
-            finish._ok = True
-            finish.callbacks.append(lambda _, r=request: self._finish(r))  # type: ignore[misc]  # mypy#15459
+            finish = Timer()
+            finish.request = request
+            finish.callbacks = [self._on_late_finish]
             self._push(end, finish)
 
     def _start_staged(self, request: Request, stages: Stages, now: float) -> None:
@@ -180,13 +191,17 @@ class Pool:
             self._finish(request)
 
     def _arm_timeout(self, request: Request) -> None:
-        timer = Event(self.env)
-        timer._ok = True
-        timer.callbacks.append(lambda _, r=request: self._time_out(r))  # type: ignore[misc]  # mypy#15459
+        timer = Timer()
+        timer.request = request
+        timer.callbacks = [self._on_deadline]
         self._push(request.deadline, timer)  # type: ignore[arg-type]  # armed only for a request with a deadline
 
-    def _time_out(self, request: Request) -> None:
+    def _late_finish(self, timer: Timer) -> None:
+        self._finish(timer.request)
+
+    def _deadline(self, timer: Timer) -> None:
         """The client's timeout fires: unless its response is on the way, it counts a failure and leaves."""
+        request = timer.request
         if request.client != WAITING:
             return
         request.client = GONE
