@@ -10,7 +10,7 @@ import pytest
 
 from simulator.engine import at
 from simulator.model import replication
-from simulator.model.world import World, in_time_order
+from simulator.model.world import CHUNK, World, in_time_order
 from tests.conftest import load_text
 
 HOOKS = """
@@ -194,3 +194,10 @@ def test_gate_holds_every_arriving_shopper_and_sees_each_one_leave(monkeypatch, 
     else:
         assert shoppers["outcomes"]["abandoned_queue"] == 0 and door.left == finished  # each once, on the way out
         assert result["endpoints"]["product_page"]["requests"] >= finished
+
+
+def test_a_late_stream_longer_than_a_chunk_keeps_time_order_and_ties_in_index_order():
+    times = np.random.default_rng(3).integers(0, 50, 3 * CHUNK + 7).astype(float)  # ties by the thousand
+    stream = list(in_time_order(times, lambda i: i))  # the index itself in place of a process
+    assert [i for _, i in stream] == sorted(range(len(times)), key=lambda i: (times[i], i))
+    assert [t for t, _ in stream] == sorted(times.tolist())

@@ -238,8 +238,15 @@ def _kept(scenario: Scenario, sku: str) -> tuple[int, int]:
     return round(quota * scenario.inventory.skus[sku].stock), guaranteed
 
 
+CHUNK = 4096
+"""Indices of a late stream turned into Python ints at a time."""
+
+
 def in_time_order(times: np.ndarray, make: Callable[[int], Generator]) -> Iterator[tuple[float, Generator]]:
     """A late stream: (times[i], make(i)) in time order, ties in index order (as a stable sort gives), each
-    process made only as the engine reads it, so a million rain participants never wait in memory at once."""
-    for i in np.argsort(times, kind="stable").tolist():
-        yield float(times[i]), make(i)
+    process made only as the engine reads it, so a million rain participants never wait in memory at once
+    (nor their order as Python ints: it is read a chunk at a time)."""
+    order = np.argsort(times, kind="stable")
+    for start in range(0, len(order), CHUNK):
+        for i in order[start : start + CHUNK].tolist():
+            yield float(times[i]), make(i)
