@@ -1,4 +1,4 @@
-"""Sizing cost: model runs and wall time to size the Thursday flash sale's pools, stock and support agents,
+"""Sizing cost: model runs and wall time to size the Thursday flash sale's pools and support agents,
 as `flashsim size scenarios/xiaomi-thursday-flash.yaml` does (its verification run aside).
 
     python benchmarks/sizing.py                       # full scale (300k shoppers), all cores: about 15 minutes here
@@ -11,12 +11,12 @@ pool; the whole sizing in at most 120 s on 2 cores. Not a test: timings depend o
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import Counter
 
 from simulator import load_scenario
 from simulator.analysis import size
+from simulator.cli import CORES
 
 SCENARIO = "scenarios/xiaomi-thursday-flash.yaml"
 
@@ -25,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("-j", "--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("-j", "--jobs", type=int, default=CORES)
     parser.add_argument("-r", "--replications", type=int, default=1)
     args = parser.parse_args()
     scenario = load_scenario(SCENARIO, args.overrides, scale=args.scale)
