@@ -34,6 +34,7 @@ KEPT = {  # numbers that are neither durations nor shares and stay as they are i
     "RedPacketRain.tap_rate": "one participant's taps",
     "RedPacketRain.per_user_cap": "one participant's limit",
     "Channel.concurrency": "one agent's chats",
+    "Incident.slow": "a factor on service times",
     "HttpStep.sold_out": "status codes",
     "HttpStep.declined": "status codes",
     "BodyMatch.status": "status codes",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from simulator.analysis.recovery import recovery
 from simulator.engine import N_BUCKETS, WINDOW, percentile
 from simulator.model import OUTCOMES
 from simulator.scenario import Scenario, Support
@@ -154,6 +155,16 @@ def figures(rep: dict) -> dict[str, Any]:
         extra["support"] = _support_figures(rep["support"])
     if "resources" in rep:
         extra["resources"] = _resource_figures(rep["resources"], horizon)
+    if "incidents" in rep:
+        read = [recovery(rep, o) for o in rep["incidents"]]
+        verdicts = [r["recovered"] for r in read]
+        extra["incidents"] = {
+            "occurrences": len(read),
+            "recovered": verdicts.count(True),
+            "not_recovered": verdicts.count(False),
+            # None unless every one came back: a mean over the ones that did would hide the others
+            "slowest_recovery_s": max((r["recovered_after_s"] for r in read), default=0.0) if all(verdicts) else None,
+        }
     return {
         **extra,
         "contingency_firings": len(rep["contingency"]),
@@ -323,7 +334,24 @@ def summarise(scenario: Scenario, seed: int, reps: list[dict]) -> dict[str, Any]
             for i, rep in enumerate(reps)
             for firing in rep["contingency"]
         ],
+        **({"incident_log": _incident_log(scenario, reps)} if "incidents" in reps[0] else {}),
     }
+
+
+def _incident_log(scenario: Scenario, reps: list[dict]) -> list[dict[str, Any]]:
+    """Every incident of every replication: when, what, and whether and when the shop came back."""
+    start = scenario.clock.start_time
+    return [
+        {
+            "replication": i,
+            **occurrence,
+            "start_clock": format_clock(start, occurrence["start"]),
+            "end_clock": format_clock(start, occurrence["end"]),
+            **recovery(rep, occurrence),
+        }
+        for i, rep in enumerate(reps)
+        for occurrence in rep["incidents"]
+    ]
 
 
 def _label_support(scenario: Scenario, first: dict, combined: dict) -> dict[str, Any]:

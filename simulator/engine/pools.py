@@ -89,9 +89,25 @@ class Endpoint:
         self.stages: Stages | None = None
         """What a request holds besides its worker (resources.py); None: the worker alone, for `service`."""
         self.stats = EndpointStats(horizon)
+        self.degraded = self.slowed = 1.0
+        """Service time factors: a simplified checkout's (contingency) and an incident's slowdown."""
+        self.failing = 0.0
+        """The share of requests an incident fails at once (0: none), each drawn with `fail_draw`."""
+        self.fail_draw: Callable[[], float] | None = None
         self.call: Callable[..., Request] = functools.partial(pool.submit, self)
         """Send one request (effect, and the index of its SKU); the returned event's value is the effect's result,
         REJECTED or TIMED_OUT."""
+
+    def scale(self, degraded: float | None = None, slowed: float | None = None) -> None:
+        """From now on, service as configured times the simplified checkout's factor and the slowdown."""
+        self.degraded = self.degraded if degraded is None else degraded
+        self.slowed = self.slowed if slowed is None else slowed
+        factor = self.degraded * self.slowed
+        self.service = self.base_service if factor == 1.0 else functools.partial(_scaled, self.base_service, factor)
+
+
+def _scaled(service: Draw, factor: float) -> float:
+    return service() * factor
 
 
 class Pool:
@@ -133,6 +149,9 @@ class Pool:
         stats = endpoint.stats
         stats.in_flight += 1
         stats.s_requests[int(now)] += 1
+        if endpoint.failing and endpoint.fail_draw() < endpoint.failing:  # type: ignore[misc]  # set with failing
+            self._fail(request, now, REJECTED)  # an incident: answered with an error at once
+            return request
         if self.busy < self.workers:
             self._start(request, now)
         elif self.queue_limit is not None and len(self.queue) >= self.queue_limit:

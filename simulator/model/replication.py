@@ -10,7 +10,7 @@ import numpy as np
 from simpy.core import EventPriority
 
 from simulator.engine import collector_paused, every_second, streams
-from simulator.model import contact_centre, contingency, presale, red_packets, waiting_room
+from simulator.model import contact_centre, contingency, incidents, presale, red_packets, waiting_room
 from simulator.model.demand import Shoppers, curves, draw_shoppers, drawn_demand
 from simulator.model.inventory import PAID
 from simulator.model.shopper import Habits, shopper
@@ -36,6 +36,7 @@ def build(scenario: Scenario, rng: Callable[[str], np.random.Generator], habits:
         presale.install(world, scenario.presale, rng, habits[0])
     contingency.install(world, scenario.contingency, rng)
     world.release_kept()
+    incidents.install(world, scenario.incidents, rng)
     return world
 
 

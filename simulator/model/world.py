@@ -197,8 +197,7 @@ class World:
         for step in skip:
             self.calls.pop(step, None)
         for step, factor in service.items():  # relative to the endpoint's own cost, however often it fires
-            endpoint = self.endpoints[step]
-            endpoint.service = functools.partial(_scaled, endpoint.base_service, factor)
+            self.endpoints[step].scale(degraded=factor)
 
     def release_kept(self) -> None:
         """From the end of their holds, member quota and set-aside units still unsold go on general sale."""
@@ -210,10 +209,6 @@ class World:
             for bucket, hold in ((MEMBER, m.quota_hold_for), (TOP, m.guaranteed.hold_for if m.guaranteed else None)):
                 if hold is not None:
                     at(self.env, member_open + hold, lambda _, s=stock, b=bucket: s.release(b))
-
-
-def _scaled(service: Callable[[], float], factor: float) -> float:
-    return service() * factor
 
 
 def _tier(sale: Sale, segment: str) -> int:

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.analysis import BASELINE, Comparison, Row
-from simulator.output.plotting import by_column, clock_axis, endpoint_names, plt, prefixed, save
+from simulator.output.plotting import by_column, clock_axis, endpoint_names, plt, prefixed, save, shade
 from simulator.units import ClockTime, format_clock
 
 if TYPE_CHECKING:
@@ -178,8 +178,10 @@ def plot_panels(
     start: ClockTime,
     path: Path,
     xlim: tuple[float, float] | None = None,
+    incidents: list[dict[str, Any]] | None = None,
 ) -> None:
-    """One axes per panel, one line per run (the baseline dashed black), on a shared clock axis."""
+    """One axes per panel, one line per run (the baseline dashed black), on a shared clock axis; the
+    baseline's incidents shaded (common random numbers: a plan meets the same ones)."""
     fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(11, 0.6 + 2.6 * len(panels)), squeeze=False)
     colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 10)
     # the baseline dashed and on top, so a plan that follows it does not hide it
@@ -199,6 +201,7 @@ def plot_panels(
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
+        shade(ax, incidents or [])
     axes[0, 0].legend(fontsize=8, ncol=min(len(runs), 5))
     clock_axis(axes[-1, 0], start)
     save(fig, path)
@@ -218,7 +221,8 @@ def write_report(directory: Path, comparison: Comparison) -> list[str]:
     for stem, chosen in panels.items():
         if chosen:
             xlim = (opens + ZOOM[0], opens + ZOOM[1]) if stem == "compare-open" else None
-            plot_panels(runs, chosen, start, directory / f"{stem}.png", xlim)
+            incidents = comparison.baseline.summary.get("incident_log", [])
+            plot_panels(runs, chosen, start, directory / f"{stem}.png", xlim, incidents)
             written.append(stem)
     (directory / "compare.html").write_text(render_html(comparison, written))
     return written

@@ -61,6 +61,12 @@ def prefixed(header: list[str], prefix: str, suffix: str) -> list[str]:
     return [h[len(prefix) : -len(suffix)] for h in header if h.startswith(prefix) and h.endswith(suffix)]
 
 
+def shade(ax: Any, incidents: Sequence[dict[str, Any]]) -> None:
+    """Incidents as grey bands from their start to their end (first replication's)."""
+    for incident in (i for i in incidents if i.get("replication", 0) == 0):
+        ax.axvspan(incident["start"], incident["end"], color="grey", alpha=0.15, lw=0)
+
+
 def mark(ax: Any, firings: Sequence[dict[str, Any]]) -> None:
     """Contingency actions as vertical lines at the moment each takes effect (first replication's)."""
     for firing in (f for f in firings if f.get("replication", 0) == 0):

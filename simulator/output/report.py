@@ -25,8 +25,9 @@ from simulator.output.plotting import (
     plt,
     prefixed,
     save,
+    shade,
 )
-from simulator.units import ClockTime, format_clock, parse_clock
+from simulator.units import ClockTime, format_clock, format_duration, parse_clock
 
 if TYPE_CHECKING:
     from simulator.analysis import RunResult
@@ -46,7 +47,12 @@ ROOM = "waiting_room"
 
 
 def plot_traffic(
-    cols: dict[str, np.ndarray], header: list[str], start: ClockTime, path: Path, firings: Sequence[dict[str, Any]] = ()
+    cols: dict[str, np.ndarray],
+    header: list[str],
+    start: ClockTime,
+    path: Path,
+    firings: Sequence[dict[str, Any]] = (),
+    incidents: Sequence[dict[str, Any]] = (),
 ) -> None:
     t = cols["second"]
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
@@ -68,6 +74,7 @@ def plot_traffic(
     bottom.legend(fontsize=8)
     for ax in (top, bottom):
         mark(ax, firings)
+        shade(ax, incidents)
     clock_axis(bottom, start)
     save(fig, path)
 
@@ -255,7 +262,7 @@ def write_report(directory: Path, result: RunResult) -> None:
     header, rows = result.timeseries
     cols = by_column(header, rows)
     firings = result.summary["contingency"]
-    plot_traffic(cols, header, start, directory / "traffic.png", firings)
+    plot_traffic(cols, header, start, directory / "traffic.png", firings, result.summary.get("incident_log", []))
     plot_latency(result.latency, start, directory / "latency.png")
     plot_stock(cols, header, start, directory / "stock.png", firings)
     plot_outcomes(cols, start, directory / "outcomes.png")
@@ -415,6 +422,27 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 ],
             )
         )
+    incidents = summary.get("incident_log", [])
+    if incidents:
+        extra.append(
+            (
+                "Incidents",
+                ["incident", "replication", "from", "to", "what", "before: errors, p95", "back to it"],
+                [
+                    [
+                        i["incident"],
+                        str(i["replication"]),
+                        i["start_clock"],
+                        i["end_clock"],
+                        i["what"],
+                        f"{i['error_rate_before']:.1%}, "
+                        + (f"{i['p95_before_s'] * 1000:,.0f} ms" if i["p95_before_s"] is not None else "-"),
+                        _recovered(i),
+                    ]
+                    for i in incidents
+                ],
+            )
+        )
     return [
         ("Shoppers and outcomes", ["", "shoppers", "% of arrivals"], shoppers),
         (
@@ -439,6 +467,15 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ("Totals", ["", "value"], totals),
         *extra,
     ]
+
+
+def _recovered(incident: dict) -> str:
+    """When the shop came back to its level before an incident, or why that cannot be said."""
+    if incident["recovered"]:
+        return f"after {format_duration(incident['recovered_after_s'])}"
+    if incident["recovered"] is None:
+        return "too close to the horizon to tell"
+    return "not by the horizon (metastable)"
 
 
 def _support_tables(support: dict) -> list[tuple[str, list[str], list[list[str]]]]:

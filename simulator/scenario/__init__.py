@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from simulator.scenario.audience import Arrivals, Behaviour, Funnel
 from simulator.scenario.contingency import ErrorRate, QueueLength, Rule
+from simulator.scenario.incidents import Incident
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
 from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, answer_statuses, fill, read_path, requests_of
 from simulator.scenario.promotion import Scenario
@@ -28,6 +29,7 @@ __all__ = [
     "fill",
     "Funnel",
     "HttpStep",
+    "Incident",
     "read_path",
     "requests_of",
     "UNSAFE",

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from simulator import units
 from simulator.scenario.audience import Arrivals, Audience
 from simulator.scenario.contingency import Rule
+from simulator.scenario.incidents import Incident
 from simulator.scenario.loadtest import LoadTestMapping
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.section import Duration, Section
@@ -71,6 +72,8 @@ class Scenario(Section):
     """Deposits before the day, the balance-payment rush on it."""
     contingency: dict[str, Rule] = {}
     """Named rules of the contingency playbook: a signal, a reaction delay and an action."""
+    incidents: dict[str, Incident] = {}
+    """Named incidents: a pool or endpoint losing workers, slowing or failing requests, at a time or at random."""
     plans: dict[str, Plan] = {}
     """Named contingency plans: overlays on this scenario, compared side by side."""
     support: Support | None = None
@@ -95,7 +98,7 @@ class Scenario(Section):
         for step in self.targets.latency:
             if step not in dict(self.system.endpoints.items()):
                 problems.append(f"targets.latency.{step}: no endpoint {step!r} in system.endpoints")
-        problems += self._member_problems() + self._rule_problems()
+        problems += self._member_problems() + self._rule_problems() + self._incident_problems()
         if self.red_packets and self.system.endpoints.grab is None:
             problems.append("red_packets: the rains need system.endpoints.grab, the endpoint taps go to")
         problems += self._presale_problems()
@@ -179,6 +182,18 @@ class Scenario(Section):
                 )
             if rule.when.at is not None and not 0 <= rule.when.at < self.clock.horizon:
                 problems.append(f"contingency.{name}.when.at: outside the horizon")
+        return problems
+
+    def _incident_problems(self) -> list[str]:
+        problems = []
+        steps = dict(self.system.endpoints.items())
+        for name, incident in self.incidents.items():
+            if incident.pool is not None and incident.pool not in self.system.pools:
+                problems.append(f"incidents.{name}.pool: no pool {incident.pool!r} in system.pools")
+            if incident.endpoint is not None and incident.endpoint not in steps:
+                problems.append(f"incidents.{name}.endpoint: no endpoint {incident.endpoint!r} in system.endpoints")
+            if incident.at is not None and not 0 <= incident.at < self.clock.horizon:
+                problems.append(f"incidents.{name}.at: outside the horizon")
         return problems
 
     def arrivals_of(self, sale: Sale) -> Arrivals:
