@@ -34,8 +34,8 @@ def test_a_pool_that_loses_half_its_workers_is_the_smaller_pool_while_it_lasts(t
     assert a["endpoints"] == six.replications[0]["endpoints"]  # the same requests, waits and answers
     assert a["endpoints"] != twelve.replications[0]["endpoints"]  # and not those of the 12 it had
     assert a["incidents"] == [
-        {"incident": "half", "what": "pool web loses 50% of its workers", "start": 0.0, "end": 7200.0,
-         "endpoints": ["product_page"]}
+        {"incident": "half", "what": "pool web loses 50% of its workers", "cause": "scheduled", "start": 0.0,
+         "end": 7200.0, "endpoints": ["product_page"]}
     ]  # fmt: skip
 
 
@@ -89,8 +89,8 @@ def test_random_incidents_are_down_the_share_renewal_theory_gives_and_the_same_f
         assert all(i["end"] <= s for i, s in zip(rep["incidents"], starts[1:]))  # one after another
 
 
-@pytest.mark.slow  # three plans of a 30-minute storm, 4 replications each
-def test_a_retry_storm_stays_down_after_its_outage_unless_retries_are_bounded():
+@pytest.mark.slow  # four plans of a 30-minute storm, 4 replications each
+def test_a_retry_storm_stays_down_after_its_outage_unless_retries_are_bounded_or_entry_queued():
     comparison = run_plans(load_plans(STORM), replications=4, jobs=2)
     verdicts = {
         name: [(i["recovered"], i["recovered_after_s"]) for i in result.summary["incident_log"]]
@@ -99,5 +99,24 @@ def test_a_retry_storm_stays_down_after_its_outage_unless_retries_are_bounded():
     assert verdicts["baseline"] == [(False, None)] * 4, verdicts  # the cause gone at 00:07, still down at 00:30
     for plan in ("bounded-retries", "no-retries"):
         assert all(ok and after < 60 for ok, after in verdicts[plan]), verdicts  # back within a minute
+    # queued entry keeps the aggressive retries but caps the shoppers inside: back once its queue is through
+    assert all(ok and after < 600 for ok, after in verdicts["waiting-room"]), verdicts
     before = [i["error_rate_before"] for i in comparison.baseline.summary["incident_log"]]
     assert max(before) < 0.1  # the baseline was healthy before the outage: the storm is the outage's doing
+
+
+def test_an_incident_on_a_signal_starts_once_when_it_crosses_its_bound(tmp_path):
+    # half the workers lost at 00:10 lets the queue grow by about 4 a second; a crash waits for it to pass 50
+    # on average over 5 s, then takes the whole pool down for a minute, once
+    scenario = steady(
+        tmp_path,
+        "  half:\n    pool: web\n    at: '00:10'\n    lasts: 10m\n    lose: 0.5\n"
+        "  crash:\n    pool: web\n    on: {queue: {pool: web, above: 50, window: 5s}}\n    lasts: 1m\n    lose: 1\n",
+        "clock.horizon=30m",
+        "audience.size=18000",
+    )
+    for rep in simulate(scenario, replications=3).replications:
+        crash = [i for i in rep["incidents"] if i["incident"] == "crash"]
+        assert len(crash) == 1 and "web queue" in crash[0]["cause"] and "above 50" in crash[0]["cause"]
+        assert 600 < crash[0]["start"] <= 600 + 50 / 4 + 30, crash[0]  # after the half, before 50 / 4 s and more
+        assert crash[0]["end"] == crash[0]["start"] + 60

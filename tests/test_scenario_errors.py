@@ -154,7 +154,15 @@ CASES = [
         BASE + "incidents:\n  down:\n    every: exp(1h)\n    lasts: 1m\n    pool: web\n    fail: 0.5\n",
         "every: exp(1h)",
         "incidents.down",
-        r"give either at and lasts \(a fixed time\) or every and repair \(at random\)",
+        r"give at and lasts \(a fixed time\), on and lasts \(a signal\) or every and repair \(at random\)",
+    ),
+    (
+        "incident-signal-of-an-unknown-pool",
+        BASE + "incidents:\n  down:\n    on: {queue: {pool: db, above: 10}}\n    lasts: 1m\n    pool: web\n"
+        "    lose: 1\n",
+        "on: {queue",
+        "incidents.down.on",
+        r"no pool 'db' in system.pools",
     ),
     (
         "incident-workers-of-an-endpoint",

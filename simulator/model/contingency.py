@@ -15,8 +15,9 @@ import numpy as np
 
 from simulator.distributions import Distribution, sampler
 from simulator.engine import at
+from simulator.model.signals import crossed, watch
 from simulator.model.world import Substitution, World
-from simulator.scenario import ErrorRate, QueueLength, Rule
+from simulator.scenario import Rule
 from simulator.units import format_duration
 
 
@@ -43,10 +44,8 @@ class Playbook:
             if when.at is not None:
                 armed.ready_at = float("inf")
                 at(world.env, when.at, lambda _, a=armed, t=when.at: self._fire(a, f"scheduled at {world.clock(t)}"))
-            elif when.p99 is not None:
-                stats = world.endpoints[when.p99.endpoint].stats
+            elif (stats := watch(world, when)) is not None:
                 self._watching.append(stats)
-                stats.watch(when.p99.above)
 
     def check(self, second: int) -> None:
         """Read each armed rule's signal over the seconds before `second`; fire those past their bound."""
@@ -57,7 +56,7 @@ class Playbook:
         now = self.world.env.now
         for armed in self.armed:
             if now >= armed.ready_at and self._spare(armed):
-                reason = self._signal(armed.rule, second)
+                reason = crossed(self.world, armed.rule.when, second)
                 if reason is not None:
                     self._fire(armed, reason)
 
@@ -65,47 +64,6 @@ class Playbook:
         """False when firing could change nothing (a scale-out already at its cap)."""
         scale = armed.rule.do.scale_out
         return scale is None or scale.max is None or self.world.pools[scale.pool].workers < scale.max
-
-    def _signal(self, rule: Rule, second: int) -> str | None:
-        """Why the rule fires now, or None."""
-        world, when = self.world, rule.when
-        if when.stock is not None:
-            s = when.stock
-            stock = world.stocks[s.sku]
-            # the schema gives exactly one of below and below_share
-            level = s.below if s.below is not None else s.below_share * stock.initial  # type: ignore[operator]
-            if stock.available < level:
-                return f"{s.sku} stock {stock.available} below {level:g} units"
-            return None
-        signal = when.error_rate or when.queue or when.p99
-        if signal is None:  # not reached: a rule at a fixed time fires by its timer, once
-            return None
-        w = max(1, round(signal.window))
-        lo = max(0, second - w)
-        if isinstance(signal, ErrorRate):
-            mine = [ep.stats for ep in world.endpoints.values() if ep.pool.name == signal.pool]
-            requests = sum(sum(s.s_requests[lo:second]) for s in mine)
-            errors = sum(sum(s.s_rejected[lo:second]) + sum(s.s_timed_out[lo:second]) for s in mine)
-            if requests and errors / requests > signal.above:
-                return f"{signal.pool} error rate {errors / requests:.1%} above {signal.above:.1%} over {w} s"
-        elif isinstance(signal, QueueLength):
-            levels = world.pools[signal.pool].stats.s_queue[lo + 1 : second + 1]
-            mean = sum(levels) / len(levels) if levels else 0.0
-            if mean > signal.above:
-                return f"{signal.pool} queue {mean:,.0f} above {signal.above:g} over {w} s"
-        else:
-            endpoint = world.endpoints[signal.endpoint]
-            stats = endpoint.stats
-            timed_out = sum(stats.s_timed_out[lo:second])  # waited the whole timeout: slow if it passes the bound
-            answered = int(stats.s_served[lo:second].sum()) + timed_out
-            slow = int(stats.slow[signal.above][lo:second].sum())
-            slow += timed_out if endpoint.timeout is not None and endpoint.timeout > signal.above else 0
-            if answered and slow > 0.01 * answered:
-                return (
-                    f"{signal.endpoint} p99 above {format_duration(signal.above)} over {w} s "
-                    f"({slow} of {answered} slower)"
-                )
-        return None
 
     def _fire(self, armed: _Armed, reason: str) -> None:
         rule, world = armed.rule, self.world

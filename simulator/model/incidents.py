@@ -1,10 +1,11 @@
 """Incidents at work: a pool loses workers, an endpoint slows or fails requests, then is repaired.
 
-Each incident starts at its time (or at random, one after another: time between failures, then time to
-repair) and is undone when it ends, whatever the playbook did meanwhile: lost workers come back on top of
-the pool's size then, a slowdown or a failing share is taken off. Overlapping incidents on one endpoint
-combine (slowdowns multiply, failing shares fail independently). Each occurrence is logged for the
-results, where analysis/recovery.py reads whether the shop came back.
+Each incident starts at its time, once its signal crosses its bound, or at random (one after another:
+time between failures, then time to repair), and is undone when it ends, whatever the playbook did
+meanwhile: lost workers come back on top of the pool's size then, a slowdown or a failing share is taken
+off. Overlapping incidents on one endpoint combine (slowdowns multiply, failing shares fail
+independently). Each occurrence is logged for the results, where analysis/recovery.py reads whether the
+shop came back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from simulator.distributions import Distribution, sampler
 from simulator.engine import Endpoint, at
+from simulator.model.signals import crossed, watch
 from simulator.model.world import World
 from simulator.scenario import Incident
 
@@ -61,6 +63,7 @@ def install(world: World, incidents: dict[str, Incident], rng: Callable[[str], n
     if not incidents:
         return
     log: list[dict] = []
+    on_signal: list[tuple[Incident, Callable[..., None]]] = []
     horizon = world.scenario.clock.horizon
     uniform = Distribution("uniform", (0.0, 1.0))
     for name, incident in incidents.items():
@@ -73,7 +76,12 @@ def install(world: World, incidents: dict[str, Incident], rng: Callable[[str], n
                 endpoint.fail_draw = sampler(uniform, rng(f"incident-fail:{endpoint.name}"))
 
         def strike(
-            start: float, lasts: float, name: str = name, incident: Incident = incident, hit: list[Endpoint] = hit
+            start: float,
+            lasts: float,
+            cause: str,
+            name: str = name,
+            incident: Incident = incident,
+            hit: list[Endpoint] = hit,
         ) -> None:
             occurrence = _Occurrence(world, name, incident, hit)
             occurrence.begin()
@@ -81,6 +89,7 @@ def install(world: World, incidents: dict[str, Incident], rng: Callable[[str], n
                 {
                     "incident": name,
                     "what": incident.describe(),
+                    "cause": cause,
                     "start": start,
                     "end": start + lasts,
                     "endpoints": [ep.name for ep in hit],
@@ -89,16 +98,40 @@ def install(world: World, incidents: dict[str, Incident], rng: Callable[[str], n
             at(world.env, start + lasts, lambda _: occurrence.end())
 
         if incident.at is not None:
-            at(world.env, incident.at, lambda _, s=strike, i=incident: s(i.at, i.lasts))
+            at(world.env, incident.at, lambda _, s=strike, i=incident: s(i.at, i.lasts, "scheduled"))
+        elif incident.on is not None:
+            on_signal.append((incident, strike))
         else:
             _at_random(world, incident, strike, rng(f"incident:{name}"), horizon)
+    if on_signal:
+        _on_signals(world, on_signal)
     world.sections["incidents"] = lambda: log
+
+
+def _on_signals(world: World, pending: list[tuple[Incident, Callable[..., None]]]) -> None:
+    """Each second, start the incidents whose signal crossed its bound (each once)."""
+    watched = [stats for incident, _ in pending if (stats := watch(world, incident.on)) is not None]  # type: ignore[arg-type]
+    horizon = world.scenario.clock.horizon
+
+    def check(second: int) -> None:
+        if second >= horizon or not pending:
+            return
+        for stats in watched:
+            stats.flush()
+        for item in list(pending):
+            incident, strike = item
+            reason = crossed(world, incident.on, second)  # type: ignore[arg-type]  # pending: those with on
+            if reason is not None:
+                pending.remove(item)
+                strike(world.env.now, incident.lasts, reason)
+
+    world.each_second.append(check)
 
 
 def _at_random(
     world: World,
     incident: Incident,
-    strike: Callable[[float, float], None],
+    strike: Callable[[float, float, str], None],
     rng: np.random.Generator,
     horizon: float,
 ) -> None:
@@ -113,7 +146,7 @@ def _at_random(
         lasts = repair()
 
         def now(_: object) -> None:
-            strike(start, lasts)
+            strike(start, lasts, "at random")
             next_one(start + lasts)
 
         at(world.env, start, now)

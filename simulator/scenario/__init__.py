@@ -8,7 +8,7 @@ Imports only the bottom layer (units, distributions).
 from __future__ import annotations
 
 from simulator.scenario.audience import Arrivals, Behaviour, Funnel
-from simulator.scenario.contingency import ErrorRate, QueueLength, Rule
+from simulator.scenario.contingency import ErrorRate, QueueLength, Rule, When
 from simulator.scenario.incidents import Incident
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
 from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, answer_statuses, fill, read_path, requests_of
@@ -50,4 +50,5 @@ __all__ = [
     "Support",
     "TEAMS",
     "WaitingRoom",
+    "When",
 ]

@@ -1,7 +1,8 @@
 """Incidents as scenario data: what breaks, when, how badly and for how long.
 
 An incident hits a pool (all its endpoints) or one endpoint (a slow dependency behind it). It starts at a
-time and lasts a duration, or strikes at random (time between failures and time to repair drawn from
+time, or once a signal crosses its bound (the playbook's signals: an overload that takes a pool down), and
+lasts a duration; or it strikes at random (time between failures and time to repair drawn from
 distributions). Its effect is one of: the pool loses a share of its workers (1: an outage), service slows
 by a factor, or a share of requests fails at once. The model ends it; whether the shop then recovers is
 what the results tell.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from simulator.scenario.contingency import When
 from simulator.scenario.section import Dist, Duration, Fraction, Instant, Section
 
 
@@ -21,6 +23,8 @@ class Incident(Section):
     """Or one endpoint hit (a journey step): a slow or failing dependency behind it."""
     at: Instant | None = None
     """When it starts (clock label or +offset); with `lasts`."""
+    on: When | None = None
+    """Or once this signal crosses its bound (as a contingency rule's `when`; once per run); with `lasts`."""
     lasts: Duration | None = None
     """How long it lasts once started."""
     every: Dist | None = None
@@ -44,10 +48,14 @@ class Incident(Section):
             problems.append(f"give exactly one effect of lose, slow, fail; got {', '.join(effects) or 'none'}")
         if self.lose is not None and self.endpoint is not None:
             problems.append("lose: workers belong to a pool; give pool, not endpoint")
-        fixed = [v is not None for v in (self.at, self.lasts)]
-        random = [v is not None for v in (self.every, self.repair)]
-        if sorted([fixed, random]) != [[False, False], [True, True]]:
-            problems.append("give either at and lasts (a fixed time) or every and repair (at random)")
+        starts = [k for k in ("at", "on", "every") if getattr(self, k) is not None]
+        lasting = "repair" if self.every is not None else "lasts"
+        if len(starts) != 1 or getattr(self, lasting) is None or (self.repair is not None) != (self.every is not None):
+            problems.append("give at and lasts (a fixed time), on and lasts (a signal) or every and repair (at random)")
+        elif self.lasts is not None and self.every is not None:
+            problems.append("lasts: a random incident's length is its repair time")
+        if self.on is not None and self.on.at is not None:
+            problems.append("on.at: a fixed time is the incident's own at")
         if self.lasts is not None and self.lasts <= 0:
             problems.append("lasts: must be longer than 0s")
         if problems:

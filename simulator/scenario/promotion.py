@@ -163,15 +163,7 @@ class Scenario(Section):
         steps = dict(self.system.endpoints.items())
         for name, rule in self.contingency.items():
             for part in (getattr(rule.when, rule.when.kind), getattr(rule.do, rule.do.kind)):
-                for field, known, kind in (
-                    ("pool", self.system.pools, "system.pools"),
-                    ("endpoint", steps, "system.endpoints"),
-                    ("sku", self.inventory.skus, "inventory.skus"),
-                    ("to", self.inventory.skus, "inventory.skus"),
-                ):
-                    value = getattr(part, field, None)
-                    if value is not None and value not in known:
-                        problems.append(f"contingency.{name}: no {field} {value!r} in {kind}")
+                problems += self._signal_problems(f"contingency.{name}", part)
             degrade = rule.do.degrade
             for step in (degrade.skip + list(degrade.service)) if degrade else []:
                 if step not in steps:
@@ -184,6 +176,20 @@ class Scenario(Section):
                 problems.append(f"contingency.{name}.when.at: outside the horizon")
         return problems
 
+    def _signal_problems(self, where: str, part: Any) -> list[str]:
+        """A signal's or an action's names that the scenario does not have."""
+        problems = []
+        for field, known, kind in (
+            ("pool", self.system.pools, "system.pools"),
+            ("endpoint", dict(self.system.endpoints.items()), "system.endpoints"),
+            ("sku", self.inventory.skus, "inventory.skus"),
+            ("to", self.inventory.skus, "inventory.skus"),
+        ):
+            value = getattr(part, field, None)
+            if value is not None and value not in known:
+                problems.append(f"{where}: no {field} {value!r} in {kind}")
+        return problems
+
     def _incident_problems(self) -> list[str]:
         problems = []
         steps = dict(self.system.endpoints.items())
@@ -194,6 +200,8 @@ class Scenario(Section):
                 problems.append(f"incidents.{name}.endpoint: no endpoint {incident.endpoint!r} in system.endpoints")
             if incident.at is not None and not 0 <= incident.at < self.clock.horizon:
                 problems.append(f"incidents.{name}.at: outside the horizon")
+            if incident.on is not None:
+                problems += self._signal_problems(f"incidents.{name}.on", getattr(incident.on, incident.on.kind))
         return problems
 
     def arrivals_of(self, sale: Sale) -> Arrivals:
