@@ -35,6 +35,7 @@ KEPT = {  # numbers that are neither durations nor shares and stay as they are i
     "RedPacketRain.per_user_cap": "one participant's limit",
     "Channel.concurrency": "one agent's chats",
     "Incident.slow": "a factor on service times",
+    "Degrade.service": "factors on service times",
     "HttpStep.sold_out": "status codes",
     "HttpStep.declined": "status codes",
     "BodyMatch.status": "status codes",
@@ -59,7 +60,10 @@ def _numbers() -> typing.Iterator[tuple[str, bool]]:
     """(Class.field, grows) of every numeric field that is neither a duration, a time nor a share."""
     for model in sections(Scenario):
         for name, field in model.model_fields.items():
-            kinds, described = _kinds(field.annotation, field.metadata)
+            annotation = field.annotation
+            if typing.get_origin(annotation) is dict:  # a mapping of numbers (viewers by time): its values
+                annotation = typing.get_args(annotation)[1]
+            kinds, described = _kinds(annotation, field.metadata)
             if kinds and kinds <= {int, float} and not described.startswith(("duration", "fraction", "clock")):
                 yield f"{model.__name__}.{name}", GROWS in field.metadata
 

@@ -171,6 +171,30 @@ CASES = [
         "incidents.down.lose",
         r"workers belong to a pool; give pool, not endpoint",
     ),
+    (
+        "live-stream-unknown-sale",
+        BASE + "live_streams:\n  evening:\n    viewers: {'00:10': 0, '00:20': 1000}\n    drops:\n"
+        "      - {at: '00:15', sale: phone, share: 10%}\n",
+        "sale: phone",
+        "live_streams.evening.drops[0].sale",
+        r"no sale named 'phone'; sales are \['steady'\]",
+    ),
+    (
+        "live-stream-drop-off-air",
+        BASE + "live_streams:\n  evening:\n    viewers: {'00:10': 0, '00:20': 1000}\n    drops:\n"
+        "      - {at: '00:25', sale: steady, share: 10%}\n",
+        "at: '00:25'",
+        "live_streams.evening.drops[0].at",
+        r"outside the stream",
+    ),
+    (
+        "live-stream-one-point",
+        BASE + "live_streams:\n  evening:\n    viewers: {'00:10': 1000}\n    drops:\n"
+        "      - {at: '00:10', sale: steady, share: 10%}\n",
+        "viewers:",
+        "live_streams.evening.viewers",
+        r"give at least two times",
+    ),
     ("bare-dot-scalar", edit("seed: 7", "seed: ."), "seed:", "seed", r"valid integer"),
     ("recursive-alias", BASE + "extra: &a [*a]\n", "extra: &a", "extra[0]", r"alias refers to a node that contains it"),
 ]

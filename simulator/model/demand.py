@@ -113,8 +113,17 @@ class ArrivalCurve:
         return np.clip(out, a, math.nextafter(b, a))
 
 
+class Burst(ArrivalCurve):
+    """Arrivals within seconds of a moment, exponential delays of a mean: the viewers a live-stream drop sends."""
+
+    def __init__(self, at: float, mean_delay: float, expected: float, horizon: float, sale: int):
+        self.horizon, self.sale, self.segments = horizon, sale, None
+        self.parts = [_Part("exp", at, mean_delay, expected)] if expected > 0 else []
+
+
 def curves(scenario: Scenario) -> list[ArrivalCurve]:
-    """The arrival curves, in sale order: one per sale, two for a sale whose members have early access."""
+    """The arrival curves, in sale order: one per sale, two for a sale whose members have early access; then a
+    burst per live-stream drop."""
     horizon = scenario.clock.horizon
     names = list(scenario.audience.segments)
     out = []
@@ -130,6 +139,10 @@ def curves(scenario: Scenario) -> list[ArrivalCurve]:
         out.append(ArrivalCurve(arrivals, sale.open - m.early_access, expected * share, horizon, i, members))
         if others:
             out.append(ArrivalCurve(arrivals, sale.open, expected * (1 - share), horizon, i, others))
+    index = {sale.name: i for i, sale in enumerate(scenario.sales)}
+    for stream in scenario.live_streams.values():
+        for drop in stream.drops:
+            out.append(Burst(drop.at, drop.within, drop.share * stream.viewers_at(drop.at), horizon, index[drop.sale]))
     return out
 
 

@@ -17,7 +17,7 @@ from simulator.scenario.audience import Arrivals, Audience
 from simulator.scenario.contingency import Rule
 from simulator.scenario.incidents import Incident
 from simulator.scenario.loadtest import LoadTestMapping
-from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
+from simulator.scenario.promotions import LiveStream, Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.section import Duration, Section
 from simulator.scenario.shop import Inventory, Sale, System
 from simulator.scenario.support import Support
@@ -68,6 +68,8 @@ class Scenario(Section):
     """Queued entry in front of the journey. null: shoppers walk straight in."""
     red_packets: dict[str, RedPacketRain] = {}
     """Named red-packet rains."""
+    live_streams: dict[str, LiveStream] = {}
+    """Named live-stream sales: viewers over time and the items dropped, each a burst of arrivals."""
     presale: Presale | None = None
     """Deposits before the day, the balance-payment rush on it."""
     contingency: dict[str, Rule] = {}
@@ -102,6 +104,15 @@ class Scenario(Section):
         if self.red_packets and self.system.endpoints.grab is None:
             problems.append("red_packets: the rains need system.endpoints.grab, the endpoint taps go to")
         problems += self._presale_problems()
+        sales = [sale.name for sale in self.sales]
+        for name, stream in self.live_streams.items():
+            for i, drop in enumerate(stream.drops):
+                if drop.sale not in sales:
+                    problems.append(
+                        f"live_streams.{name}.drops[{i}].sale: no sale named {drop.sale!r}; sales are {sales}"
+                    )
+                if not 0 <= drop.at < self.clock.horizon:
+                    problems.append(f"live_streams.{name}.drops[{i}].at: outside the horizon")
         for name, rain in self.red_packets.items():
             if not 0 <= rain.start < self.clock.horizon:
                 problems.append(f"red_packets.{name}.start: outside the horizon")

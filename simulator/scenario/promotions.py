@@ -1,9 +1,11 @@
-"""Promotions layered on a sale: member privileges, the presale deposit, red-packet rains, the waiting room."""
+"""Promotions layered on a sale: member privileges, the presale deposit, red-packet rains, live-stream drops,
+the waiting room."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from simulator.scenario.audience import Arrivals
@@ -119,6 +121,48 @@ class RedPacketRain(Section):
         if self.duration <= 0 or self.tap_rate <= 0 or self.budget <= 0:
             raise ValueError("duration, tap_rate and budget must be above 0")
         return self
+
+
+class Drop(Section):
+    """A host announcing an item on a live stream: a share of the viewers present go for it within seconds."""
+
+    at: Instant
+    """When the item is announced."""
+    sale: str
+    """The sale whose page viewers go to (a name in sales): its SKU, price and open."""
+    share: Fraction
+    """Share of the viewers present at `at` who go for it."""
+    within: Duration = 10.0
+    """Mean delay (exponential) between the announcement and a viewer's arrival."""
+
+
+class LiveStream(Section):
+    """A live-stream sale: viewers present over time and the items its host drops."""
+
+    viewers: Annotated[dict[Instant, Count], GROWS]
+    """Viewers present at clock times, in straight lines between them: none before the first, none after the
+    last (e.g. {"20:00": 0, "20:10": 50k, "21:30": 40k, "22:00": 0})."""
+    drops: list[Drop] = Field(min_length=1)
+    """The items announced, each sending its share of the viewers then present."""
+
+    @model_validator(mode="after")
+    def _check(self) -> LiveStream:
+        if len(self.viewers) < 2:
+            raise ValueError("viewers: give at least two times (when the stream starts and ends)")
+        first, last = min(self.viewers), max(self.viewers)
+        for i, drop in enumerate(self.drops):
+            if not first <= drop.at <= last:
+                raise ValueError(f"drops[{i}].at: outside the stream (from its first viewers' time to its last)")
+            if drop.within <= 0:
+                raise ValueError(f"drops[{i}].within: must be longer than 0s")
+        return self
+
+    def viewers_at(self, t: float) -> float:
+        """Viewers present at time t (straight lines between the given times; none outside them)."""
+        times = sorted(self.viewers)
+        if not times[0] <= t <= times[-1]:
+            return 0.0
+        return float(np.interp(t, times, [self.viewers[x] for x in times]))
 
 
 class WaitingRoom(Section):

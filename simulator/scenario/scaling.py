@@ -46,8 +46,10 @@ def _grow(value: Any, k: float) -> Any:
     return value
 
 
-def _times(value: int | float | None, k: float) -> int | float | None:
-    """A value `k` times bigger: a count rounded, and never below one unless it was none."""
+def _times(value: Any, k: float) -> Any:
+    """A value `k` times bigger: a count rounded, and never below one unless it was none (a mapping's values)."""
+    if isinstance(value, dict):
+        return {key: _times(v, k) for key, v in value.items()}
     if value is None or isinstance(value, float):
         return None if value is None else value * k
     return max(1, round(value * k)) if value else 0
@@ -82,6 +84,15 @@ def scaled(scenario: Scenario, scale: float = 1.0, speedup: float = 1.0) -> Scen
                 )
                 for sale in scenario.sales
             ],
+            "live_streams": {
+                name: stream.model_copy(
+                    update={
+                        "viewers": {t * k: _times(n, scale) for t, n in stream.viewers.items()},
+                        "drops": [d.model_copy(update={"at": d.at * k, "within": d.within * k}) for d in stream.drops],
+                    }
+                )
+                for name, stream in scenario.live_streams.items()
+            },
             "inventory": scenario.inventory.model_copy(
                 update={
                     "skus": {
