@@ -241,10 +241,10 @@ def compare(
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--what",
-    type=click.Choice(["servers", "stock", "agents", "all"]),
+    type=click.Choice(["servers", "stock", "agents", "warehouse", "all"]),
     default="all",
     show_default=True,
-    help="What to size; with all, servers then stock then agents, each feeding the next.",
+    help="What to size; with all, servers then stock then agents then the warehouse, each feeding the next.",
 )
 @seed_option
 @replications_option

@@ -36,6 +36,7 @@ KEPT = {  # numbers that are neither durations nor shares and stay as they are i
     "Channel.concurrency": "one agent's chats",
     "Incident.slow": "a factor on service times",
     "Degrade.service": "factors on service times",
+    "Fulfilment.picks_per_hour": "one person's pace",
     "HttpStep.sold_out": "status codes",
     "HttpStep.declined": "status codes",
     "BodyMatch.status": "status codes",

@@ -195,6 +195,23 @@ CASES = [
         "live_streams.evening.viewers",
         r"give at least two times",
     ),
+    (
+        "warehouse-followed-too-short",
+        BASE
+        + "fulfilment:\n  picks_per_hour: 20\n  until: 1h\n  roster:\n    - {name: day, start: '08:00', end: '20:00', "
+        "staff: 3}\n",
+        "until: 1h",
+        "fulfilment.until",
+        r"before the clock's horizon",
+    ),
+    (
+        "warehouse-shift-bad-time",
+        BASE
+        + "fulfilment:\n  picks_per_hour: 20\n  roster:\n    - {name: day, start: '25:00', end: '20:00', staff: 3}\n",
+        "name: day",
+        "fulfilment.roster[0].start",
+        r"25:00",
+    ),
     ("bare-dot-scalar", edit("seed: 7", "seed: ."), "seed:", "seed", r"valid integer"),
     ("recursive-alias", BASE + "extra: &a [*a]\n", "extra: &a", "extra[0]", r"alias refers to a node that contains it"),
 ]

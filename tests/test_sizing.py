@@ -283,7 +283,7 @@ def test_a_higher_service_level_never_gets_fewer_agents(tmp_path):
 def test_sizing_all_leaves_out_what_the_scenario_sets_no_target_for():
     scenario = load_scenario("scenarios/steady-state.yaml", STEADY)
     found = size(scenario, "all", jobs=2)
-    assert found.skipped == ["stock", "agents"]
+    assert found.skipped == ["stock", "agents", "warehouse"]
     assert [row["what"] for row in found.rows] == ["servers"]
 
 

@@ -232,6 +232,8 @@ def _selection(shape: dict) -> list[tuple[tuple[str, ...], str, str]]:
     rows += [(("support", "all_intervals_met"), "support target met in every interval", "fraction")]
     rows += [(("contingency_firings",), "contingency firings", "count")] if "contingency_firings" in shape else []
     rows += [
+        (("fulfilment", "breach_rate"), "orders shipped later than promised", "fraction"),
+        (("fulfilment", "staff_hours"), "warehouse staff-hours", "hours"),
         (("incidents", "not_recovered"), "incidents not recovered by the horizon", "count"),
         (("incidents", "slowest_recovery_s"), "slowest recovery after an incident", "seconds"),
     ]

@@ -22,7 +22,7 @@ from simulator.analysis.staffing import NOTHING_TO_STAFF, size_agents
 from simulator.analysis.summary import figures
 from simulator.engine import percentile
 from simulator.model import contact_centre as support
-from simulator.model import kept_share
+from simulator.model import fulfilment, kept_share
 from simulator.scenario import Scenario
 
 UNLIMITED = 10**9
@@ -262,7 +262,7 @@ def reorder_point(result: RunResult, sku: str, lead: float, p: float) -> int:
 
 # -- all of it ----------------------------------------------------------------------------------
 
-WHAT = ("servers", "stock", "agents")
+WHAT = ("servers", "stock", "agents", "warehouse")
 
 
 def check(scenario: Scenario, what: str) -> list[str]:
@@ -274,6 +274,8 @@ def check(scenario: Scenario, what: str) -> list[str]:
                     "servers": "targets: give latency bounds or an error_rate to size servers against",
                     "stock": "targets.stock: give stockout_probability to size stock against",
                     "agents": NOTHING_TO_STAFF,
+                    "warehouse": "fulfilment.breach_target: give a fulfilment section and its breach_target to size "
+                    "the warehouse against",
                 }[what]
             )
         return [what]
@@ -291,6 +293,8 @@ def sizable(scenario: Scenario, part: str) -> bool:
         return bool(_judged_pools(scenario))
     if part == "stock":
         return scenario.targets.stock is not None
+    if part == "warehouse":
+        return scenario.fulfilment is not None and scenario.fulfilment.breach_target is not None
     return scenario.support is not None
 
 
@@ -366,6 +370,12 @@ def size(
             sized = size_agents(sized, shop, seed, sizing, max_agents)
         except Unmet as exc:
             sizing.unmet.append(f"agents: {exc}")
+    if "warehouse" in parts:
+        try:
+            shop = shop if shop is not None else run(sized)
+            sized = size_warehouse(sized, shop, sizing)
+        except Unmet as exc:
+            sizing.unmet.append(f"warehouse: {exc}")
     sizing.scenario = sized
     return sizing
 
@@ -413,4 +423,69 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
                     "met": all(enough(ok[:, i].tolist(), need) for i in range(ok.shape[1])),
                 }
             )
+    if "warehouse" in parts and scenario.fulfilment is not None and scenario.fulfilment.breach_target is not None:
+        bound = scenario.fulfilment.breach_target
+        oks = [_kept(r["fulfilment"]["breach_rate"], bound) for r in reps]
+        checks.append(
+            {
+                "check": f"warehouse: at most {bound:.0%} of orders shipped later than promised",
+                "value": float(np.mean(oks)),
+                "bound": need,
+                "met": enough(oks, need),
+            }
+        )
     return checks
+
+
+# -- warehouse ----------------------------------------------------------------------------------------
+
+
+def with_warehouse_staff(scenario: Scenario, staff: list[int]) -> Scenario:
+    """The scenario with these staff on the warehouse's shifts, in roster order."""
+    f = scenario.fulfilment
+    assert f is not None  # sized only where there is a warehouse
+    roster = [shift.model_copy(update={"staff": n}) for shift, n in zip(f.roster, staff)]
+    return scenario.model_copy(update={"fulfilment": f.model_copy(update={"roster": roster})})
+
+
+def _kept(breach: float | None, bound: float) -> bool:
+    return breach is None or breach <= bound + 1e-12  # None: no order was due, none late
+
+
+def size_warehouse(scenario: Scenario, shop: RunResult, sizing: Sizing) -> Scenario:
+    """The fewest warehouse staff keeping the promise, the roster's shape kept: every shift's staff as the
+    same share of its current number (rounded up), searched on the orders the shop's replications paid (the
+    sale does not depend on the warehouse, so one run serves every candidate)."""
+    f = scenario.fulfilment
+    assert f is not None and f.breach_target is not None  # checked by sizable
+    current = [shift.staff for shift in f.roster]
+    if not any(current):
+        raise Unmet("the roster has no staff to scale; give each shift a number to start from")
+
+    def staff_at(percent: int) -> list[int]:
+        return [math.ceil(n * percent / 100) for n in current]
+
+    def evaluate(config: dict[str, int]) -> dict[str, bool | None]:
+        staff = staff_at(config["roster"])
+        sized = with_warehouse_staff(scenario, staff)
+        oks = [_kept(fulfilment.run(sized, rep)["breach_rate"], f.breach_target) for rep in shop.replications]  # type: ignore[arg-type]
+        ok = enough(oks, scenario.targets.confidence)
+        sizing.log(Evaluation("warehouse", {s.name: n for s, n in zip(f.roster, staff)}, {"roster": ok}))
+        return {"roster": ok}
+
+    percent = search({"roster": 100}, evaluate, 1, {"roster": 100 * 50}, describe=lambda _: "warehouse staff")
+    staff = staff_at(percent["roster"])
+    for shift, before, after in zip(f.roster, current, staff):
+        sizing.rows.append(
+            {
+                "what": "warehouse",
+                "variant": "the roster's shape kept",
+                "item": shift.name,
+                "current": before,
+                "sized": after,
+                "warm_start": before,
+                "cost": None,
+                "cost_unit": "",
+            }
+        )
+    return with_warehouse_staff(scenario, staff)

@@ -155,6 +155,8 @@ def figures(rep: dict) -> dict[str, Any]:
         extra["support"] = _support_figures(rep["support"])
     if "resources" in rep:
         extra["resources"] = _resource_figures(rep["resources"], horizon)
+    if "fulfilment" in rep:
+        extra["fulfilment"] = {k: v for k, v in rep["fulfilment"].items() if k != "series"}
     if "incidents" in rep:
         read = [recovery(rep, o) for o in rep["incidents"]]
         verdicts = [r["recovered"] for r in read]

@@ -18,8 +18,7 @@ from typing import cast
 
 import numpy as np
 
-from simulator.scenario import SOURCES, TEAMS, Scenario, Support
-from simulator.units import DAY
+from simulator.scenario import SOURCES, TEAMS, Scenario, Support, shifts_on
 
 CHAT, PHONE, EXPERTS = range(3)
 """Indices into helpdesk.TEAMS."""
@@ -151,13 +150,7 @@ def contacts(scenario: Scenario, result: dict, stream: Callable[[str], np.random
 def on_duty(scenario: Scenario) -> np.ndarray:
     """on[s, m]: shift s is on duty at the start of minute m of [0, until); shifts repeat every day."""
     minutes = math.ceil(until(scenario) / 60)
-    of_day = (scenario.clock.start_time.second_of_day + 60.0 * np.arange(minutes)) % DAY
-    roster = _support(scenario).roster
-    on = np.zeros((len(roster), minutes), dtype=bool)
-    for s, shift in enumerate(roster):
-        start, end = shift.hours
-        on[s] = (of_day - start) % DAY < end - start  # also a shift that began before the clock start
-    return on
+    return shifts_on(_support(scenario).roster, scenario.clock.start_time.second_of_day, minutes)
 
 
 def roster_agents(scenario: Scenario) -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import numpy as np
 from simpy.core import EventPriority
 
 from simulator.engine import collector_paused, every_second, streams
-from simulator.model import contact_centre, contingency, incidents, presale, red_packets, waiting_room
+from simulator.model import contact_centre, contingency, fulfilment, incidents, presale, red_packets, waiting_room
 from simulator.model.demand import Shoppers, curves, draw_shoppers, drawn_demand
 from simulator.model.inventory import PAID
 from simulator.model.shopper import Habits, shopper
@@ -79,6 +79,8 @@ def simulate_once(scenario: Scenario, seed: np.random.SeedSequence, shoppers: Sh
             result[key] = section
     if scenario.support is not None:  # the contact centre answers the contacts the run's outcomes raise
         result["support"] = contact_centre.run(scenario, result, rng)
+    if scenario.fulfilment is not None:  # the warehouse ships the orders the run's shoppers paid
+        result["fulfilment"] = fulfilment.run(scenario, result)
     return result
 
 

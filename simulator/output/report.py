@@ -422,6 +422,27 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 ],
             )
         )
+    warehouse = summary.get("fulfilment")
+    if warehouse is not None:
+        extra.append(
+            (
+                "Warehouse (paid orders picked, packed and shipped)",
+                ["", "value"],
+                [
+                    [label, fmt(warehouse[key], *scale)]
+                    for key, label, scale in (
+                        ("orders", "orders paid", ()),
+                        ("shipped", "shipped", ()),
+                        ("backlog_at_end", "still to ship at the end", ()),
+                        ("peak_backlog", "peak backlog", ()),
+                        ("breach_rate", "shipped later than promised", (100, 1, "%")),
+                        ("ship_mean_s", "mean time to ship", (1 / 3600, 1, " h")),
+                        ("ship_p95_s", "p95 time to ship", (1 / 3600, 1, " h")),
+                        ("staff_hours", "staff-hours", (1, 0, " h")),
+                    )
+                ],
+            )
+        )
     incidents = summary.get("incident_log", [])
     if incidents:
         extra.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from simulator.scenario.audience import Arrivals, Behaviour, Funnel
 from simulator.scenario.contingency import ErrorRate, QueueLength, Rule, When
+from simulator.scenario.fulfilment import Fulfilment
 from simulator.scenario.incidents import Incident
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
 from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, answer_statuses, fill, read_path, requests_of
@@ -16,7 +17,7 @@ from simulator.scenario.promotion import Scenario
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.scaling import scaled
 from simulator.scenario.shop import EndpointSpec, PoolSpec, Sale, Sku
-from simulator.scenario.support import SOURCES, TEAMS, Support
+from simulator.scenario.support import SOURCES, TEAMS, Hours, Support, shifts_on
 
 __all__ = [
     "EndpointSpec",
@@ -27,7 +28,9 @@ __all__ = [
     "BodyMatch",
     "ErrorRate",
     "fill",
+    "Fulfilment",
     "Funnel",
+    "Hours",
     "HttpStep",
     "Incident",
     "read_path",
@@ -46,6 +49,7 @@ __all__ = [
     "scenario_schema",
     "ScenarioError",
     "Sku",
+    "shifts_on",
     "SOURCES",
     "Support",
     "TEAMS",

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from simulator import units
 from simulator.scenario.audience import Arrivals, Audience
 from simulator.scenario.contingency import Rule
+from simulator.scenario.fulfilment import Fulfilment
 from simulator.scenario.incidents import Incident
 from simulator.scenario.loadtest import LoadTestMapping
 from simulator.scenario.promotions import LiveStream, Presale, RedPacketRain, WaitingRoom
@@ -80,6 +81,8 @@ class Scenario(Section):
     """Named contingency plans: overlays on this scenario, compared side by side."""
     support: Support | None = None
     """Support contacts, channels and the agent roster."""
+    fulfilment: Fulfilment | None = None
+    """The warehouse shipping the paid orders: pick-and-pack staff by shift and the ship-by promise."""
     loadtest: LoadTestMapping = LoadTestMapping()
     """How a load test replays the journey against a real HTTP API."""
 
@@ -118,6 +121,9 @@ class Scenario(Section):
                 problems.append(f"red_packets.{name}.start: outside the horizon")
         if self.support is not None and self.support.until is not None and self.support.until < self.clock.horizon:
             problems.append("support.until: before the clock's horizon; support runs at least as long as the sale")
+        f = self.fulfilment
+        if f is not None and f.until is not None and f.until < self.clock.horizon:
+            problems.append("fulfilment.until: before the clock's horizon; the warehouse is followed at least as long")
         if problems:
             raise ValueError("\n".join(problems))
         return self

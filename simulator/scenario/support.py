@@ -7,8 +7,10 @@ a chatbot answers a share of chats; escalated contacts go to an expert tier. Age
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal, get_args
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from simulator import units
@@ -60,20 +62,14 @@ class Experts(Section):
     """How long an escalated customer waits for an expert. null: never leaves."""
 
 
-class Shift(Section):
+class Hours(Section):
+    """A shift's hours by time of day, repeating every day."""
+
     name: str
     start: str
     """Clock time of day the shift starts, e.g. 08:00."""
     end: str
     """Clock time of day it ends, e.g. 16:00 or 24:00 (a shift ending at or before its start runs past midnight)."""
-    chat: Annotated[int, GROWS] = Field(0, ge=0)
-    """Chat agents on this shift."""
-    phone: Annotated[int, GROWS] = Field(0, ge=0)
-    """Phone agents on this shift."""
-    experts: Annotated[int, GROWS] = Field(0, ge=0)
-    """Expert-tier agents on this shift."""
-    temporary: bool = False
-    """Temporary agents (e.g. hired and trained for the promotion): counted apart in results."""
 
     @field_validator("start", "end")
     @classmethod
@@ -86,6 +82,27 @@ class Shift(Section):
         """Start and end as seconds after midnight; the end is past the start (over midnight: + 24 h)."""
         start, end = time_of_day(self.start), time_of_day(self.end)
         return start, end if end > start else end + DAY
+
+
+class Shift(Hours):
+    chat: Annotated[int, GROWS] = Field(0, ge=0)
+    """Chat agents on this shift."""
+    phone: Annotated[int, GROWS] = Field(0, ge=0)
+    """Phone agents on this shift."""
+    experts: Annotated[int, GROWS] = Field(0, ge=0)
+    """Expert-tier agents on this shift."""
+    temporary: bool = False
+    """Temporary agents (e.g. hired and trained for the promotion): counted apart in results."""
+
+
+def shifts_on(shifts: Sequence[Hours], first: float, minutes: int) -> np.ndarray:
+    """on[s, m]: shift s is on at the start of minute m, minute 0 starting `first` seconds after a midnight."""
+    of_day = (first + 60.0 * np.arange(minutes)) % DAY
+    on = np.zeros((len(shifts), minutes), dtype=bool)
+    for s, shift in enumerate(shifts):
+        start, end = shift.hours
+        on[s] = (of_day - start) % DAY < end - start  # also a shift that began before minute 0
+    return on
 
 
 def time_of_day(text: str) -> float:
