@@ -50,6 +50,7 @@ def test_recovery_after_losing_half_the_workers_takes_the_fluid_drain_time(tmp_p
     recovered = np.mean([i["recovered_after_s"] for i in log])
     assert 0.6 * 240 <= recovered <= 1.4 * 240, [i["recovered_after_s"] for i in log]
     assert all(i["error_rate_before"] == 0 and i["worst_error_rate"] == 0 for i in log)  # no timeout: only waits
+    assert all(i["errors_back_after_s"] == 0 and i["p95_back_after_s"] == i["recovered_after_s"] for i in log)
 
 
 def test_a_share_failed_at_once_is_that_share_of_requests_and_costs_no_work(tmp_path):

@@ -29,7 +29,8 @@ Q = 0.95
 
 
 def recovery(rep: dict, occurrence: dict) -> dict:
-    """The occurrence's levels before and at worst, and when the shop came back (None: not by the horizon)."""
+    """The occurrence's levels before and at worst, and when its error rate, its p95 and both came back (None:
+    not by the horizon)."""
     endpoints = [rep["endpoints"][name] for name in occurrence["endpoints"]]
     errors = _summed(endpoints, "rejected") + _summed(endpoints, "timed_out")
     requests = _summed(endpoints, "served") + errors  # answered each second, an error or not
@@ -47,23 +48,33 @@ def recovery(rep: dict, occurrence: dict) -> dict:
     bound = None if p95_before is None else P95_WITHIN * p95_before
     slow = {w for w, h in windows.items() if bound is not None and (p95 := percentile(h.tolist(), Q)) and p95 > bound}
     asked_by, failed_by = np.concatenate([[0.0], np.cumsum(requests)]), np.concatenate([[0.0], np.cumsum(errors)])
-    recovered_at = None
-    for s in range(min(end, seconds), seconds - HOLD + 1):
+
+    def errors_back(s: int) -> bool:
         asked = asked_by[s + HOLD] - asked_by[s]
-        if asked and (failed_by[s + HOLD] - failed_by[s]) / asked > error_before + ERRORS_WITHIN:
-            continue
-        if any(w in slow for w in range(math.ceil(s / WINDOW), math.ceil((s + HOLD) / WINDOW))):
-            continue
-        recovered_at = s
-        break
+        return not asked or (failed_by[s + HOLD] - failed_by[s]) / asked <= error_before + ERRORS_WITHIN
+
+    def latency_back(s: int) -> bool:
+        return not any(w in slow for w in range(math.ceil(s / WINDOW), math.ceil((s + HOLD) / WINDOW)))
+
+    after = range(min(end, seconds), seconds - HOLD + 1)
+    errors_at = next((s for s in after if errors_back(s)), None)
+    latency_at = next((s for s in after if latency_back(s)), None)
+    recovered_at = next((s for s in after if errors_back(s) and latency_back(s)), None)
     rates = errors[start:] / np.maximum(requests[start:], 1)
     return {
         "error_rate_before": error_before,
         "p95_before_s": p95_before,
         "worst_error_rate": float(rates.max()) if len(rates) else 0.0,
-        "recovered_after_s": None if recovered_at is None else float(max(0.0, recovered_at - occurrence["end"])),
+        "errors_back_after_s": _after(errors_at, occurrence["end"]),
+        "p95_back_after_s": _after(latency_at, occurrence["end"]),
+        "recovered_after_s": _after(recovered_at, occurrence["end"]),
         "recovered": True if recovered_at is not None else (False if end + HOLD <= seconds else None),
     }
+
+
+def _after(second: int | None, end: float) -> float | None:
+    """Seconds from the incident's end to `second` (None: never)."""
+    return None if second is None else float(max(0.0, second - end))
 
 
 def _summed(endpoints: list[dict], series: str) -> np.ndarray:
