@@ -28,48 +28,67 @@ P95_WITHIN = 1.5
 Q = 0.95
 
 
-def recovery(rep: dict, occurrence: dict) -> dict:
-    """The occurrence's levels before and at worst, and when its error rate, its p95 and both came back (None:
-    not by the horizon)."""
-    endpoints = [rep["endpoints"][name] for name in occurrence["endpoints"]]
-    errors = _summed(endpoints, "rejected") + _summed(endpoints, "timed_out")
-    requests = _summed(endpoints, "served") + errors  # answered each second, an error or not
-    seconds = len(requests)
-    start, end = int(occurrence["start"]), math.ceil(occurrence["end"])
-    lo = max(0, start - BEFORE)
-    asked = requests[lo:start].sum()
-    error_before = float(errors[lo:start].sum() / asked) if asked else 0.0
-    windows = _windows(endpoints)
-    before = np.zeros(len(endpoints[0]["hist"]), dtype=np.int64)
-    for w, h in windows.items():
-        if lo <= w * WINDOW < start:
-            before += h
-    p95_before = percentile(before.tolist(), Q)
-    bound = None if p95_before is None else P95_WITHIN * p95_before
-    slow = {w for w, h in windows.items() if bound is not None and (p95 := percentile(h.tolist(), Q)) and p95 > bound}
-    asked_by, failed_by = np.concatenate([[0.0], np.cumsum(requests)]), np.concatenate([[0.0], np.cumsum(errors)])
+def recoveries(rep: dict) -> list[dict]:
+    """Each incident of a replication, in its order: the levels before and at worst, and when the error rate,
+    the p95 and both came back (None: not by the horizon). The series of each set of endpoints hit are read
+    once, however many incidents hit it."""
+    hits: dict[tuple[str, ...], _Hit] = {}
+    out = []
+    for occurrence in rep["incidents"]:
+        key = tuple(occurrence["endpoints"])
+        if key not in hits:
+            hits[key] = _Hit([rep["endpoints"][name] for name in key])
+        out.append(hits[key].recovery(occurrence["start"], occurrence["end"]))
+    return out
 
-    def errors_back(s: int) -> bool:
-        asked = asked_by[s + HOLD] - asked_by[s]
-        return not asked or (failed_by[s + HOLD] - failed_by[s]) / asked <= error_before + ERRORS_WITHIN
 
-    def latency_back(s: int) -> bool:
-        return not any(w in slow for w in range(math.ceil(s / WINDOW), math.ceil((s + HOLD) / WINDOW)))
+class _Hit:
+    """The series of the endpoints an incident hit, summed: answers and errors each second, latency windows."""
 
-    after = range(min(end, seconds), seconds - HOLD + 1)
-    errors_at = next((s for s in after if errors_back(s)), None)
-    latency_at = next((s for s in after if latency_back(s)), None)
-    recovered_at = next((s for s in after if errors_back(s) and latency_back(s)), None)
-    rates = errors[start:] / np.maximum(requests[start:], 1)
-    return {
-        "error_rate_before": error_before,
-        "p95_before_s": p95_before,
-        "worst_error_rate": float(rates.max()) if len(rates) else 0.0,
-        "errors_back_after_s": _after(errors_at, occurrence["end"]),
-        "p95_back_after_s": _after(latency_at, occurrence["end"]),
-        "recovered_after_s": _after(recovered_at, occurrence["end"]),
-        "recovered": True if recovered_at is not None else (False if end + HOLD <= seconds else None),
-    }
+    def __init__(self, endpoints: list[dict]):
+        self.errors = _summed(endpoints, "rejected") + _summed(endpoints, "timed_out")
+        self.requests = _summed(endpoints, "served") + self.errors  # answered each second, an error or not
+        self.asked_by = np.concatenate([[0.0], np.cumsum(self.requests)])
+        self.failed_by = np.concatenate([[0.0], np.cumsum(self.errors)])
+        self.windows = _windows(endpoints)
+        self.p95 = {w: percentile(h.tolist(), Q) for w, h in self.windows.items()}
+        self.buckets = len(endpoints[0]["hist"])
+
+    def recovery(self, start_at: float, end_at: float) -> dict:
+        seconds = len(self.requests)
+        start, end = int(start_at), math.ceil(end_at)
+        lo = max(0, start - BEFORE)
+        asked = self.asked_by[start] - self.asked_by[lo]
+        error_before = float((self.failed_by[start] - self.failed_by[lo]) / asked) if asked else 0.0
+        before = np.zeros(self.buckets, dtype=np.int64)
+        for w, h in self.windows.items():
+            if lo <= w * WINDOW < start:
+                before += h
+        p95_before = percentile(before.tolist(), Q)
+        bound = None if p95_before is None else P95_WITHIN * p95_before
+        slow = {w for w, p95 in self.p95.items() if bound is not None and p95 is not None and p95 > bound}
+
+        def errors_back(s: int) -> bool:
+            asked = self.asked_by[s + HOLD] - self.asked_by[s]
+            return not asked or (self.failed_by[s + HOLD] - self.failed_by[s]) / asked <= error_before + ERRORS_WITHIN
+
+        def latency_back(s: int) -> bool:
+            return not any(w in slow for w in range(math.ceil(s / WINDOW), math.ceil((s + HOLD) / WINDOW)))
+
+        after = range(min(end, seconds), seconds - HOLD + 1)
+        errors_at = next((s for s in after if errors_back(s)), None)
+        latency_at = next((s for s in after if latency_back(s)), None)
+        recovered_at = next((s for s in after if errors_back(s) and latency_back(s)), None)
+        rates = self.errors[start:] / np.maximum(self.requests[start:], 1)
+        return {
+            "error_rate_before": error_before,
+            "p95_before_s": p95_before,
+            "worst_error_rate": float(rates.max()) if len(rates) else 0.0,
+            "errors_back_after_s": _after(errors_at, end_at),
+            "p95_back_after_s": _after(latency_at, end_at),
+            "recovered_after_s": _after(recovered_at, end_at),
+            "recovered": True if recovered_at is not None else (False if end + HOLD <= seconds else None),
+        }
 
 
 def _after(second: int | None, end: float) -> float | None:

@@ -423,8 +423,9 @@ def verify(sizing: Sizing, result: RunResult, what: str = "all") -> list[dict[st
                     "met": all(enough(ok[:, i].tolist(), need) for i in range(ok.shape[1])),
                 }
             )
-    if "warehouse" in parts and scenario.fulfilment is not None and scenario.fulfilment.breach_target is not None:
-        bound = scenario.fulfilment.breach_target
+    warehouse = scenario.fulfilment
+    if "warehouse" in parts and warehouse is not None and warehouse.breach_target is not None:
+        bound = warehouse.breach_target
         oks = [_kept(r["fulfilment"]["breach_rate"], bound) for r in reps]
         checks.append(
             {

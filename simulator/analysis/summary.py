@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from simulator.analysis.recovery import recovery
+from simulator.analysis.recovery import recoveries
 from simulator.engine import N_BUCKETS, WINDOW, percentile
 from simulator.model import OUTCOMES
 from simulator.scenario import Scenario, Support
@@ -158,7 +158,7 @@ def figures(rep: dict) -> dict[str, Any]:
     if "fulfilment" in rep:
         extra["fulfilment"] = {k: v for k, v in rep["fulfilment"].items() if k != "series"}
     if "incidents" in rep:
-        read = [recovery(rep, o) for o in rep["incidents"]]
+        read = recoveries(rep)
         verdicts = [r["recovered"] for r in read]
         extra["incidents"] = {
             "occurrences": len(read),
@@ -349,10 +349,10 @@ def _incident_log(scenario: Scenario, reps: list[dict]) -> list[dict[str, Any]]:
             **occurrence,
             "start_clock": format_clock(start, occurrence["start"]),
             "end_clock": format_clock(start, occurrence["end"]),
-            **recovery(rep, occurrence),
+            **read,
         }
         for i, rep in enumerate(reps)
-        for occurrence in rep["incidents"]
+        for occurrence, read in zip(rep["incidents"], recoveries(rep))
     ]
 
 

@@ -49,9 +49,10 @@ def ship(paid: np.ndarray, rate: np.ndarray, within: float) -> dict:
     shipped_at = np.searchsorted(left, order, side="right")  # = seconds for an order never shipped
     took = (shipped_at - paid_at).astype(float)
     gone = shipped_at < seconds
-    breached = (took > within) & (gone | (seconds - paid_at > within))
-    judged = gone | (seconds - paid_at > within)
+    judged = gone | (seconds - paid_at > within)  # shipped, or due by the end
+    breached = judged & (took > within)
     hours = math.ceil(seconds / HOUR)
+    ends = np.minimum(np.arange(1, hours + 1) * HOUR, seconds) - 1  # each hour's last second
     return {
         "orders": n,
         "shipped": int(left[-1]) if seconds else 0,
@@ -63,10 +64,7 @@ def ship(paid: np.ndarray, rate: np.ndarray, within: float) -> dict:
         "series": {  # hour by hour: orders in, shipped, and the backlog at each hour's end
             "paid": _per_hour(paid, hours).tolist(),
             "shipped": _per_hour(shipped, hours).tolist(),
-            "backlog": [
-                int(arrived[min(seconds, (h + 1) * HOUR) - 1] - left[min(seconds, (h + 1) * HOUR) - 1])
-                for h in range(hours)
-            ],
+            "backlog": (arrived - left)[ends].tolist(),
         },
     }
 

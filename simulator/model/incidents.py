@@ -25,8 +25,8 @@ from simulator.scenario import Incident
 class _Occurrence:
     """One incident's effect switched on now and off later."""
 
-    def __init__(self, world: World, name: str, incident: Incident, hit: list[Endpoint]):
-        self.world, self.name, self.incident, self.hit = world, name, incident, hit
+    def __init__(self, world: World, incident: Incident, hit: list[Endpoint]):
+        self.world, self.incident, self.hit = world, incident, hit
         self.lost = 0
 
     def begin(self) -> None:
@@ -83,7 +83,7 @@ def install(world: World, incidents: dict[str, Incident], rng: Callable[[str], n
             incident: Incident = incident,
             hit: list[Endpoint] = hit,
         ) -> None:
-            occurrence = _Occurrence(world, name, incident, hit)
+            occurrence = _Occurrence(world, incident, hit)
             occurrence.begin()
             log.append(
                 {

@@ -17,7 +17,7 @@ from simulator.scenario.promotion import Scenario
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.scaling import scaled
 from simulator.scenario.shop import EndpointSpec, PoolSpec, Sale, Sku
-from simulator.scenario.support import SOURCES, TEAMS, Hours, Support, shifts_on
+from simulator.scenario.support import SOURCES, TEAMS, Support, shifts_on
 
 __all__ = [
     "EndpointSpec",
@@ -30,7 +30,6 @@ __all__ = [
     "fill",
     "Fulfilment",
     "Funnel",
-    "Hours",
     "HttpStep",
     "Incident",
     "read_path",

@@ -62,11 +62,6 @@ class Incident(Section):
             raise ValueError("\n".join(problems))
         return self
 
-    @property
-    def effect(self) -> str:
-        """The effect given: lose, slow or fail."""
-        return next(k for k in ("lose", "slow", "fail") if getattr(self, k) is not None)
-
     def describe(self) -> str:
         """One line for logs and reports: what it does to what."""
         where = f"pool {self.pool}" if self.pool is not None else f"endpoint {self.endpoint}"
