@@ -41,6 +41,12 @@ KEPT = {  # numbers that are neither durations nor shares and stay as they are i
     "HttpStep.declined": "status codes",
     "BodyMatch.status": "status codes",
     "LoadTestMapping.max_users": "the load generator's, not the promotion's",
+    "Step.spend": "a price",
+    "Step.off": "a price",
+    "Coupon.off": "a price",
+    "Coupon.min_spend": "a price",
+    "Pricing.claims_per_day": "one shopper's limit",
+    "Pricing.stack": "one order's rule",
 }
 
 

@@ -155,6 +155,8 @@ def figures(rep: dict) -> dict[str, Any]:
         extra["support"] = _support_figures(rep["support"])
     if "resources" in rep:
         extra["resources"] = _resource_figures(rep["resources"], horizon)
+    if "pricing" in rep:
+        extra["pricing"] = _pricing_figures(rep["pricing"], list(rep["stock"]))
     if "fulfilment" in rep:
         extra["fulfilment"] = {k: v for k, v in rep["fulfilment"].items() if k != "series"}
     if "incidents" in rep:
@@ -235,6 +237,30 @@ def _rain_figures(rain: dict) -> dict[str, Any]:
             for k in ("budget", "spent", "packets", "winners", "participants", "taps", "served_taps", "exhausted_at")
         },
         "win_rate": rain["packets"] / rain["served_taps"] if rain["served_taps"] else None,
+    }
+
+
+def _pricing_figures(p: dict, skus: list[str]) -> dict[str, Any]:
+    """Money taken off the orders paid, the coupons' budgets, and per SKU the prices paid."""
+
+    def paid(prices: list[tuple[float, int]]) -> dict[str, Any]:
+        counts = np.array([n for _, n in prices], dtype=float)
+        values = np.array([v for v, _ in prices])
+        if not counts.sum():
+            return {"orders": 0, "mean": None, "lowest": None, "median": None, "highest": None}
+        cumulative = np.cumsum(counts)
+        return {
+            "orders": int(cumulative[-1]),
+            "mean": float(values @ counts / cumulative[-1]),
+            "lowest": float(values[0]),
+            "median": float(values[np.searchsorted(cumulative, cumulative[-1] / 2)]),
+            "highest": float(values[-1]),
+        }
+
+    return {
+        **{k: p[k] for k in ("orders", "gross", "discounts", "net", "stacked")},
+        "coupons": {name: {k: v for k, v in c.items() if k != "series"} for name, c in p["coupons"].items()},
+        "price_paid": {sku: paid(p["paid_at"].get(sku, [])) for sku in skus},
     }
 
 
@@ -444,6 +470,8 @@ def timeseries(reps: list[dict]) -> tuple[list[str], np.ndarray]:
             columns[f"waiting_room.{key}"] = [r["waiting_room"]["series"][key] for r in reps]
     if "presale" in first:
         columns["presale.balance_paid"] = [r["presale"]["series"]["paid"] for r in reps]
+    for name in first.get("pricing", {}).get("coupons", {}):
+        columns[f"coupons.{name}.given"] = [r["pricing"]["coupons"][name]["series"]["given"] for r in reps]
     for name in first.get("red_packets", {}):
         for key in first["red_packets"][name]["series"]:
             columns[f"red_packets.{name}.{key}"] = [r["red_packets"][name]["series"][key] for r in reps]

@@ -15,13 +15,14 @@ import heapq
 import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulator.engine import series
 from simulator.model.demand import ArrivalCurve
-from simulator.model.inventory import EXPIRED, PAID, Order, Stock
+from simulator.model.inventory import EXPIRED, GENERAL, PAID, Order, Stock
 from simulator.model.shopper import GAVE_UP, Habits, call
 from simulator.model.world import in_time_order
 from simulator.scenario import Presale
@@ -141,9 +142,11 @@ class BalanceDay:
         )
 
     def _pay(self, world: World, order: Order, habits: Habits, patience: float) -> Generator[Any, Any, None]:
-        result = yield from call(
-            world, "pay", lambda: self.stock.pay(order, True), habits, world.env.now + patience, self.stock.key
+        checkout = world.checkout
+        settle = (
+            partial(self.stock.pay, order, True) if checkout is None else partial(checkout.add_on, self.stock, order)
         )
+        result = yield from call(world, "pay", settle, habits, world.env.now + patience, self.stock.key)
         if result == PAID:
             self.paid += 1
             self.s_paid[int(world.env.now)] += 1
@@ -176,7 +179,8 @@ def install(world: World, config: Presale, rng: Callable[[str], np.random.Genera
     """The balance day: the holders' units held from the start, the payers started beside the shoppers."""
     scenario = world.scenario
     i = next(i for i, sale in enumerate(scenario.sales) if sale.name == config.sale)
-    balance = BalanceDay(config, world.stock_of[i], scenario.sales[i].sale_price, rng, scenario.clock.horizon)
+    # at the sale's price with its tiered discount (the holders buy at the day's price), the deposit taken off
+    balance = BalanceDay(config, world.stock_of[i], world.prices[i][GENERAL], rng, scenario.clock.horizon)
     first = scenario.audience.behaviour_of(next(iter(scenario.audience.segments)))
     patience = first.patience.sample(rng("presale:patience"), len(balance.orders))
     world.late.append(balance.payers(world, habits, patience))

@@ -10,7 +10,16 @@ import numpy as np
 from simpy.core import EventPriority
 
 from simulator.engine import collector_paused, every_second, streams
-from simulator.model import contact_centre, contingency, fulfilment, incidents, presale, red_packets, waiting_room
+from simulator.model import (
+    contact_centre,
+    contingency,
+    fulfilment,
+    incidents,
+    presale,
+    pricing,
+    red_packets,
+    waiting_room,
+)
 from simulator.model.demand import Shoppers, curves, draw_shoppers, drawn_demand
 from simulator.model.inventory import PAID
 from simulator.model.shopper import Habits, shopper
@@ -32,6 +41,8 @@ def build(scenario: Scenario, rng: Callable[[str], np.random.Generator], habits:
         waiting_room.install(world, scenario.waiting_room, rng)
     if scenario.red_packets:
         red_packets.install(world, scenario.red_packets, rng)
+    if scenario.pricing is not None:  # before the presale: the holders' balance is at the tiered price
+        pricing.install(world, scenario.pricing, rng)
     if scenario.presale is not None:
         presale.install(world, scenario.presale, rng, habits[0])
     contingency.install(world, scenario.contingency, rng)

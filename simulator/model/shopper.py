@@ -89,6 +89,11 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
         return world.finish("left_funnel", ticket)
     in_stock: Callable[[], bool]
     in_stock, price = world.checks[sale][tier], world.prices[sale][tier]
+    deal = None
+    if (checkout := world.checkout) is not None:
+        if checkout.offers[sale] and (yield from checkout.claims(world, me, sale, habits, give_up_at)) is GAVE_UP:
+            return world.finish("gave_up", ticket)
+        price, deal = checkout.best(me, sale, tier, price)
     refresh_until = None
     substituted = False
     # early: wait on the page, then press buy with the crowd at the open
@@ -122,7 +127,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
             substituted = True
             draw = offer.draw()
             if offer.stock is not None and draw < offer.share:
-                stock, price, tier = offer.stock, offer.price, GENERAL
+                stock, price, tier, deal = offer.stock, offer.price, GENERAL, None
                 in_stock = stock.in_stock
                 if ticket is not None:
                     ticket.stock, ticket.tier = stock, tier
@@ -144,7 +149,10 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     if not pays:
         return world.finish("left_funnel", ticket)  # the order expires at the end of its payment window
     yield habits.pay_delay()  # in checkout, holding a unit: the waiting room keeps the place
-    paid = yield from call(world, "pay", partial(stock.pay, order, accepted), habits, give_up_at, stock.key)
+    settle = (
+        partial(stock.pay, order, accepted) if checkout is None else partial(checkout.pay, stock, order, accepted, deal)
+    )
+    paid = yield from call(world, "pay", settle, habits, give_up_at, stock.key)
     if paid is GAVE_UP:
         world.unanswered_orders.append(order)
         return world.finish("gave_up", ticket)

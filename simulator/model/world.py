@@ -47,6 +47,29 @@ class Gate(Protocol):
     def leave(self, place: Any) -> None: ...
 
 
+class Checkout(Protocol):
+    """Coupons at the checkout: claimed before buying, taken off the order, redeemed when it is paid."""
+
+    offers: list[list[Any]]
+    """Per sale, the coupons its shoppers may claim (none: no claim step)."""
+
+    def claims(self, world: World, me: int, sale: int, habits: Any, give_up_at: float) -> Generator[Any, Any, Any]:
+        """Claim the coupons wanted: a process whose result is the shopper's GAVE_UP if they give up."""
+        ...
+
+    def best(self, me: int, sale: int, tier: int, price: float) -> tuple[float, Any]:
+        """The price an order is made at, and the deal to settle it by."""
+        ...
+
+    def pay(self, stock: Stock, order: Order, accepted: bool, deal: Any) -> str:
+        """Settle an order and redeem its coupons."""
+        ...
+
+    def add_on(self, stock: Stock, order: Order) -> str:
+        """Settle a presale balance, its add-on coupons taken off first."""
+        ...
+
+
 @dataclass
 class Substitution:
     """What sold-out shoppers of one SKU are offered instead: a substitute, or a restock reservation."""
@@ -127,6 +150,8 @@ class World:
         # -- hooks: what features set or add to (the core reads them, never a feature by name) --
         self.gate: Gate | None = None
         """Queued entry every arriving shopper passes while it is enabled."""
+        self.checkout: Checkout | None = None
+        """Coupons: claimed by shoppers who mean to buy, taken off their orders (prices already hold the tiers)."""
         self.buy_lift: Callable[[], float] | None = None
         """Chance that a shopper who would not press buy does after all (a coupon won earlier, say)."""
         self.divert = 0.0

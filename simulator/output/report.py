@@ -193,6 +193,43 @@ def plot_rains(cols: dict[str, np.ndarray], header: list[str], start: ClockTime,
     finish(fig, [top, bottom], start, path)
 
 
+def _pricing_tables(pricing: dict, start: ClockTime) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Where the money off went, what each coupon's budget did, and the prices paid per SKU."""
+    off = pricing["discounts"]
+    money = [
+        ["list price of the orders paid", fmt(pricing["gross"], digits=2)],
+        ["member price", fmt(off["member"], -1, 2)],
+        ["tiered discounts", fmt(off["tiers"], -1, 2)],
+        ["coupons", fmt(off["coupons"], -1, 2)],
+        ["paid (revenue net of discounts)", fmt(pricing["net"], digits=2)],
+        *([f"orders stacking {k} coupons", fmt(n)] for k, n in enumerate(pricing["stacked"])),
+    ]
+    tables = [("Prices and discounts (orders paid through the journey and presale balances)", ["", "money"], money)]
+    if pricing["coupons"]:
+        rows = [
+            [
+                name,
+                f"{fmt(c['given'])} / {fmt(c['budget'])}",
+                fmt(c["claims"]),
+                fmt(c["refused_limit"]),
+                fmt(c["refused_budget"]),
+                fmt(c["redeemed"]),
+                fmt(c["discount"]),
+                format_clock(start, t) if (t := mean_of(c["spent_at"])) is not None else "never",
+            ]
+            for name, c in pricing["coupons"].items()
+        ]
+        header = ["coupon", "given / budget", "got", "over limit", "budget out", "redeemed", "money off", "spent at"]
+        tables.append(("Coupons", header, rows))
+    prices = [
+        [sku, fmt(p["orders"]), *(fmt(p[k], digits=2) for k in ("mean", "lowest", "median", "highest"))]
+        for sku, p in pricing["price_paid"].items()
+        if mean_of(p["orders"])
+    ]
+    tables.append(("Prices paid", ["sku", "orders", "mean", "lowest", "median", "highest"], prices))
+    return tables
+
+
 def plot_presale(cols: dict[str, np.ndarray], pool: str, start: ClockTime, path: Path) -> None:
     """Balance payments per second; the payment pool's queue and the pay endpoint's errors."""
     t = cols["second"]
@@ -384,6 +421,9 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 ],
             )
         )
+    pricing = summary.get("pricing")
+    if pricing is not None:
+        extra += _pricing_tables(pricing, start)
     rains = summary.get("red_packets", {})
     if rains:
         extra.append(

@@ -13,6 +13,7 @@ from simulator.scenario.fulfilment import Fulfilment
 from simulator.scenario.incidents import Incident
 from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
 from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, answer_statuses, fill, read_path, requests_of
+from simulator.scenario.pricing import Coupon, Pricing
 from simulator.scenario.promotion import Scenario
 from simulator.scenario.promotions import Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.scaling import scaled
@@ -26,6 +27,7 @@ __all__ = [
     "Arrivals",
     "Behaviour",
     "BodyMatch",
+    "Coupon",
     "ErrorRate",
     "fill",
     "Fulfilment",
@@ -38,6 +40,7 @@ __all__ = [
     "load_scenario",
     "plan_names",
     "Presale",
+    "Pricing",
     "Problem",
     "QueueLength",
     "RedPacketRain",

@@ -18,6 +18,7 @@ from simulator.scenario.contingency import Rule
 from simulator.scenario.fulfilment import Fulfilment
 from simulator.scenario.incidents import Incident
 from simulator.scenario.loadtest import LoadTestMapping
+from simulator.scenario.pricing import Pricing
 from simulator.scenario.promotions import LiveStream, Presale, RedPacketRain, WaitingRoom
 from simulator.scenario.section import Duration, Section
 from simulator.scenario.shop import Inventory, Sale, System
@@ -73,6 +74,8 @@ class Scenario(Section):
     """Named live-stream sales: viewers over time and the items dropped, each a burst of arrivals."""
     presale: Presale | None = None
     """Deposits before the day, the balance-payment rush on it."""
+    pricing: Pricing | None = None
+    """Tiered spend discounts and coupons: what a shopper pays. null: the sale price (less the member discount)."""
     contingency: dict[str, Rule] = {}
     """Named rules of the contingency playbook: a signal, a reaction delay and an action."""
     incidents: dict[str, Incident] = {}
@@ -106,7 +109,7 @@ class Scenario(Section):
         problems += self._member_problems() + self._rule_problems() + self._incident_problems()
         if self.red_packets and self.system.endpoints.grab is None:
             problems.append("red_packets: the rains need system.endpoints.grab, the endpoint taps go to")
-        problems += self._presale_problems()
+        problems += self._presale_problems() + self._pricing_problems()
         sales = [sale.name for sale in self.sales]
         for name, stream in self.live_streams.items():
             for i, drop in enumerate(stream.drops):
@@ -173,6 +176,24 @@ class Scenario(Section):
             problems.append("presale.balance_open: outside the horizon")
         if "pay" not in dict(self.system.endpoints.items()):
             problems.append("presale: balance payments need system.endpoints.pay")
+        return problems
+
+    def _pricing_problems(self) -> list[str]:
+        p = self.pricing
+        if p is None:
+            return []
+        sales = [sale.name for sale in self.sales]
+        named = [("pricing.tiers.sales", p.tiers.sales if p.tiers else None)]
+        named += [(f"pricing.coupons.{name}.sales", coupon.sales) for name, coupon in p.coupons.items()]
+        problems = [
+            f"{where}: no sale named {name!r}; sales are {sales}"
+            for where, names in named
+            for name in names or ()
+            if name not in sales
+        ]
+        for name, coupon in p.coupons.items():
+            if coupon.presale and self.presale is None:
+                problems.append(f"pricing.coupons.{name}.presale: the scenario has no presale whose holders get it")
         return problems
 
     def _rule_problems(self) -> list[str]:

@@ -172,10 +172,12 @@ class Endpoints(Section):
     pay: EndpointSpec | None = None
     grab: EndpointSpec | None = None
     """Where red-packet taps go (needed by red_packets), usually on a pool of its own."""
+    claim: EndpointSpec | None = None
+    """Where coupon claims go (pricing.coupons), one request per claim."""
 
     def items(self) -> list[tuple[str, EndpointSpec]]:
-        """The modelled endpoints: the token, the journey's in order, then the grab endpoint."""
-        return [(step, ep) for step in ("token", *JOURNEY, "grab") if (ep := getattr(self, step)) is not None]
+        """The modelled endpoints: the token, the journey's in order, then the grab and claim endpoints."""
+        return [(step, ep) for step in ("token", *JOURNEY, "grab", "claim") if (ep := getattr(self, step)) is not None]
 
 
 class System(Section):
