@@ -39,6 +39,11 @@ def test_library_scenario_runs_and_keeps_its_invariants(name):
     if "presale" in rep:
         p = rep["presale"]
         assert 0 < p["holders"] <= 500 and p["balance_paid"] + p["forfeited"] == p["holders"]
+    if "pricing" in rep:  # coupon money conserved; list price less the discounts is what was paid
+        p = rep["pricing"]
+        assert p["gross"] - sum(p["discounts"].values()) == pytest.approx(p["net"])
+        for coupon in p["coupons"].values():
+            assert coupon["given"] + coupon["left"] == pytest.approx(coupon["budget"]) and coupon["left"] >= 0
     for name_, endpoint in rep["endpoints"].items():
         answered = endpoint["served"] + endpoint["rejected"] + endpoint["timed_out"] + endpoint["in_flight"]
         assert answered == endpoint["requests"], name_

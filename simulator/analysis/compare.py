@@ -189,6 +189,7 @@ def _selection(shape: dict) -> list[tuple[tuple[str, ...], str, str]]:
         (("shoppers", "outcome_bought"), "shoppers served (bought)", "count"),
         (("orders",), "orders", "count"),
         (("revenue",), "revenue", "money"),
+        (("pricing", "discounts", "coupons"), "coupon money off", "money"),
     ]
     rows += [(("stock", sku, "sold_out_at"), f"{sku} sold out at", "clock") for sku in stock]
     rows += [(("stock", sku, "member_orders"), f"{sku} orders by members", "count") for sku in stock]

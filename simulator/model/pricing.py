@@ -118,10 +118,13 @@ class Checkout:
         self.paid_at: dict[str, Counter[float]] = {name: Counter() for name in world.stocks}
         """Per SKU, how many orders were paid at each price."""
 
-    def claims(self, world: World, me: int, sale: int, habits: Habits, give_up_at: float) -> Generator[Any, Any, Any]:
-        """A shopper who means to buy claims the coupons they want, each a request; GAVE_UP if they give up."""
+    def claims(
+        self, world: World, me: int, sale: int, price: float, habits: Habits, give_up_at: float
+    ) -> Generator[Any, Any, Any]:
+        """A shopper who means to buy claims the coupons they want that are usable at their price, each a
+        request; GAVE_UP if they give up."""
         for kind in self.offers[sale]:
-            if self.wants() < kind.claimers:
+            if price >= kind.min_spend and self.wants() < kind.claimers:
                 if (yield from call(world, "claim", partial(self.claim, me, kind), habits, give_up_at)) is GAVE_UP:
                     return GAVE_UP
         return None

@@ -91,7 +91,10 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
     in_stock, price = world.checks[sale][tier], world.prices[sale][tier]
     deal = None
     if (checkout := world.checkout) is not None:
-        if checkout.offers[sale] and (yield from checkout.claims(world, me, sale, habits, give_up_at)) is GAVE_UP:
+        if (
+            checkout.offers[sale]
+            and (yield from checkout.claims(world, me, sale, price, habits, give_up_at)) is GAVE_UP
+        ):
             return world.finish("gave_up", ticket)
         price, deal = checkout.best(me, sale, tier, price)
     refresh_until = None

@@ -53,8 +53,10 @@ class Checkout(Protocol):
     offers: list[list[Any]]
     """Per sale, the coupons its shoppers may claim (none: no claim step)."""
 
-    def claims(self, world: World, me: int, sale: int, habits: Any, give_up_at: float) -> Generator[Any, Any, Any]:
-        """Claim the coupons wanted: a process whose result is the shopper's GAVE_UP if they give up."""
+    def claims(
+        self, world: World, me: int, sale: int, price: float, habits: Any, give_up_at: float
+    ) -> Generator[Any, Any, Any]:
+        """Claim the coupons wanted that are usable at `price`: a process whose result is GAVE_UP if they give up."""
         ...
 
     def best(self, me: int, sale: int, tier: int, price: float) -> tuple[float, Any]:

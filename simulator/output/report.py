@@ -198,9 +198,9 @@ def _pricing_tables(pricing: dict, start: ClockTime) -> list[tuple[str, list[str
     off = pricing["discounts"]
     money = [
         ["list price of the orders paid", fmt(pricing["gross"], digits=2)],
-        ["member price", fmt(off["member"], -1, 2)],
-        ["tiered discounts", fmt(off["tiers"], -1, 2)],
-        ["coupons", fmt(off["coupons"], -1, 2)],
+        ["less the member price", fmt(off["member"], digits=2)],
+        ["less tiered discounts", fmt(off["tiers"], digits=2)],
+        ["less coupons", fmt(off["coupons"], digits=2)],
         ["paid (revenue net of discounts)", fmt(pricing["net"], digits=2)],
         *([f"orders stacking {k} coupons", fmt(n)] for k, n in enumerate(pricing["stacked"])),
     ]
@@ -209,17 +209,16 @@ def _pricing_tables(pricing: dict, start: ClockTime) -> list[tuple[str, list[str
         rows = [
             [
                 name,
-                f"{fmt(c['given'])} / {fmt(c['budget'])}",
                 fmt(c["claims"]),
                 fmt(c["refused_limit"]),
                 fmt(c["refused_budget"]),
                 fmt(c["redeemed"]),
-                fmt(c["discount"]),
+                fmt(c["left"]),
                 format_clock(start, t) if (t := mean_of(c["spent_at"])) is not None else "never",
             ]
             for name, c in pricing["coupons"].items()
         ]
-        header = ["coupon", "given / budget", "got", "over limit", "budget out", "redeemed", "money off", "spent at"]
+        header = ["coupon", "claimed", "over limit", "budget out", "redeemed", "budget left", "spent at"]
         tables.append(("Coupons", header, rows))
     prices = [
         [sku, fmt(p["orders"]), *(fmt(p[k], digits=2) for k in ("mean", "lowest", "median", "highest"))]

@@ -55,7 +55,7 @@ class Coupon(Section):
     budget: Annotated[Money, GROWS]
     """Money the coupon may hand out: each claim (or add-on) takes its face value from it while enough is left."""
     claimers: Fraction = 0.0
-    """Share of the shoppers of its sales who mean to buy and claim it first."""
+    """Share of the shoppers of its sales who mean to buy and claim it first (if usable at their price)."""
     sales: list[str] | None = None
     """The sales (sales[].name) it applies to. null: every sale."""
     presale: bool = False
