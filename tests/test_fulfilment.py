@@ -7,6 +7,7 @@ import numpy as np
 
 from simulator import load_scenario, simulate
 from simulator.analysis import sizing
+from simulator.model import fulfilment
 from simulator.model.fulfilment import ship, shipped_per_second, staff_per_second
 
 NEW_YEAR = "scenarios/new-year-flash.yaml"
@@ -45,13 +46,26 @@ def test_shifts_repeat_daily_and_one_past_midnight_counts_on_both_sides():
     assert staff.sum() / 3600 == 2 * (12 * 12 + 6 * 12)
 
 
+def test_restock_reservations_join_the_queue_when_the_suppliers_units_arrive():
+    scenario = load_scenario(NEW_YEAR, ("fulfilment.restock_lead=1h", "fulfilment.until=14h30m"))
+    horizon = int(scenario.clock.horizon)  # 14h30m: followed to the horizon
+    taken = [100.0, 100.5, 4000.2, horizon - 100.0]  # the last one's units come after the end: not followed
+    result = {"stock": {"tv": {"series": {"paid": [0] * horizon}, "restock_times": taken}}}
+    out = fulfilment.run(scenario, result)
+    assert out["restock_orders"] == out["orders"] == 3
+    assert out["series"]["paid"] == [0, 2, 1] + [0] * 12  # arriving 1 h after they were taken
+    assert out["shipped"] == 3 and out["breach_rate"] == 0  # 12 staff at 25 an hour: one order every 12 s
+
+
 def test_the_new_year_day_ships_every_order_it_paid_and_the_extra_staff_keep_the_promise():
     small = ("audience.size=20k",)
     usual = ("fulfilment.roster[0].staff=2", "fulfilment.roster[1].staff=1")
     run = simulate(load_scenario(NEW_YEAR, small), replications=1).replications[0]
     paid = sum(sum(stock["series"]["paid"]) for stock in run["stock"].values())
+    restock = sum(stock["restock_reservations"] for stock in run["stock"].values())
     warehouse = run["fulfilment"]
-    assert warehouse["orders"] == paid == warehouse["shipped"] + warehouse["backlog_at_end"] > 0
+    assert warehouse["restock_orders"] == restock > 0  # every unit owed arrives (24 h) before the end
+    assert warehouse["orders"] == paid + restock == warehouse["shipped"] + warehouse["backlog_at_end"] > 0
     short = simulate(load_scenario(NEW_YEAR, small + usual), replications=1).replications[0]["fulfilment"]
     assert short["orders"] == warehouse["orders"]  # the sale is the same; only the warehouse differs
     assert short["breach_rate"] > warehouse["breach_rate"] and short["peak_backlog"] > warehouse["peak_backlog"]

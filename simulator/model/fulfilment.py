@@ -3,7 +3,8 @@
 Each second the staff on duty add staff x picks_per_hour / 3600 orders of work; whole orders ship as the
 work reaches them, and capacity nobody had an order for is lost (idle staff). Orders paid in a second join
 the queue at its start. Followed to `until`, so the promise (ship within `ship_within` of payment) is
-judged for every order: the breach rate, how long orders took, and the backlog hour by hour.
+judged for every order: the breach rate, how long orders took, and the backlog hour by hour. Restock
+reservations join the queue when the backup suppliers' units arrive.
 """
 
 from __future__ import annotations
@@ -20,13 +21,23 @@ HOUR = 3600
 def run(scenario: Scenario, result: dict) -> dict:
     """The warehouse for one replication, from the orders it paid (summed over SKUs, per second)."""
     f: Fulfilment = scenario.fulfilment  # type: ignore[assignment]  # wired only for a scenario with one
-    until = math.ceil(f.until if f.until is not None else scenario.clock.horizon + f.ship_within)
+    lead = f.restock_lead
+    until = math.ceil(f.until if f.until is not None else scenario.clock.horizon + (lead or 0.0) + f.ship_within)
     paid = np.zeros(until, dtype=np.int64)
     for stock in result["stock"].values():
         series = np.asarray(stock["series"]["paid"], dtype=np.int64)[:until]
         paid[: len(series)] += series
+    restocked = 0
+    if lead is not None:  # the backup suppliers' units arrive `lead` after each reservation
+        arrive = np.floor(np.concatenate([[], *(s["restock_times"] for s in result["stock"].values())]) + lead)
+        arrive = arrive[arrive < until].astype(np.int64)
+        np.add.at(paid, arrive, 1)
+        restocked = len(arrive)
     staff = staff_per_second(f, scenario.clock.start_time.second_of_day, until)
-    return ship(paid, staff * f.picks_per_hour / HOUR, f.ship_within) | {"staff_hours": float(staff.sum() / HOUR)}
+    return ship(paid, staff * f.picks_per_hour / HOUR, f.ship_within) | {
+        "restock_orders": restocked,
+        "staff_hours": float(staff.sum() / HOUR),
+    }
 
 
 def staff_per_second(f: Fulfilment, first: float, seconds: int) -> np.ndarray:

@@ -55,6 +55,8 @@ class Stock:
         self.taken = [[0] * 3 for _ in range(3)]  # taken[bucket][tier]: orders from each bucket by each tier
         self.reserved = self.sold = self.expired = self.declined = self.replenished = 0
         self.restock_reservations = 0
+        self.restock_times: list[float] = []
+        """When each restock reservation was taken (the warehouse ships them once the units arrive)."""
         self.revenue = 0.0
         self.sold_out_at: float | None = None
         self.out = [0, 0, 0]
@@ -164,6 +166,11 @@ class Stock:
         self.out[bucket] += 1
         self.peak_out[bucket] = max(self.peak_out[bucket], self.out[bucket])
 
+    def promise_restock(self) -> None:
+        """A sold-out shopper takes a restock reservation: a unit owed once backup suppliers deliver."""
+        self.restock_reservations += 1
+        self.restock_times.append(self.env._now)
+
     def release(self, bucket: int) -> None:
         """Units kept in a bucket (member quota, set aside) go on general sale, now and when returned."""
         self.buckets[GENERAL] += self.buckets[bucket]
@@ -194,6 +201,7 @@ class Stock:
             "declined": self.declined,
             "replenished": self.replenished,
             "restock_reservations": self.restock_reservations,
+            "restock_times": self.restock_times,
             "kept": self.buckets[1:],
             "taken": self.taken,
             "revenue": self.revenue,

@@ -136,7 +136,7 @@ def shopper(world: World, me: int, sale: int, segment: int, habits: Habits, inte
                     ticket.stock, ticket.tier = stock, tier
                 continue
             if draw < offer.share + (1 - offer.share) * offer.restock_share:
-                stock.restock_reservations += 1
+                stock.promise_restock()
         if not keeps_trying:
             return world.finish("sold_out", ticket)
         if refresh_until is None:

@@ -470,7 +470,8 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 [
                     [label, fmt(warehouse[key], *scale)]
                     for key, label, scale in (
-                        ("orders", "orders paid", ()),
+                        ("orders", "orders in (paid, and restock units arrived)", ()),
+                        ("restock_orders", "of which restock reservations", ()),
                         ("shipped", "shipped", ()),
                         ("backlog_at_end", "still to ship at the end", ()),
                         ("peak_backlog", "peak backlog", ()),

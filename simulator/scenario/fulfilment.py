@@ -27,8 +27,12 @@ class Fulfilment(Section):
     """The promise: each order shipped within this of its payment."""
     roster: list[WarehouseShift] = Field(min_length=1)
     """Shifts by time of day; staff of overlapping shifts add up."""
+    restock_lead: Duration | None = None
+    """Restock reservations (the playbook's answer to a sell-out) are supplied by backup suppliers this long
+    after they are taken; each then joins the queue as an order, its promise counted from then. null: they
+    are not followed here."""
     until: Duration | None = None
-    """How long after the clock start the warehouse is followed. null: the horizon plus ship_within, so every
-    order's promise is judged."""
+    """How long after the clock start the warehouse is followed. null: the horizon plus restock_lead plus
+    ship_within, so every order's promise is judged."""
     breach_target: Fraction | None = None
     """The most orders allowed to miss the promise (what `flashsim size --what warehouse` aims for)."""
