@@ -7,6 +7,8 @@ from rich.console import Console
 
 from simulator import load_scenario, simulate
 from simulator.output.data import write_data
+from simulator.output.moments import moments
+from simulator.output.plotting import by_column
 from simulator.output.report import FIGURES, summary_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,24 @@ def test_html_names_the_scenario_shows_figures_and_targets(run):
     met = sum(t["met"] for t in result.summary["targets"])
     assert page.count("class='met'") == met
     assert page.count("class='missed'") == len(result.summary["targets"]) - met
+
+
+def test_the_open_is_drawn_at_the_scale_of_seconds_and_its_surge_queue_and_sell_out_fall_inside(run):
+    directory, result = run
+    opens = result.scenario.sales[0].open
+    first = moments(result.scenario, result.summary)[0]
+    assert (first.start, first.end) == (opens - 10, opens + 30)  # 19:59:50-20:00:30
+    page = (directory / "report.html").read_text()
+    assert "<img src='moment-01.png'" in page and "19:59:50-20:00:30: open of thursday-flash" in page
+    assert (directory / "moment-01.png").read_bytes().startswith(PNG)
+    header, rows = result.timeseries
+    cols = by_column(header, rows)
+    inside = (cols["second"] >= first.start) & (cols["second"] <= first.end)
+    arrivals = cols["shoppers.arrivals"]
+    assert arrivals[inside].max() > 100 * arrivals[~inside].max()  # the surge
+    assert cols["pool.order.queue"][inside].max() > 100  # the queue
+    stock = cols["stock.flagship-phone.available"][inside]
+    assert stock[0] == 1000 and stock[-1] == 0  # the sell-out
 
 
 def test_summary_table_renders_endpoints_and_units_sold(run):

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from simulator.engine import WINDOW
 from simulator.model import OUTCOMES
+from simulator.output.moments import draw_moments
 from simulator.output.plotting import (
     by_column,
     clock_axis,
@@ -311,7 +312,8 @@ def write_report(directory: Path, result: RunResult) -> None:
         plot_presale(cols, result.scenario.system.endpoints.pay.pool, start, directory / "presale.png")  # type: ignore[union-attr]
     if "support" in result.summary:
         plot_support(result.summary["support"], start, directory / "support.png")
-    (directory / "report.html").write_text(render_html(result.scenario.name, result.summary))
+    drawn = draw_moments(result.scenario, result.summary, cols, header, directory)
+    (directory / "report.html").write_text(render_html(result.scenario.name, result.summary, drawn))
 
 
 def _html_table(heading: str, columns: list[str], rows: list[list[str]]) -> str:
@@ -603,7 +605,8 @@ def _target_rows(summary: dict) -> list[tuple[str, str, str, bool]]:
     ]
 
 
-def render_html(name: str, summary: dict) -> str:
+def render_html(name: str, summary: dict, moments: Sequence[tuple[str, str]] = ()) -> str:
+    """report.html: targets, the tables, the moments that matter, then the figures of the whole horizon."""
     title = html.escape(name)
     runs = (
         f"seed {summary['seed']}, {summary['replications']} replication(s), "
@@ -627,6 +630,10 @@ def render_html(name: str, summary: dict) -> str:
         f"<h2>Targets</h2>\n<table><tr><th>target</th><th>bound</th><th>value</th><th></th></tr>{targets}</table>\n"
     )
     parts += [_html_table(*table) for table in _tables(summary)]
+    if moments:
+        parts.append("<h2>The moments that matter</h2>")
+    for name, label in moments:
+        parts.append(f"<h3>{html.escape(label)}</h3>\n<img src='{name}' alt='{html.escape(label)}'>")
     for stem, caption in FIGURES.items():
         if stem in (ROOM, "red_packets", "presale", "support") and stem not in summary:
             continue
