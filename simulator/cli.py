@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from simulator.analysis.replications import ClusterProblem
+from simulator.output.tables import show
 from simulator.scenario import ScenarioError, load_scenario, scenario_schema
 
 BAD_INPUT, INTERNAL = 2, 3
@@ -88,6 +89,9 @@ overlay_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Apply an overlay file of `path.to.field: value` lines (e.g. from calibrate) before --set.",
 )
+wide_option = click.option(
+    "--wide", is_flag=True, help="Print each table whole at its natural width (default: split to fit the terminal)."
+)
 grow_option = click.option(
     "--scale",
     type=click.FloatRange(min=0, min_open=True),
@@ -141,6 +145,7 @@ def schema() -> None:
     help="Run directory (default results/<scenario>/<run-id>/); never overwritten.",
 )
 @click.option("--no-figures", is_flag=True, help="Write data only (summary.json, timeseries.csv, latency.csv).")
+@wide_option
 @guarded
 def run(
     scenario: Path,
@@ -154,6 +159,7 @@ def run(
     scale: float,
     out: Path | None,
     no_figures: bool,
+    wide: bool,
 ) -> None:
     """Simulate a scenario and write its results."""
     from simulator.analysis import simulate
@@ -176,7 +182,7 @@ def run(
     write_data(directory, result)
     if not no_figures:
         report.write_report(directory, result)
-    Console(highlight=False).print(report.summary_table(result.summary))
+    show([report.summary_table(result.summary)], wide)
     click.echo(f"results: {directory}")
 
 
@@ -196,6 +202,7 @@ def run(
     help="Directory (default results/<scenario>-compare/<run-id>/); never overwritten.",
 )
 @click.option("--no-figures", is_flag=True, help="Write data only (compare.csv, compare.json, each plan's data).")
+@wide_option
 @guarded
 def compare(
     scenario: Path,
@@ -209,6 +216,7 @@ def compare(
     scale: float,
     out: Path | None,
     no_figures: bool,
+    wide: bool,
 ) -> None:
     """Run the baseline and the scenario's plans on common random numbers; show them side by side."""
     from simulator.analysis import BASELINE, load_plans, run_plans
@@ -233,7 +241,7 @@ def compare(
     write_comparison(directory, result)
     if not no_figures:
         report_compare.write_report(directory, result)
-    Console(highlight=False).print(report_compare.comparison_table(result))
+    show([report_compare.comparison_table(result)], wide)
     click.echo(f"results: {directory}")
 
 
@@ -273,6 +281,7 @@ def compare(
     help="Directory (default results/<scenario>-size/<run-id>/); never overwritten.",
 )
 @click.option("--no-figures", is_flag=True, help="No figures for the verification run.")
+@wide_option
 @guarded
 def size(
     scenario: Path,
@@ -288,6 +297,7 @@ def size(
     max_agents: int,
     out: Path | None,
     no_figures: bool,
+    wide: bool,
 ) -> None:
     """Find the fewest servers, stock and agents meeting the targets; verify; exit 1 if a target cannot be met."""
     from simulator.analysis import simulate, sizing
@@ -333,9 +343,7 @@ def size(
             report.write_report(directory / "verification", result)
         checks = sizing.verify(found, result, what)
     report_sizing.write(directory, found, checks, loaded.clock.start_time)
-    Console(highlight=False).print(
-        report_sizing.terminal(found, checks, loaded.clock.start_time, count, loaded.targets.confidence)
-    )
+    show([report_sizing.terminal(found, checks, loaded.clock.start_time, count, loaded.targets.confidence)], wide)
     click.echo(f"results: {directory}")
     sys.exit(1 if found.unmet or not all(c["met"] for c in checks) else 0)
 
@@ -408,6 +416,7 @@ def _remove_if_left_empty(directory: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run directory (default results/<scenario>/<run-id>/); the load test goes in its loadtest/.",
 )
+@wide_option
 @guarded
 def loadtest(
     scenario: Path,
@@ -420,6 +429,7 @@ def loadtest(
     overlays: tuple[Path, ...],
     overrides: tuple[str, ...],
     out: Path | None,
+    wide: bool,
 ) -> None:
     """Replay the scenario's traffic against real endpoints with Locust (headless). The API is mapped in the
     scenario's `loadtest` section, or in an overlay of it (--overlay), checked before any request is sent."""
@@ -449,7 +459,7 @@ def loadtest(
     code = lt.run(test, directory)
     if not (directory / "locust_stats.csv").exists():
         raise UsageProblem(f"Locust exited with code {code} and wrote no statistics; see {directory / 'locust.log'}")
-    Console(highlight=False).print(loadtest_table(directory))
+    show([loadtest_table(directory)], wide)
     click.echo(f"results: {directory}")
     problems = lt.mapping_problems(directory)
     if problems:
@@ -528,9 +538,15 @@ def calibrate(sources: tuple[Path, ...], scenario: Path | None, out: Path | None
     help="Largest relative error of throughput and p95 latency that passes.",
 )
 @click.option("--replications", "-r", type=click.IntRange(min=1), default=5, show_default=True)
+@wide_option
 @guarded
 def validate(
-    scenario: Path, sources: tuple[Path, ...], overlays: tuple[Path, ...], tolerance: float, replications: int
+    scenario: Path,
+    sources: tuple[Path, ...],
+    overlays: tuple[Path, ...],
+    tolerance: float,
+    replications: int,
+    wide: bool,
 ) -> None:
     """Compare the model with a load test at the load measured; exit 1 beyond the tolerance."""
     from simulator.analysis import calibration
@@ -547,7 +563,7 @@ def validate(
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise UsageProblem(f"--from {source}: {exc}" if len(sources) == 1 else f"--from: {exc}") from None
     title = f"validate {scenario} against {' and '.join(map(str, sources))}"
-    Console(highlight=False).print(validation_table(result, title, tolerance))
+    show([validation_table(result, title, tolerance)], wide)
     figure, over_time = fresh_path(source / "validation.png"), fresh_path(source / "validation-time.png")
     plot_validation(result, figure)
     plot_validation_over_time(result, over_time)

@@ -28,9 +28,19 @@ ALL = set(range(600))
 
 
 def loadtest(scenario: str, host: str, out: Path, *args: str) -> Path:
-    result = CliRunner().invoke(main, ["loadtest", scenario, "--host", host, "--out", str(out), *args])
+    result = CliRunner(env=NARROW).invoke(main, ["loadtest", scenario, "--host", host, "--out", str(out), *args])
     assert result.exit_code == 0, result.output
+    fits(result.output)
     return out / "loadtest"
+
+
+NARROW = {"COLUMNS": "80"}
+
+
+def fits(output: str) -> None:
+    """The command's tables at 80 columns: no line wider, no cell cut (the paths it ends with aside)."""
+    lines = [line for line in output.splitlines() if not line.startswith(("results: ", "report: "))]
+    assert max(map(len, lines)) <= 80 and "…" not in output, output
 
 
 def rows(path: Path) -> list[dict]:
@@ -70,8 +80,9 @@ def test_thursday_flash_replayed_sells_exactly_the_stock(store, start_shop, tmp_
     paid = count(requests, "pay", {200})
     assert sku["paid"] >= paid - count(requests, "pay", {410}) and sku["paid"] <= paid + count(requests, "pay", {0})
 
-    result = CliRunner().invoke(main, ["validate", THURSDAY, "--from", str(directory), "-r", "2"])
+    result = CliRunner(env=NARROW).invoke(main, ["validate", THURSDAY, "--from", str(directory), "-r", "2"])
     assert result.exit_code in (0, 1), result.output  # it runs and judges; capacity is not the point here
+    fits(result.output)
     assert (directory / "validation.png").stat().st_size > 10_000
     if store == "sqlite":
         two_runs_of_one_replay_validate_as_one(directory, tmp_path)
