@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -589,10 +590,57 @@ def _meta(source: Path, read_meta: Callable):
         raise UsageProblem(f"--from {source}: not a load test directory ({exc})") from None
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
-@click.pass_context
-def target(ctx: click.Context) -> None:
-    """Start the reference shop (loadtests/target); `flashsim target --help` lists its options."""
-    from loadtests.target.__main__ import main as serve
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--store",
+    default="sqlite:///results/target/shop.sqlite",
+    show_default=True,
+    help="sqlite:///PATH or redis://HOST:PORT/DB.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Server processes.")
+@click.option("--slots", type=click.IntRange(min=1), help="Requests each process serves at once (default: no limit).")
+@click.option(
+    "--service",
+    multiple=True,
+    metavar="ENDPOINT=DIST",
+    help="Added service time, e.g. buy=exp(40ms); ENDPOINT is one of the shop's endpoints, or all.",
+)
+@click.option(
+    "--hold",
+    multiple=True,
+    metavar="ENDPOINT=DIST",
+    help="Added time each store call of the endpoint holds the store (its connection and, in a write, SQLite's "
+    "write lock), e.g. create_order=10ms: a hot row. SQLite only.",
+)
+@click.option(
+    "--page-items",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Related items the product page renders as HTML (application CPU, about 1 us each; 0: JSON).",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sell the SKUs of this scenario file (scaled with --scale/--speedup).",
+)
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="With --scenario: share of its stock.")  # fmt: skip
+@click.option("--speedup", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="With --scenario: payment windows this much shorter.")  # fmt: skip
+@set_option
+@click.option("--stock", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Units of the default SKU 'phone' (without --scenario).")  # fmt: skip
+@click.option("--payment-window", help="Payment window of the default SKU, e.g. 15m (without --scenario).")
+@click.option("--fresh", is_flag=True, help="Reset stock, orders and rains in the store.")
+@guarded
+def target(**options: Any) -> None:
+    """Start the reference shop: a real HTTP server over a real store, for load tests on this machine."""
+    from loadtests.target.__main__ import serve
 
-    serve(ctx.args)
+    try:
+        serve(**options)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None

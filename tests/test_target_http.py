@@ -165,6 +165,20 @@ def test_bad_options_exit_2_with_a_message():
     assert out.returncode == 2 and "buy=fast" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_flashsim_target_speaks_the_cli_of_the_other_commands():
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["target", "--help"], prog_name="flashsim")
+    assert shown.exit_code == 0 and shown.output.startswith("Usage: flashsim target [OPTIONS]")
+    for args, says in ((["--service", "buy=fast"], "buy=fast"), (["--workers", "0"], "--workers"),
+                       (["--scenario", "nope.yaml"], "nope.yaml")):  # fmt: skip
+        refused = runner.invoke(main, ["target", *args])
+        assert refused.exit_code == 2 and says in refused.output and "Traceback" not in refused.output, args
+
+
 def test_page_items_render_an_html_product_page_and_a_negative_count_exits_2(start_shop, tmp_path):
     from loadtests.target.app import render_page
 
