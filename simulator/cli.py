@@ -590,6 +590,30 @@ def _meta(source: Path, read_meta: Callable):
         raise UsageProblem(f"--from {source}: not a load test directory ({exc})") from None
 
 
+@main.command("report")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@guarded
+def report_command(directory: Path) -> None:
+    """Draw again the figures and page of a finished run from its data files (no model run); for a comparison or
+    a sizing, those of each run inside it."""
+    from simulator.output import report
+    from simulator.output.data import read_run
+
+    runs = [d for d in (directory, *sorted(directory.iterdir() if directory.is_dir() else [])) if _is_run(d)]
+    if not runs:
+        raise UsageProblem(f"{directory}: no run here or just inside (a directory with summary.json and scenario.json)")
+    for run in runs:
+        try:
+            report.write_report(run, read_run(run))
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            raise UsageProblem(f"{run}: cannot read its data: {exc}") from None
+        click.echo(f"report: {run / 'report.html'}")
+
+
+def _is_run(directory: Path) -> bool:
+    return (directory / "summary.json").is_file() and (directory / "scenario.json").is_file()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)

@@ -176,9 +176,12 @@ def parse_clock(value: str) -> ClockTime:
 
 
 def clock_offset(start: ClockTime, value: str | int | float) -> float:
-    """Seconds after the clock start of '20:00' (next such time), '2026-11-11 00:00' (exact) or '+30m'."""
+    """Seconds after the clock start of '20:00' (next such time), '2026-11-11 00:00' (exact), '+30m' or (before
+    the start) '-2h'."""
     if isinstance(value, str) and value.strip().startswith("+"):
         return parse_duration(value)
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_duration(value.strip()[1:])
     if not isinstance(value, str) or ":" not in value:
         raise ValueError(
             f"{_quote(value)} is not an instant: use a clock label or an offset after the "

@@ -47,3 +47,13 @@ def test_library_scenario_runs_and_keeps_its_invariants(name):
     for name_, endpoint in rep["endpoints"].items():
         answered = endpoint["served"] + endpoint["rejected"] + endpoint["timed_out"] + endpoint["in_flight"]
         assert answered == endpoint["requests"], name_
+
+
+@pytest.mark.parametrize("name", sorted(SMALL) + ["xiaomi-thursday-flash", "retry-storm", "reference-shop"])
+def test_a_scenario_saved_beside_its_results_reads_back_the_same(name, tmp_path):
+    from simulator.scenario import load_saved
+
+    scenario = load_scenario(f"scenarios/{name}.yaml")
+    saved = tmp_path / "scenario.json"
+    saved.write_text(scenario.model_dump_json(indent=2))
+    assert load_saved(saved) == scenario

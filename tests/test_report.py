@@ -69,6 +69,30 @@ def test_the_open_is_drawn_at_the_scale_of_seconds_and_its_surge_queue_and_sell_
     assert stock[0] == 1000 and stock[-1] == 0  # the sell-out
 
 
+def test_report_draws_a_finished_run_again_from_its_data_files_alone(run, tmp_path):
+    import shutil
+
+    import numpy as np
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from simulator.cli import main
+
+    directory, _ = run
+    again = tmp_path / "again"
+    again.mkdir()
+    for name in ("summary.json", "scenario.json", "timeseries.csv", "latency.csv"):
+        shutil.copy(directory / name, again / name)
+    result = CliRunner().invoke(main, ["report", str(again)])
+    assert result.exit_code == 0, result.output
+    assert (again / "report.html").read_text() == (directory / "report.html").read_text()
+    for figure in ("traffic.png", "latency.png", "stock.png", "outcomes.png", "moment-01.png"):
+        drawn, first = (np.asarray(Image.open(d / figure)) for d in (again, directory))
+        assert drawn.shape == first.shape and (drawn == first).all(), figure
+    empty = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
+    assert empty.exit_code == 2 and "no run here" in empty.output
+
+
 def test_summary_table_renders_endpoints_and_units_sold(run):
     _, result = run
     summary = result.summary

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simulator.analysis import Comparison, RunResult
+from simulator.scenario import Scenario, load_saved
 from simulator.units import format_clock
 
 
@@ -16,8 +20,10 @@ def _number(x: float) -> float | int:
 
 
 def write_data(directory: Path, result: RunResult) -> None:
-    """summary.json, timeseries.csv and latency.csv: the data every figure and script reads."""
+    """summary.json, timeseries.csv and latency.csv: the data every figure and script reads; scenario.json,
+    the scenario as run (every value resolved), so `flashsim report` can draw them again."""
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "scenario.json").write_text(result.scenario.model_dump_json(indent=2) + "\n")
     (directory / "summary.json").write_text(json.dumps(result.summary, indent=2, allow_nan=False) + "\n")
     header, rows = result.timeseries
     start = result.scenario.clock.start_time
@@ -33,6 +39,37 @@ def write_data(directory: Path, result: RunResult) -> None:
         windows.writeheader()
         for row in result.latency:
             windows.writerow({**row, "clock": format_clock(start, row["start"])})
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A finished run read back from its directory: what its figures and page are drawn from."""
+
+    scenario: Scenario
+    summary: dict[str, Any]
+    timeseries: tuple[list[str], np.ndarray]
+    latency: list[dict[str, Any]]
+
+
+def read_run(directory: Path) -> SavedRun:
+    """The run written by write_data in `directory`; ScenarioError or OSError where it cannot be read."""
+    scenario = load_saved(directory / "scenario.json")
+    summary = json.loads((directory / "summary.json").read_text())
+    with open(directory / "timeseries.csv", newline="") as f:
+        reader = csv.reader(f)
+        second, _clock, *names = next(reader)
+        rows = np.array([[float(row[0]), *map(float, row[2:])] for row in reader])
+    with open(directory / "latency.csv", newline="") as f:
+        latency = [
+            {
+                "endpoint": row["endpoint"],
+                "start": float(row["start"]),
+                "served": float(row["served"]),
+                **{q: float(row[q]) if row[q] else None for q in ("p50", "p95", "p99")},
+            }
+            for row in csv.DictReader(f)
+        ]
+    return SavedRun(scenario, summary, ([second, *names], rows.reshape(-1, len(names) + 1)), latency)
 
 
 def write_comparison(directory: Path, comparison: Comparison) -> None:

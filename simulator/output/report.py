@@ -14,6 +14,7 @@ from rich.text import Text
 
 from simulator.engine import WINDOW
 from simulator.model import OUTCOMES
+from simulator.output.data import SavedRun
 from simulator.output.moments import draw_moments
 from simulator.output.plotting import (
     by_column,
@@ -292,7 +293,7 @@ def plot_support(support: dict[str, Any], start: ClockTime, path: Path) -> None:
     save(fig, path)
 
 
-def write_report(directory: Path, result: RunResult) -> None:
+def write_report(directory: Path, result: RunResult | SavedRun) -> None:
     """traffic.png, latency.png, stock.png, outcomes.png (waiting_room.png) and report.html showing them."""
     directory.mkdir(parents=True, exist_ok=True)
     start = result.scenario.clock.start_time

@@ -11,7 +11,7 @@ from simulator.scenario.audience import Arrivals, Behaviour, Funnel
 from simulator.scenario.contingency import ErrorRate, QueueLength, Rule, When
 from simulator.scenario.fulfilment import Fulfilment
 from simulator.scenario.incidents import Incident
-from simulator.scenario.loader import Problem, ScenarioError, load_scenario, plan_names, scenario_schema
+from simulator.scenario.loader import Problem, ScenarioError, load_saved, load_scenario, plan_names, scenario_schema
 from simulator.scenario.loadtest import UNSAFE, BodyMatch, HttpStep, answer_statuses, fill, read_path, requests_of
 from simulator.scenario.pricing import Coupon, Pricing
 from simulator.scenario.promotion import Scenario
@@ -37,6 +37,7 @@ __all__ = [
     "read_path",
     "requests_of",
     "UNSAFE",
+    "load_saved",
     "load_scenario",
     "plan_names",
     "Presale",

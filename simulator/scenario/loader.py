@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 import types
 import typing
@@ -355,6 +356,19 @@ def validate(raw: dict, lines: dict, file: str, base_dir: Path) -> Scenario:
         return Scenario.model_validate(raw, context=context)
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, lines, file)) from None
+
+
+def load_saved(path: Path) -> Scenario:
+    """The scenario a run wrote beside its results (scenario.json: every value resolved), through the same gate."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError([Problem(where=str(path), message="no such file")]) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError([Problem(where=str(path), message=f"cannot read it: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem(where=str(path), message="not a scenario (a JSON object)")])
+    return validate(raw, {}, str(path), path.parent)
 
 
 def scenario_schema() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema
 
 from simulator import units
 from simulator.distributions import Distribution, parse_distribution
@@ -78,6 +78,7 @@ def _parse_dist(value: Any, info: ValidationInfo) -> Distribution:
 Dist = Annotated[
     Distribution,
     BeforeValidator(_parse_dist),
+    PlainSerializer(str, return_type=str, when_used="json"),  # read back by _parse_dist (a run's scenario.json)
     WithJsonSchema(
         {
             "type": ["string", "number"],
@@ -93,8 +94,14 @@ def _parse_instant(value: Any, info: ValidationInfo) -> float:
     return units.clock_offset(start, value)
 
 
+def _offset(seconds: float) -> str:
+    """An instant as an offset from the clock start, which _parse_instant reads back ('+1800.0s', '-60.0s')."""
+    return f"+{seconds!r}s" if seconds >= 0 else f"-{-seconds!r}s"
+
+
 Instant = Annotated[
     float,
     BeforeValidator(_parse_instant),
+    PlainSerializer(_offset, return_type=str, when_used="json"),
     WithJsonSchema({"type": ["string", "number"], "description": "clock label (20:00, 2026-11-11 00:00) or +30m"}),
 ]
