@@ -40,7 +40,7 @@ def test_html_names_the_scenario_shows_figures_and_targets(run):
     page = (directory / "report.html").read_text()
     assert f"<title>{result.scenario.name}</title>" in page
     for stem in FIGURES:  # the four of every run; a waiting room, rains or a presale add theirs
-        shown = f"<img src='{stem}.png'" in page
+        shown = f"<a href='{stem}.png'>" in page
         assert shown == (directory / f"{stem}.png").exists(), stem
         assert shown or stem not in ("traffic", "latency", "stock", "outcomes")
     assert result.summary["targets"]
@@ -57,7 +57,7 @@ def test_the_open_is_drawn_at_the_scale_of_seconds_and_its_surge_queue_and_sell_
     first = moments(result.scenario, result.summary)[0]
     assert (first.start, first.end) == (opens - 10, opens + 30)  # 19:59:50-20:00:30
     page = (directory / "report.html").read_text()
-    assert "<img src='moment-01.png'" in page and "19:59:50-20:00:30: open of thursday-flash" in page
+    assert "<a href='moment-01.png'>" in page and "19:59:50-20:00:30: open of thursday-flash" in page
     assert (directory / "moment-01.png").read_bytes().startswith(PNG)
     header, rows = result.timeseries
     cols = by_column(header, rows)

@@ -14,8 +14,9 @@ from rich.text import Text
 
 from simulator.engine import WINDOW
 from simulator.model import OUTCOMES
+from simulator.output import interactive
 from simulator.output.data import SavedRun
-from simulator.output.moments import draw_moments
+from simulator.output.moments import draw_moments, moments
 from simulator.output.plotting import (
     by_column,
     clock_axis,
@@ -314,7 +315,16 @@ def write_report(directory: Path, result: RunResult | SavedRun) -> None:
     if "support" in result.summary:
         plot_support(result.summary["support"], start, directory / "support.png")
     drawn = draw_moments(result.scenario, result.summary, cols, header, directory)
-    (directory / "report.html").write_text(render_html(result.scenario.name, result.summary, drawn))
+    charts = [*interactive.horizon_charts(cols, header, start), interactive.latency_chart(result.latency, start)]
+    moment_charts = [interactive.moment_chart(cols, header, m, start) for m in moments(result.scenario, result.summary)]
+    page = render_html(
+        result.scenario.name,
+        result.summary,
+        [interactive.embed(c, f"chart-{k}") for k, c in enumerate(charts)],
+        [interactive.embed(c, f"moment-{k}") for k, c in enumerate(moment_charts, start=1)],
+        [name for name, _ in drawn],
+    )
+    (directory / "report.html").write_text(page)
 
 
 def _html_table(heading: str, columns: list[str], rows: list[list[str]]) -> str:
@@ -606,8 +616,11 @@ def _target_rows(summary: dict) -> list[tuple[str, str, str, bool]]:
     ]
 
 
-def render_html(name: str, summary: dict, moments: Sequence[tuple[str, str]] = ()) -> str:
-    """report.html: targets, the tables, the moments that matter, then the figures of the whole horizon."""
+def render_html(
+    name: str, summary: dict, charts: Sequence[str] = (), moment_charts: Sequence[str] = (), images: Sequence[str] = ()
+) -> str:
+    """report.html, one self-contained page: targets, the tables, interactive charts of the whole horizon and of
+    the moments that matter (plotly.js inline: it works offline), then links to the same as PNG images."""
     title = html.escape(name)
     runs = (
         f"seed {summary['seed']}, {summary['replications']} replication(s), "
@@ -619,7 +632,9 @@ def render_html(name: str, summary: dict, moments: Sequence[tuple[str, str]] = (
         "body{font-family:sans-serif;margin:2em;max-width:1200px}"
         "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}th{background:#eee}.met{color:#080}.missed{color:#c00;font-weight:bold}"
-        "img{max-width:100%}</style></head><body>",
+        "img{max-width:100%}</style>",
+        interactive.script() if charts or moment_charts else "",
+        "</head><body>",
         f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>",
     ]
     targets = "".join(
@@ -631,14 +646,18 @@ def render_html(name: str, summary: dict, moments: Sequence[tuple[str, str]] = (
         f"<h2>Targets</h2>\n<table><tr><th>target</th><th>bound</th><th>value</th><th></th></tr>{targets}</table>\n"
     )
     parts += [_html_table(*table) for table in _tables(summary)]
-    if moments:
+    if charts:
+        parts.append("<h2>The whole horizon</h2>\n<p>Drag to zoom, double-click to reset; click a legend entry to hide "
+                     "or show it.</p>")  # fmt: skip
+        parts += charts
+    if moment_charts:
         parts.append("<h2>The moments that matter</h2>")
-    for name, label in moments:
-        parts.append(f"<h3>{html.escape(label)}</h3>\n<img src='{name}' alt='{html.escape(label)}'>")
-    for stem, caption in FIGURES.items():
-        if stem in (ROOM, "red_packets", "presale", "support") and stem not in summary:
-            continue
-        parts.append(f"<h2>{html.escape(caption)}</h2>\n<img src='{stem}.png' alt='{html.escape(caption)}'>")
+        parts += moment_charts
+    pngs = [
+        f"{stem}.png" for stem in FIGURES if stem not in (ROOM, "red_packets", "presale", "support") or stem in summary
+    ]
+    links = ", ".join(f"<a href='{html.escape(png)}'>{html.escape(png)}</a>" for png in [*pngs, *images])
+    parts.append(f"<h2>As images</h2>\n<p>{links}</p>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

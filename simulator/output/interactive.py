@@ -1,0 +1,132 @@
+"""Interactive charts for the pages: zoom, hover values, series on and off, offline.
+
+Plotly draws them: it is well kept, its charts zoom, hover and toggle series with no code of ours, and its
+JavaScript ships inside the Python package, so each page embeds it once and never fetches anything. A
+chart of the whole horizon keeps at most POINTS points a series (the largest value of each stretch, so no
+peak is lost); the moments that matter keep every second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+
+from simulator.output.moments import Moment
+from simulator.output.plotting import endpoint_names, prefixed
+from simulator.units import ClockTime, format_clock
+
+POINTS = 1500
+"""Points a series keeps on a chart of the whole horizon."""
+CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def script() -> str:
+    """plotly.js, inline: the one script a page needs."""
+    return f"<script type='text/javascript'>{get_plotlyjs()}</script>"
+
+
+def embed(fig: go.Figure, name: str) -> str:
+    """A chart's div and the call that draws it (plotly.js must come before)."""
+    return str(fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG, div_id=name))
+
+
+def thin(values: np.ndarray, points: int = POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each stretch's start, its largest value): a long series in at most `points` points."""
+    n = len(values)
+    if n <= points:
+        return np.arange(n), values
+    size = -(-n // points)
+    padded = np.full(size * (-(-n // size)), -np.inf)
+    padded[:n] = values
+    return np.arange(0, n, size), padded.reshape(-1, size).max(axis=1)
+
+
+def _clock(start: ClockTime, seconds: np.ndarray) -> list[str]:
+    base = dt.datetime.combine(start.day or dt.date(2000, 1, 1), dt.time()) + dt.timedelta(seconds=start.second_of_day)
+    return [(base + dt.timedelta(seconds=float(s))).isoformat(sep=" ") for s in seconds]
+
+
+def _layout(fig: go.Figure, title: str, start: ClockTime, height: int) -> go.Figure:
+    fig.update_layout(title=title, height=height, hovermode="x unified", margin={"l": 60, "r": 20, "t": 50, "b": 40})
+    fig.update_xaxes(tickformat="%H:%M:%S" if start.day is None else "%H:%M:%S\n%b %d")
+    return fig
+
+
+def horizon_charts(cols: dict[str, np.ndarray], header: list[str], start: ClockTime) -> list[go.Figure]:
+    """Traffic, queues and stock over the whole horizon."""
+    t = cols["second"]
+
+    def line(fig: go.Figure, values: np.ndarray, name: str, row: int, **style: Any) -> None:
+        at, peak = thin(values)
+        fig.add_trace(go.Scatter(x=_clock(start, t[at]), y=peak, name=name, mode="lines", **style), row=row, col=1)
+
+    traffic = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                            subplot_titles=("per second (largest in each stretch)", "requests waiting"))  # fmt: skip
+    line(traffic, cols["shoppers.arrivals"], "shopper arrivals", 1, line={"dash": "dot", "color": "black"})
+    for ep in endpoint_names(header):
+        line(traffic, cols[f"{ep}.requests"], f"{ep} requests", 1)
+        errors = cols[f"{ep}.rejected"] + cols[f"{ep}.timed_out"]
+        if errors.any():
+            line(traffic, errors, f"{ep} errors", 1, line={"dash": "dash"})
+    for pool in prefixed(header, "pool.", ".queue"):
+        line(traffic, cols[f"pool.{pool}.queue"], f"{pool} queue", 2)
+    if "waiting_room.queue" in cols:
+        line(traffic, cols["waiting_room.queue"], "waiting room queue", 2, line={"color": "black"})
+    stock = make_subplots(rows=1, cols=1)
+    for sku in prefixed(header, "stock.", ".available"):
+        line(stock, cols[f"stock.{sku}.available"], f"{sku} available", 1)
+    return [
+        _layout(traffic, "Traffic and queues", start, 650),
+        _layout(stock, "Stock available", start, 350),
+    ]
+
+
+def latency_chart(latency: Sequence[dict[str, Any]], start: ClockTime) -> go.Figure:
+    """p95 and p99 per endpoint, 10-second windows (log scale)."""
+    fig = go.Figure()
+    for ep in dict.fromkeys(r["endpoint"] for r in latency):
+        mine = sorted((r for r in latency if r["endpoint"] == ep), key=lambda r: r["start"])
+        for q, dash in (("p95", "dash"), ("p99", "solid")):
+            values = np.array([r[q] * 1000 if r[q] else np.nan for r in mine])
+            at, peak = thin(np.nan_to_num(values, nan=-np.inf))
+            peak = np.where(np.isfinite(peak), peak, np.nan)
+            x = _clock(start, np.array([mine[k]["start"] for k in at]))
+            fig.add_trace(go.Scatter(x=x, y=peak, name=f"{ep} {q}", mode="lines", line={"dash": dash}))
+    fig.update_yaxes(type="log", title="ms")
+    return _layout(fig, "Latency (10 s windows)", start, 400)
+
+
+def moment_chart(cols: dict[str, np.ndarray], header: list[str], moment: Moment, start: ClockTime) -> go.Figure:
+    """One moment a second at a time: traffic, queues, and the stock that moved; x in seconds from its start."""
+    t = cols["second"]
+    inside = (t >= moment.start) & (t <= moment.end)
+    x = t[inside] - moment.start
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05)
+
+    def step(values: np.ndarray, name: str, row: int, **style: Any) -> None:
+        fig.add_trace(go.Scatter(x=x, y=values[inside], name=name, mode="lines", line_shape="hv", **style), row, 1)
+
+    step(cols["shoppers.arrivals"], "shopper arrivals", 1, line={"dash": "dot", "color": "black"})
+    for ep in endpoint_names(header):
+        step(cols[f"{ep}.requests"], f"{ep} requests", 1)
+        errors = cols[f"{ep}.rejected"] + cols[f"{ep}.timed_out"]
+        if errors[inside].any():
+            step(errors, f"{ep} errors", 1, line={"dash": "dash"})
+    for pool in prefixed(header, "pool.", ".queue"):
+        step(cols[f"pool.{pool}.queue"], f"{pool} queue", 2)
+    for sku in prefixed(header, "stock.", ".available"):
+        if np.ptp(cols[f"stock.{sku}.available"][inside]) > 0 or cols[f"stock.{sku}.orders"][inside].any():
+            step(cols[f"stock.{sku}.available"], f"{sku} available", 3)
+    fig.update_xaxes(title=f"seconds after {format_clock(start, moment.start)}", row=3, col=1)
+    fig.update_yaxes(title="per second", row=1, col=1)
+    fig.update_yaxes(title="waiting", row=2, col=1)
+    fig.update_yaxes(title="units", row=3, col=1)
+    fig.update_layout(title=f"{moment.span(start)}: {moment.title}", height=650, hovermode="x unified",
+                      margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
+    return fig
