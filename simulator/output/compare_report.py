@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.analysis import BASELINE, Comparison, Row
+from simulator.output import interactive
 from simulator.output.plotting import by_column, clock_axis, endpoint_names, plt, prefixed, save, shade
 from simulator.units import ClockTime, format_clock
 
@@ -217,14 +218,16 @@ def write_report(directory: Path, comparison: Comparison) -> list[str]:
     opens = comparison.baseline.scenario.sales[0].open
     queues = [p for p in panels["compare-queues"] if p[1] != "workers"]
     panels = {"compare-open": panels["compare-traffic"] + queues, **panels}
-    written = []
+    written, charts = [], []
     for stem, chosen in panels.items():
         if chosen:
             xlim = (opens + ZOOM[0], opens + ZOOM[1]) if stem == "compare-open" else None
             incidents = comparison.baseline.summary.get("incident_log", [])
             plot_panels(runs, chosen, start, directory / f"{stem}.png", xlim, incidents)
             written.append(stem)
-    (directory / "compare.html").write_text(render_html(comparison, written))
+            chart = interactive.runs_chart(runs, chosen, start, FIGURES[stem], xlim)
+            charts.append(interactive.embed(chart, stem))
+    (directory / "compare.html").write_text(render_html(comparison, written, charts))
     return written
 
 
@@ -239,8 +242,9 @@ def _described(result: RunResult, name: str) -> str:
     return f"{plan.description} ({overrides})" if plan.description and overrides else plan.description or overrides
 
 
-def render_html(comparison: Comparison, figures: list[str]) -> str:
-    """compare.html: the plans, the side-by-side table and the overlaid figures."""
+def render_html(comparison: Comparison, figures: list[str], charts: list[str] | None = None) -> str:
+    """compare.html: the plans, the side-by-side table and the overlaid series, as interactive charts (plotly.js
+    inline: it works offline) with the figures' images linked, or as the images."""
     baseline = comparison.baseline
     title = html.escape(f"{baseline.scenario.name}: plans compared")
     runs = (
@@ -252,7 +256,9 @@ def render_html(comparison: Comparison, figures: list[str]) -> str:
         "body{font-family:sans-serif;margin:2em;max-width:1400px}"
         "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}th{background:#eee}td:first-child{text-align:left}"
-        ".sig{font-weight:bold;background:#ffd}img{max-width:100%}</style></head><body>",
+        ".sig{font-weight:bold;background:#ffd}img{max-width:100%}</style>",
+        interactive.script() if charts else "",
+        "</head><body>",
         f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>",
         "<h2>Plans</h2>\n<ul>",
     ]
@@ -270,9 +276,15 @@ def render_html(comparison: Comparison, figures: list[str]) -> str:
             tds += [f"<td>{html.escape(cells[2 + 2 * i])}</td>", f"<td{classes}>{html.escape(cells[3 + 2 * i])}</td>"]
         body.append(f"<tr title='{html.escape(row.figure)}'>{''.join(tds)}</tr>")
     parts.append(f"<h2>Side by side</h2>\n<table><tr>{head}</tr>{''.join(body)}</table>")
-    for stem in figures:
-        caption = html.escape(FIGURES[stem])
-        parts.append(f"<h2>{caption}</h2>\n<img src='{stem}.png' alt='{caption}'>")
+    if charts:
+        parts += ["<h2>Over time</h2>\n<p>Drag to zoom, double-click to reset; click a plan to hide or show it.</p>"]
+        parts += charts
+        links = ", ".join(f"<a href='{stem}.png'>{stem}.png</a>" for stem in figures)
+        parts.append(f"<p>As images: {links}</p>")
+    else:
+        for stem in figures:
+            caption = html.escape(FIGURES[stem])
+            parts.append(f"<h2>{caption}</h2>\n<img src='{stem}.png' alt='{caption}'>")
     parts.append(
         f"<p>Data: compare.csv, compare.json; each run's own summary.json and timeseries.csv in "
         f"{html.escape(', '.join(f'{n}/' for n in comparison.results))}</p>\n</body></html>\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
@@ -24,6 +25,7 @@ from simulator.units import ClockTime, format_clock
 POINTS = 1500
 """Points a series keeps on a chart of the whole horizon."""
 CONFIG = {"displaylogo": False, "responsive": True}
+PALETTE = qualitative.Plotly
 
 
 def script() -> str:
@@ -130,3 +132,35 @@ def moment_chart(cols: dict[str, np.ndarray], header: list[str], moment: Moment,
     fig.update_layout(title=f"{moment.span(start)}: {moment.title}", height=650, hovermode="x unified",
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
     return fig
+
+
+def runs_chart(
+    runs: dict[str, dict[str, np.ndarray]],
+    panels: Sequence[tuple[str, str, Any]],
+    start: ClockTime,
+    title: str,
+    window: tuple[float, float] | None = None,
+) -> go.Figure:
+    """One row per panel (title, y label, series of a run's columns or None), one line per run, the first (the
+    baseline) dashed black; over the whole horizon thinned, or every second of `window`."""
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=[p[0] for p in panels])  # fmt: skip
+    for row, (_, label, series) in enumerate(panels, start=1):
+        for k, (name, cols) in enumerate(runs.items()):
+            y = series(cols)
+            if y is None:
+                continue
+            t = cols["second"]
+            if window is None:
+                at, y = thin(y)
+                x = _clock(start, t[at])
+            else:
+                inside = (t >= window[0]) & (t <= window[1])
+                x, y = _clock(start, t[inside]), y[inside]
+            colour = "black" if k == 0 else PALETTE[(k - 1) % len(PALETTE)]  # a run keeps its colour in every row
+            style = {"line": {"dash": "dash" if k == 0 else "solid", "color": colour}}
+            fig.add_trace(
+                go.Scatter(x=x, y=y, name=name, legendgroup=name, showlegend=row == 1, mode="lines", **style), row, 1
+            )
+        fig.update_yaxes(title=label, row=row, col=1)
+    return _layout(fig, title, start, 120 + 220 * len(panels))
