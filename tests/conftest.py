@@ -138,3 +138,46 @@ def load_text(tmp_path: Path, text: str, *overrides: str):
     path = tmp_path / "scenario.yaml"
     path.write_text(text, encoding="utf-8")
     return load_scenario(path, overrides)
+
+
+SHOTS = Path(__file__).resolve().parent.parent / "results" / "test-pages"
+"""Screenshots of the pages opened in the browser: kept as test artifacts."""
+LOCAL = ("file:", "data:", "blob:", "about:")
+"""Where a page may fetch from: this machine's files and its own data."""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")
+    sync = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras")
+    with sync.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def opened(browser, page_path: Path, shot: str) -> dict:
+    """Open a page; what it logged, what it asked for, and how many of its charts and images drew."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_path.as_uri(), wait_until="load")
+    page.wait_for_timeout(500)
+    seen = page.evaluate(
+        """() => ({
+            charts: document.querySelectorAll('.plotly-graph-div').length,
+            drawn: [...document.querySelectorAll('.plotly-graph-div')]
+                .filter(d => d.querySelectorAll('.scatterlayer .trace path.js-line').length > 0).length,
+            images: document.images.length,
+            loaded: [...document.images].filter(i => i.complete && i.naturalWidth > 0).length,
+        })"""
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+    page.close()
+    return {**seen, "errors": errors, "away": [u for u in requests if not u.startswith(LOCAL)]}

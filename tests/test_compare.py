@@ -121,7 +121,7 @@ def test_compare_writes_table_figures_page_and_each_plans_data(scenario, tmp_pat
     page = (out / "compare.html").read_text()
     for stem in ("compare-traffic", "compare-queues", "compare-stock"):
         assert (out / f"{stem}.png").read_bytes().startswith(b"\x89PNG"), stem
-        assert f"<a href='{stem}.png'>" in page and f"id=\"{stem}\"" in page  # the image, and its chart
+        assert f"<a href='{stem}.png'>" in page and f'id="{stem}"' in page  # the image, and its chart
     assert "twice the web workers" in page and page.count("class='sig'") >= 3
 
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from simulator.analysis import calibration
 from simulator.cli import main
 from simulator.scenario.loader import load_scenario
+from tests.conftest import opened
 
 pytestmark = pytest.mark.slow  # real server processes and load tests: the slow tier
 
@@ -84,6 +85,13 @@ def test_thursday_flash_replayed_sells_exactly_the_stock(store, start_shop, tmp_
     assert result.exit_code in (0, 1), result.output  # it runs and judges; capacity is not the point here
     fits(result.output)
     assert (directory / "validation.png").stat().st_size > 10_000
+    try:  # its page in the browser, where there is one (tests/test_pages.py says why not)
+        browser = request.getfixturevalue("browser")
+    except pytest.skip.Exception:
+        browser = None
+    if browser is not None:
+        seen = opened(browser, directory / "validation.html", f"validation-{store}")  # interactive, offline
+        assert seen["errors"] == [] and seen["away"] == [] and seen["charts"] == 2 and seen["drawn"] == 2
     if store == "sqlite":
         two_runs_of_one_replay_validate_as_one(directory, tmp_path)
 

@@ -164,3 +164,59 @@ def runs_chart(
             )
         fig.update_yaxes(title=label, row=row, col=1)
     return _layout(fig, title, start, 120 + 220 * len(panels))
+
+
+def validation_charts(
+    steps: Sequence[str],
+    measured: dict[str, np.ndarray],
+    predicted: dict[str, np.ndarray],
+    measured_series: dict[str, dict[str, np.ndarray]],
+    predicted_series: dict[str, dict[str, np.ndarray]],
+    series: dict[str, str],
+) -> list[go.Figure]:
+    """Response-time distributions per step (measured and predicted, log time axis), and per step each series
+    second by second, measured against predicted."""
+    colours = {"measured": PALETTE[0], "predicted": PALETTE[1]}
+    times = make_subplots(rows=1, cols=len(steps), subplot_titles=list(steps), shared_yaxes=True)
+    for col, step in enumerate(steps, start=1):
+        for kind, latency in (("measured", np.sort(measured[step])), ("predicted", np.sort(predicted[step]))):
+            if len(latency):
+                at = np.unique(np.linspace(0, len(latency) - 1, min(len(latency), POINTS)).astype(int))
+                line = {"color": colours[kind], "shape": "hv"}
+                cdf = go.Scatter(x=latency[at], y=(at + 1) / len(latency), name=kind, legendgroup=kind,
+                                 showlegend=col == 1, mode="lines", line=line)  # fmt: skip
+                times.add_trace(cdf, 1, col)
+        times.update_xaxes(type="log", title="response time (s)", row=1, col=col)
+    times.update_yaxes(title="share of answered requests", row=1, col=1)
+    times.update_layout(title="Response times: load test (measured) vs flashsim (predicted)", height=380)
+    titles = [f"{step}: {label}" for step in steps for label in series.values()]
+    over = make_subplots(rows=len(steps), cols=len(series), subplot_titles=titles, shared_xaxes=True)
+    for row, step in enumerate(steps, start=1):
+        for col, name in enumerate(series, start=1):
+            for kind, source in (("measured", measured_series), ("predicted", predicted_series)):
+                values = source.get(step, {}).get(name)
+                if values is not None:
+                    over.add_trace(go.Scatter(y=values, name=kind, legendgroup=kind, showlegend=row == col == 1,
+                                              mode="lines", line={"color": colours[kind]}), row, col)  # fmt: skip
+    over.update_xaxes(title="seconds into the run", row=len(steps))
+    over.update_layout(title="Over time: load test (measured) vs flashsim (predicted)", height=120 + 220 * len(steps))
+    return [times, over]
+
+
+def search_chart(runs: Sequence[Any]) -> go.Figure:
+    """Each model run of a sizing: the value it tried of each knob, a filled marker where every target held."""
+    fig = go.Figure()
+    knobs = list(dict.fromkeys(k for r in runs for k in r.config))
+    for k, knob in enumerate(knobs):
+        tried = [(n, r.config[knob], all(r.passed.values())) for n, r in enumerate(runs, start=1) if knob in r.config]
+        colour = PALETTE[k % len(PALETTE)]
+        fig.add_trace(go.Scatter(
+            x=[n for n, _, _ in tried], y=[v for _, v, _ in tried], name=knob, mode="lines+markers",
+            line={"color": colour, "width": 1}, text=["met" if ok else "missed" for _, _, ok in tried],
+            marker={"size": 9, "symbol": ["circle" if ok else "circle-open" for _, _, ok in tried], "color": colour},
+            hovertemplate="run %{x}: %{y} (%{text})",
+        ))  # fmt: skip
+    fig.update_xaxes(title="model run", dtick=1)
+    fig.update_yaxes(title="value tried")
+    fig.update_layout(title="The search: each run's values (filled: every target met)", height=380)
+    return fig

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.analysis import Sizing
+from simulator.output import interactive
 from simulator.scenario import TEAMS, Scenario
 from simulator.units import format_clock
 
@@ -183,6 +184,8 @@ def terminal(
 
 
 def render_html(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) -> str:
+    """sizing.html: the answer, its verification, the details, and the search as an interactive chart (offline)."""
+
     def table(heading: str, columns: list[str], rows: list[list[str]]) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
@@ -217,12 +220,15 @@ def render_html(sizing: Sizing, checks: list[dict[str, Any]], clock_start: Any) 
             [[r.what, json.dumps(r.config), json.dumps(r.passed)] for r in sizing.runs],
         )
     )
+    if sizing.runs:
+        parts.append(interactive.embed(interactive.search_chart(sizing.runs), "search"))
     unmet = "".join(f"<p><b>Not met:</b> {html.escape(u)}</p>" for u in sizing.unmet)
     style = (
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:2px 6px}"
     )
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>sizing</title><style>{style}</style></head>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>sizing</title><style>{style}</style>"
+        f"{interactive.script() if sizing.runs else ''}</head>"
         f"<body><h1>flashsim size</h1>{unmet}{''.join(parts)}</body></html>\n"
     )

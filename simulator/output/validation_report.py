@@ -10,6 +10,7 @@ import numpy as np
 from rich.table import Table
 
 from simulator.analysis import JUDGED, MIN_JUDGED, NOISE_SDS, SMALL_SHARE, Validation
+from simulator.output import interactive
 from simulator.output.loadtest_report import saturation_warning
 from simulator.output.plotting import plt
 from simulator.units import format_duration
@@ -92,7 +93,8 @@ def validation_rows(validation: Validation, tolerance: float) -> list[tuple[list
 
 
 def validation_html(validation: Validation, title: str, tolerance: float, figures: list[Path]) -> str:
-    """validation.html: the judged table (as the terminal's) and the figures beside it."""
+    """validation.html: the judged table (as the terminal's) and its charts, interactive and offline (plotly.js
+    inline), the figures' images linked."""
     body = "".join(
         "<tr>"
         + "".join(f"<td class='{c if c in ('ok', 'FAIL') else ''}'>{html.escape(c)}</td>" for c in [*cells, verdict])
@@ -101,7 +103,16 @@ def validation_html(validation: Validation, title: str, tolerance: float, figure
     )
     head = "".join(f"<th>{c}</th>" for c in ("step", "figure", "measured", "predicted", "error", "judged"))
     verdict = "PASS" if validation.passed else "FAIL"
-    images = "".join(f"<p><img src='{html.escape(f.name)}' alt='{html.escape(f.stem)}'></p>" for f in figures)
+    charts = interactive.validation_charts(
+        [r.step for r in validation.rows],
+        validation.measured_latency,
+        validation.predicted_latency,
+        validation.measured_series,
+        validation.predicted_series,
+        SERIES,
+    )
+    links = ", ".join(f"<a href='{html.escape(f.name)}'>{html.escape(f.name)}</a>" for f in figures)
+    images = "".join(interactive.embed(c, f"chart-{k}") for k, c in enumerate(charts)) + f"<p>As images: {links}</p>"
     warning = (
         f"<p class='FAIL'>{html.escape(saturation_warning(validation.generator_saturated))}</p>"
         if validation.generator_saturated
@@ -113,7 +124,8 @@ def validation_html(validation: Validation, title: str, tolerance: float, figure
         f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
         "body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}"
-        ".ok{color:#080}.FAIL{color:#c00;font-weight:bold}img{max-width:100%}</style></head><body>"
+        f".ok{{color:#080}}.FAIL{{color:#c00;font-weight:bold}}img{{max-width:100%}}</style>{interactive.script()}"
+        "</head><body>"
         f"<h1>{html.escape(title)}</h1><p>judged: throughput and p95 within {tolerance:.0%} (steps measured "
         f"{MIN_JUDGED} times or more), outcomes within {tolerance:.0%} or {SMALL_SHARE:.0%} points: "
         f"<b class='{verdict}'>{verdict}</b></p>{warning}<table><tr>{head}</tr>{body}</table>{images}</body></html>\n"
