@@ -594,20 +594,29 @@ def _meta(source: Path, read_meta: Callable):
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @guarded
 def report_command(directory: Path) -> None:
-    """Draw again the figures and page of a finished run from its data files (no model run); for a comparison or
-    a sizing, those of each run inside it."""
-    from simulator.output import report
-    from simulator.output.data import read_run
+    """Draw again the pages and figures of a finished run, comparison or sizing from its data files (no model
+    run): a comparison's and a sizing's own page, and those of each run inside them."""
+    from simulator.output import compare_report, report, sizing_report
+    from simulator.output.data import read_comparison, read_run
 
     runs = [d for d in (directory, *sorted(directory.iterdir() if directory.is_dir() else [])) if _is_run(d)]
-    if not runs:
-        raise UsageProblem(f"{directory}: no run here or just inside (a directory with summary.json and scenario.json)")
-    for run in runs:
-        try:
+    comparison, sizing = (directory / "compare.json").is_file(), (directory / "sizing.json").is_file()
+    if not runs and not comparison and not sizing:
+        raise UsageProblem(f"{directory}: no run, comparison or sizing here (summary.json and scenario.json, "
+                           "compare.json or sizing.json)")  # fmt: skip
+    try:
+        for run in runs:
             report.write_report(run, read_run(run))
-        except (OSError, ValueError, KeyError, IndexError) as exc:
-            raise UsageProblem(f"{run}: cannot read its data: {exc}") from None
-        click.echo(f"report: {run / 'report.html'}")
+            click.echo(f"report: {run / 'report.html'}")
+        if comparison:
+            compare_report.write_report(directory, read_comparison(directory))
+            click.echo(f"report: {directory / 'compare.html'}")
+        if sizing:
+            found, checks, clock_start = sizing_report.read(directory)
+            (directory / "sizing.html").write_text(sizing_report.render_html(found, checks, clock_start))
+            click.echo(f"report: {directory / 'sizing.html'}")
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise UsageProblem(f"{directory}: cannot read its data: {exc}") from None
 
 
 def _is_run(directory: Path) -> bool:

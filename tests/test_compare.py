@@ -123,6 +123,13 @@ def test_compare_writes_table_figures_page_and_each_plans_data(scenario, tmp_pat
         assert (out / f"{stem}.png").read_bytes().startswith(b"\x89PNG"), stem
         assert f"<a href='{stem}.png'>" in page and f'id="{stem}"' in page  # the image, and its chart
     assert "twice the web workers" in page and page.count("class='sig'") >= 3
+    (out / "compare.html").unlink()  # drawn again from the files alone: the same table, the same charts
+    again = CliRunner().invoke(main, ["report", str(out)])
+    assert again.exit_code == 0, again.output
+    redrawn = (out / "compare.html").read_text()
+    table = page[page.index("<h2>Side by side</h2>") : page.index("<h2>Over time</h2>")]
+    assert table in redrawn and redrawn.count("plotly-graph-div") == page.count("plotly-graph-div")
+    assert (out / BASELINE / "report.html").exists() and f"report: {out / 'compare.html'}" in again.output
 
 
 def test_compare_never_overwrites_an_existing_out(scenario, tmp_path):

@@ -186,6 +186,11 @@ def test_size_command_writes_its_tables_and_verifies(tmp_path):
     assert data["verification"] and all(c["met"] for c in data["verification"])
     assert (out / "verification" / "summary.json").exists()
     assert "system.pools.web.workers: 11" in (out / "sized.yaml").read_text()
+    page = (out / "sizing.html").read_text()
+    (out / "sizing.html").unlink()
+    again = CliRunner().invoke(main, ["report", str(out)])
+    assert again.exit_code == 0, again.output
+    assert (out / "sizing.html").read_text() == page  # drawn again from sizing.json alone
     applied = CliRunner().invoke(main, ["check", "scenarios/steady-state.yaml", "--overlay", str(out / "sized.yaml")])
     assert applied.exit_code == 0, applied.output
 

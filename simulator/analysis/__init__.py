@@ -6,7 +6,7 @@ from simulator.analysis.calibration import JUDGED, MIN_JUDGED, NOISE_SDS, SMALL_
 from simulator.analysis.compare import BASELINE, Comparison, Row, compare, load_plans, run_plans
 from simulator.analysis.loadtest import PARTS, collect, locust_stats, read_meta, saturated_seconds
 from simulator.analysis.replications import RunResult, simulate
-from simulator.analysis.search import Sizing
+from simulator.analysis.search import Evaluation, Sizing
 from simulator.analysis.sizing import size
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "simulate",
     "size",
     "Sizing",
+    "Evaluation",
     "Validation",
 ]

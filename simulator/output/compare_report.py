@@ -13,6 +13,7 @@ from rich.text import Text
 
 from simulator.analysis import BASELINE, Comparison, Row
 from simulator.output import interactive
+from simulator.output.data import SavedComparison, SavedRun
 from simulator.output.plotting import by_column, clock_axis, endpoint_names, plt, prefixed, save, shade
 from simulator.units import ClockTime, format_clock
 
@@ -90,10 +91,10 @@ def _diff(plan: dict[str, Any], unit: str) -> str:
     return text + suffix + (" *" if significant else "")
 
 
-def table_rows(comparison: Comparison) -> tuple[list[str], list[tuple[Row, list[str]]]]:
+def table_rows(comparison: Comparison | SavedComparison) -> tuple[list[str], list[tuple[Row, list[str]]]]:
     """Column names, and each row with its cells: shared by the terminal table and the HTML page."""
     start = comparison.baseline.scenario.clock.start_time
-    n = len(comparison.baseline.replications)
+    n = comparison.baseline.summary["replications"]
     columns = ["figure", BASELINE]
     for name in comparison.plans:
         columns += [name, f"Δ {name}"]
@@ -106,13 +107,13 @@ def table_rows(comparison: Comparison) -> tuple[list[str], list[tuple[Row, list[
     return columns, rows
 
 
-def comparison_table(comparison: Comparison) -> Table:
+def comparison_table(comparison: Comparison | SavedComparison) -> Table:
     """The side-by-side table for the terminal."""
     columns, rows = table_rows(comparison)
     baseline = comparison.baseline
     table = Table(
-        title=f"{baseline.scenario.name}: plans compared (seed {baseline.seed}, "
-        f"{len(baseline.replications)} replications each)",
+        title=f"{baseline.scenario.name}: plans compared (seed {baseline.summary['seed']}, "
+        f"{baseline.summary['replications']} replications each)",
         title_justify="left",
         caption=NOTE,
         caption_justify="left",
@@ -208,7 +209,7 @@ def plot_panels(
     save(fig, path)
 
 
-def write_report(directory: Path, comparison: Comparison) -> list[str]:
+def write_report(directory: Path, comparison: Comparison | SavedComparison) -> list[str]:
     """The overlaid figures and compare.html; the stems of the figures written."""
     directory.mkdir(parents=True, exist_ok=True)
     runs = {name: by_column(*result.timeseries) for name, result in comparison.results.items()}
@@ -234,7 +235,7 @@ def write_report(directory: Path, comparison: Comparison) -> list[str]:
 # -- the page ----------------------------------------------------------------------------------------
 
 
-def _described(result: RunResult, name: str) -> str:
+def _described(result: RunResult | SavedRun, name: str) -> str:
     plan = result.scenario.plans.get(name)
     if plan is None:
         return ""
@@ -242,13 +243,13 @@ def _described(result: RunResult, name: str) -> str:
     return f"{plan.description} ({overrides})" if plan.description and overrides else plan.description or overrides
 
 
-def render_html(comparison: Comparison, figures: list[str], charts: list[str] | None = None) -> str:
+def render_html(comparison: Comparison | SavedComparison, figures: list[str], charts: list[str] | None = None) -> str:
     """compare.html: the plans, the side-by-side table and the overlaid series, as interactive charts (plotly.js
     inline: it works offline) with the figures' images linked, or as the images."""
     baseline = comparison.baseline
     title = html.escape(f"{baseline.scenario.name}: plans compared")
     runs = (
-        f"seed {baseline.seed}, {len(baseline.replications)} replication(s) per plan, "
+        f"seed {baseline.summary['seed']}, {baseline.summary['replications']} replication(s) per plan, "
         f"start {baseline.scenario.clock.start}, horizon {baseline.scenario.clock.horizon:g} s. {NOTE}"
     )
     parts = [

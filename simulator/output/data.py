@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.analysis import Comparison, RunResult
+from simulator.analysis import BASELINE, Comparison, Row, RunResult
 from simulator.scenario import Scenario, load_saved
 from simulator.units import format_clock
 
@@ -70,6 +70,30 @@ def read_run(directory: Path) -> SavedRun:
             for row in csv.DictReader(f)
         ]
     return SavedRun(scenario, summary, ([second, *names], rows.reshape(-1, len(names) + 1)), latency)
+
+
+@dataclass(frozen=True)
+class SavedComparison:
+    """A finished comparison read back from its directory: its rows (compare.json) and each run's data."""
+
+    results: dict[str, SavedRun]
+    rows: list[Row]
+
+    @property
+    def baseline(self) -> SavedRun:
+        return self.results[BASELINE]
+
+    @property
+    def plans(self) -> list[str]:
+        return [name for name in self.results if name != BASELINE]
+
+
+def read_comparison(directory: Path) -> SavedComparison:
+    """The comparison write_comparison left in `directory`."""
+    data = json.loads((directory / "compare.json").read_text())
+    results = {name: read_run(directory / name) for name in [BASELINE, *data["plans"]]}
+    rows = [Row(r["figure"], r["label"], r["unit"], r["baseline"], r["plans"]) for r in data["figures"]]
+    return SavedComparison(results, rows)
 
 
 def write_comparison(directory: Path, comparison: Comparison) -> None:

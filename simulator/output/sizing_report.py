@@ -4,6 +4,7 @@ the verification, and an overlay that applies the sized configuration to the sce
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import json
 import math
@@ -15,10 +16,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from simulator.analysis import Sizing
+from simulator.analysis import Evaluation, Sizing
 from simulator.output import interactive
 from simulator.scenario import TEAMS, Scenario
-from simulator.units import format_clock
+from simulator.units import ClockTime, format_clock
 
 COLUMNS = ("what", "variant", "item", "current", "sized", "warm_start", "cost", "cost_unit")
 
@@ -81,6 +82,7 @@ def write(directory: Path, sizing: Sizing, checks: list[dict[str, Any]], clock_s
         "verification": checks,
         "unmet": sizing.unmet,
         "skipped": sizing.skipped,
+        "clock_start": None if clock_start is None else [clock_start.day, clock_start.second_of_day],
     }
     (directory / "sizing.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
     lines = overlay(sizing) if sizing.scenario is not None else {}
@@ -89,6 +91,16 @@ def write(directory: Path, sizing: Sizing, checks: list[dict[str, Any]], clock_s
             "# flashsim size: apply with --overlay sized.yaml\n" + yaml.safe_dump(lines, sort_keys=False)
         )
     (directory / "sizing.html").write_text(render_html(sizing, checks, clock_start))
+
+
+def read(directory: Path) -> tuple[Sizing, list[dict[str, Any]], ClockTime | None]:
+    """The sizing `write` left in `directory` (sizing.json): what its page is drawn from."""
+    data = json.loads((directory / "sizing.json").read_text())
+    runs = [Evaluation(r["what"], r["config"], r["passed"]) for r in data["runs"]]
+    found = Sizing(data["rows"], runs, data["staffing"], data["roster"], unmet=data["unmet"], skipped=data["skipped"])
+    start = data.get("clock_start")
+    day = dt.date.fromisoformat(start[0]) if start and start[0] else None
+    return found, data["verification"], ClockTime(day, start[1]) if start else None
 
 
 def _staffing_rows(sizing: Sizing, clock_start: Any) -> tuple[list[str], list[list[str]]]:
