@@ -90,7 +90,7 @@ def test_report_draws_a_finished_run_again_from_its_data_files_alone(run, tmp_pa
         drawn, first = (np.asarray(Image.open(d / figure)) for d in (again, directory))
         assert drawn.shape == first.shape and (drawn == first).all(), figure
     empty = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
-    assert empty.exit_code == 2 and "no run here" in empty.output
+    assert empty.exit_code == 2 and "no run, comparison or sizing here" in empty.output
 
 
 def test_summary_table_renders_endpoints_and_units_sold(run):
