@@ -284,7 +284,8 @@ class Shopper(FastHttpUser):
                     response.success()
                 if kind == "ok" and not self.keep(name, saves, data, response):
                     kind = None
-                server = _server_timing(response.headers.get("Server-Timing", ""))
+                # a refused or reset connection answers status 0 with no headers: a failure like any other
+                server = _server_timing((response.headers or {}).get("Server-Timing", ""))
         except gevent.Timeout:
             elapsed = (time.perf_counter() - start) * 1000
             self.environment.events.request.fire(

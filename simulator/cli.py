@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from simulator.analysis.replications import ClusterProblem
+from simulator.analysis.replications import ClusterProblem, Interrupted
 from simulator.output.tables import show
 from simulator.scenario import ScenarioError, load_scenario, scenario_schema
 
@@ -40,7 +41,12 @@ def guarded(command: Callable) -> Callable:
         except (UsageProblem, ClusterProblem) as exc:
             err.print(f"flashsim: {exc}", markup=False, emoji=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+        except (KeyboardInterrupt, Interrupted):
+            STOPPED.append(_stop_signal[0])
+            name = signal.Signals(_stop_signal[0]).name
+            err.print(f"flashsim: stopped by {name}", highlight=False)
+            sys.exit(128 + _stop_signal[0])
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if os.environ.get("FLASHSIM_DEBUG"):
@@ -63,7 +69,7 @@ class UsageProblem(Exception):
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a field, e.g. audience.size=50k."
 )
-seed_option = click.option("--seed", type=int, help="Root seed (default: the scenario's).")
+seed_option = click.option("--seed", type=click.IntRange(min=0), help="Root seed (default: the scenario's).")
 replications_option = click.option(
     "--replications", "-r", type=click.IntRange(min=1), help="Replications (default: the scenario's)."
 )
@@ -103,10 +109,22 @@ grow_option = click.option(
 )
 
 
+STOPPED: list[int] = []
+"""The signal that stopped this command, once one has (Ctrl-C: SIGINT, or SIGTERM)."""
+_stop_signal = [int(signal.SIGINT)]
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM stops a command as Ctrl-C does: workers stopped, what finished kept (then exit 128 + 15)."""
+    _stop_signal[0] = signum
+    raise KeyboardInterrupt
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flashsim")
 def main() -> None:
     """flashsim: flash-sale load simulation, sizing and load tests from one scenario file."""
+    signal.signal(signal.SIGTERM, _terminate)
 
 
 @main.command()
@@ -179,7 +197,13 @@ def run(
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(f"simulating {loaded.name}", total=count)
-        result = simulate(loaded, seed, count, jobs, progress=lambda: bar.advance(task), cluster=cluster)
+        try:
+            result = simulate(loaded, seed, count, jobs, progress=lambda: bar.advance(task), cluster=cluster)
+        except Interrupted as stopped:
+            finished = stopped.finished[loaded.name]
+            if finished.replications:  # the first k replications: a run of k, as `-r k` would give
+                write_data(directory, finished)
+            raise
     write_data(directory, result)
     if not no_figures:
         report.write_report(directory, result)
@@ -353,11 +377,14 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
     """A new, empty run directory; an existing run is never overwritten. One the command made and left empty
     (it failed before writing anything: a cluster that did not answer, Ctrl-C) is removed as it ends."""
     if out is not None:
-        if out.exists() and any(out.iterdir()):
-            raise UsageProblem(f"--out {out}: the directory exists and is not empty; runs are never overwritten")
-        if not out.exists():
-            out.mkdir(parents=True)
-            _remove_if_left_empty(out)
+        try:
+            if out.exists() and any(out.iterdir()):
+                raise UsageProblem(f"--out {out}: the directory exists and is not empty; runs are never overwritten")
+            if not out.exists():
+                out.mkdir(parents=True)
+                _tidy_on_close(out)
+        except OSError as exc:
+            raise UsageProblem(f"--out {out}: cannot make the directory: {exc.strerror or exc}") from None
         return out
     from datetime import datetime
 
@@ -369,13 +396,24 @@ def claim_directory(out: Path | None, name: str, seed: int) -> Path:
             candidate.mkdir(parents=True, exist_ok=False)
         except FileExistsError:
             continue
-        _remove_if_left_empty(candidate)
+        except OSError as exc:
+            raise UsageProblem(f"{candidate}: cannot make the run directory: {exc.strerror or exc}") from None
+        _tidy_on_close(candidate)
         return candidate
     raise UsageProblem(f"{base}: could not find a free run directory")
 
 
-def _remove_if_left_empty(directory: Path) -> None:
+def _tidy_on_close(directory: Path) -> None:
+    """When the command ends: a directory it left empty is removed; one a stop left part-written is marked
+    INCOMPLETE."""
+
     def remove() -> None:
+        if STOPPED and directory.is_dir() and any(directory.iterdir()):
+            name = signal.Signals(STOPPED[0]).name
+            (directory / "INCOMPLETE").write_text(
+                f"stopped by {name} before the command finished: the files here are what had finished then\n"
+            )
+            return
         if directory.is_dir() and not any(directory.iterdir()):
             directory.rmdir()
 
@@ -465,6 +503,8 @@ def loadtest(
     problems = lt.mapping_problems(directory)
     if problems:
         raise UsageProblem(f"the run stopped on a mapping error in loadtest: {problems[0]}")
+    if not any((row["requests"] or 0) > (row["failures"] or 0) for row in lt.locust_stats(directory).values()):
+        raise UsageProblem(f"no request to {host} got an answer but an error: is the target up? (see requests.csv)")
 
 
 def loadtest_dirs(why: str) -> Callable:

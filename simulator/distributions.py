@@ -137,6 +137,10 @@ def _quote(value: object) -> str:
 def _read_samples(where: str, name: str, base_dir: Path | None) -> tuple[float, ...]:
     """The first column of a CSV file, one value per row, an optional header row first."""
     path = Path(base_dir or ".") / name  # an absolute name stays as it is
+    if path.suffix.lower() != ".csv":
+        raise ValueError(
+            f"{where}: {name!r} is not a .csv file; give a CSV file of values, e.g. empirical(samples.csv)"
+        )
     if not path.is_file():
         raise ValueError(
             f"{where}: no such file {str(path)!r}; give a CSV file relative to the scenario, "

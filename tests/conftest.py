@@ -41,8 +41,8 @@ def http(
 class Shop:
     """The reference shop running as a real server process."""
 
-    def __init__(self, store: str, *args: str, workers: int = 1):
-        self.port = free_port()
+    def __init__(self, store: str, *args: str, workers: int = 1, port: int | None = None, fresh: bool = True):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [
@@ -53,7 +53,7 @@ class Shop:
                 str(self.port),
                 "--store",
                 store,
-                "--fresh",
+                *(["--fresh"] if fresh else []),
                 "--workers",
                 str(workers),
                 *args,
@@ -92,11 +92,12 @@ class Shop:
 
 @pytest.fixture
 def start_shop():
-    """Start shops (stopped after the test): start_shop(store_url, *args, workers=N)."""
+    """Start shops (stopped after the test): start_shop(store_url, *args, workers=N); port= and fresh=False start
+    one again where another stopped, on its store as left."""
     shops: list[Shop] = []
 
-    def start(store: str, *args: str, workers: int = 1) -> Shop:
-        shops.append(Shop(store, *args, workers=workers))
+    def start(store: str, *args: str, workers: int = 1, port: int | None = None, fresh: bool = True) -> Shop:
+        shops.append(Shop(store, *args, workers=workers, port=port, fresh=fresh))
         return shops[-1]
 
     yield start
@@ -146,8 +147,10 @@ LOCAL = ("file:", "data:", "blob:", "about:")
 """Where a page may fetch from: this machine's files and its own data."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """Headless Chromium (Debian's), driven by Playwright for one test: the sync API runs an event loop in
+    this thread while it is open, so it is never kept past the test (asyncio.run would refuse to start)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")

@@ -353,3 +353,10 @@ def test_sampler_draws_have_the_distribution_mean():
 def test_sampler_rejects_empty_batches():
     with pytest.raises(ValueError, match="batch"):
         sampler(parse_distribution("exp(1s)"), np.random.default_rng(1), batch=0)
+
+
+def test_empirical_reads_only_a_csv_file_and_never_shows_another(tmp_path):
+    (tmp_path / "secret").write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    for name in ("secret", "/etc/passwd"):
+        message = error_of(f"empirical({name})", tmp_path)
+        assert "not a .csv file" in message and "root:" not in message, message

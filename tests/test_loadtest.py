@@ -8,6 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,7 @@ from click.testing import CliRunner
 from simulator.analysis import calibration
 from simulator.cli import main
 from simulator.scenario.loader import load_scenario
-from tests.conftest import opened
+from tests.conftest import ROOT, opened
 
 pytestmark = pytest.mark.slow  # real server processes and load tests: the slow tier
 
@@ -246,3 +249,39 @@ def test_ctrl_c_stops_the_load_test_cleanly_and_keeps_what_was_written(start_sho
         assert (directory / name).exists(), name
     requests = rows(directory / "requests.csv")
     assert requests and max(float(r["sent_s"]) for r in requests) < 60  # it stopped long before its run time
+
+
+def test_a_shop_down_mid_run_gives_failed_requests_and_every_shopper_an_outcome(start_shop, tmp_path):
+    store = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    replay = ["--scale", "0.002", "--speedup", "60"]  # 600 shoppers over 45 s, the open 15 s in
+    shop = start_shop(store, "--scenario", THURSDAY, *replay)
+    out = tmp_path / "run"
+    args = ["loadtest", THURSDAY, "--host", shop.url, "--out", str(out), *replay, "--run-time", "52s"]
+    test = subprocess.Popen([sys.executable, "-m", "simulator", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    time.sleep(13)
+    shop.stop()  # down across the open
+    down = time.monotonic()
+    time.sleep(4)
+    start_shop(store, "--scenario", THURSDAY, *replay, port=shop.port, fresh=False)
+    up = time.monotonic()
+    output, _ = test.communicate(timeout=120)
+    assert test.returncode == 0, output
+    directory = out / "loadtest"
+    requests = rows(directory / "requests.csv")
+    refused = [float(r["sent_s"]) for r in requests if int(r["status"]) == 0]
+    assert len(refused) > 10 and min(refused) > 5 and max(refused) < 13 + (up - down) + 15  # the outage's
+    assert any(int(r["status"]) == 200 and float(r["sent_s"]) > max(refused) for r in requests)  # and after
+    arrived = sum(int(r["arrivals"]) for r in rows(directory / "arrivals.csv"))
+    outcomes = json.loads((directory / "outcomes.json").read_text())["outcomes"]
+    assert arrived > 500 and sum(outcomes.values()) == arrived, outcomes  # not one shopper lost
+    assert outcomes.get("gave_up", 0) > 0
+    assert "Traceback" not in (directory / "locust.log").read_text()
+
+
+def test_a_load_test_no_request_of_which_is_answered_is_an_error(tmp_path):
+    result = CliRunner().invoke(main, ["loadtest", REFERENCE, "--host", "http://127.0.0.1:9", "--scale", "0.01",
+                                       "--run-time", "5s", "--out", str(tmp_path / "run")])  # fmt: skip
+    assert result.exit_code == 2 and "got an answer but an error" in result.output, result.output
+    statuses = {r["status"] for r in rows(tmp_path / "run" / "loadtest" / "requests.csv")}
+    assert statuses == {"0"}  # each attempt recorded, refused

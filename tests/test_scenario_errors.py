@@ -248,6 +248,15 @@ CASES = [
         r"no presale",
     ),
     ("bare-dot-scalar", edit("seed: 7", "seed: ."), "seed:", "seed", r"valid integer"),
+    ("negative-seed", edit("seed: 7", "seed: -1"), "seed:", "seed", r"greater than or equal to 0"),
+    ("century-horizon", edit("horizon: 2h", "horizon: 876000h"), "horizon:", "clock.horizon", r"at most a month"),
+    (
+        "trillion-shoppers",
+        edit("size: 72k", "size: 1000000M"),
+        "size: 1000000M",
+        "audience.size",
+        r"less than or equal to",
+    ),
     ("recursive-alias", BASE + "extra: &a [*a]\n", "extra: &a", "extra[0]", r"alias refers to a node that contains it"),
 ]
 
@@ -627,3 +636,25 @@ def test_fuzz_random_bytes_fail_cleanly(tmp_path, data):
 )
 def test_fuzz_set_fails_cleanly(path, value):
     _assert_clean(STEADY, [f"{path}={value}"])
+
+
+def test_a_negative_seed_or_an_out_that_cannot_be_made_is_bad_input_and_leaves_nothing(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "run"
+    negative = runner.invoke(main, ["run", str(STEADY), "--seed", "-1", "--out", str(out)])
+    assert negative.exit_code == 2 and "-1" in negative.output and not out.exists()
+    for where in ("/proc/flashsim-run", str(tmp_path / "file" / "run")):
+        (tmp_path / "file").write_text("a file, not a directory")
+        refused = runner.invoke(main, ["run", str(STEADY), "--set", "audience.size=100", "--out", where])
+        assert refused.exit_code == 2 and f"--out {where}: cannot make the directory" in refused.output, where
+
+
+def test_a_huge_file_is_refused_at_once_without_being_read(tmp_path):
+    import time
+
+    file = tmp_path / "huge.yaml"
+    file.write_text(BASE + "# padding\n" * 700_000, encoding="utf-8")  # 7 MB
+    began = time.monotonic()
+    result = check(file)
+    assert result.exit_code == 2 and "a scenario file is at most 5 MB" in result.output
+    assert time.monotonic() - began < 2

@@ -3,10 +3,12 @@ several server processes, and a clean stop on SIGTERM that keeps what was commit
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -174,7 +176,9 @@ def test_flashsim_target_speaks_the_cli_of_the_other_commands():
     shown = runner.invoke(main, ["target", "--help"], prog_name="flashsim")
     assert shown.exit_code == 0 and shown.output.startswith("Usage: flashsim target [OPTIONS]")
     for args, says in ((["--service", "buy=fast"], "buy=fast"), (["--workers", "0"], "--workers"),
-                       (["--scenario", "nope.yaml"], "nope.yaml")):  # fmt: skip
+                       (["--scenario", "nope.yaml"], "nope.yaml"), (["--port", "99999"], "--port"),
+                       (["--store", "sqlite:////proc/flashsim/shop.sqlite"], "cannot open it"),
+                       (["--store", "redis://127.0.0.1:9/0"], "cannot open it")):  # fmt: skip
         refused = runner.invoke(main, ["target", *args])
         assert refused.exit_code == 2 and says in refused.output and "Traceback" not in refused.output, args
 
@@ -225,3 +229,20 @@ def test_a_hold_outside_sqlite_or_on_no_endpoint_exits_2_naming_it():
         command = [sys.executable, "-m", "loadtests.target", *args]
         out = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)
+
+
+def test_a_hostile_body_gets_400_or_413_never_500_and_nothing_is_stored(start_shop, tmp_path):
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--stock", "5")
+    key = {"Idempotency-Key": "k-1"}
+    nested = "[" * 100_000 + "]" * 100_000
+    request = urllib.request.Request(f"{shop.url}/orders", data=nested.encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **key})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as deep:
+        urllib.request.urlopen(request, timeout=10)
+    assert deep.value.code in (400, 413)
+    huge = {"sku": "phone", "user": "u" * 20_000}
+    assert http("POST", f"{shop.url}/orders", huge, key)[0] == 413
+    assert http("POST", f"{shop.url}/orders", {"sku": "phone", "user": "u" * 300}, key)[0] == 400
+    nested_small = {"sku": "phone", "user": "bob", "extra": json.loads("[" * 50 + "]" * 50)}
+    assert http("POST", f"{shop.url}/orders", nested_small, {"Idempotency-Key": "k-2"})[0] == 201  # ignored field
+    assert shop.stats()["skus"]["phone"]["reserved"] == 1  # only the good order

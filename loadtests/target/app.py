@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import json
 import os
 import time
 import uuid
@@ -67,7 +68,17 @@ T = TypeVar("T")
 
 
 class BadRequest(Exception):
-    """The client sent something the endpoint cannot use (400)."""
+    """The client sent something the endpoint cannot use (400, or `status`: 413 for a body too large)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+MAX_BODY = 16 * 1024
+"""The largest request body the shop reads (bytes): its bodies are a few short fields."""
+MAX_TEXT = 200
+"""The longest SKU, user or other text field it accepts (characters)."""
 
 
 def server_timing(wait: float, app: float, phases: dict[str, float] | None = None) -> str:
@@ -83,13 +94,24 @@ def server_timing(wait: float, app: float, phases: dict[str, float] | None = Non
 
 
 async def json_body(request: Request) -> dict:
-    """The request's JSON object; BadRequest for anything else."""
+    """The request's JSON object; BadRequest for anything else: a body over MAX_BODY (413), one that is not a
+    JSON object, nested too deep to parse, or with a text field over MAX_TEXT (400)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise BadRequest(f"the body is over {MAX_BODY} bytes", 413)
+    body = b""
+    async for chunk in request.stream():  # read no more than the limit, whatever the header said
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise BadRequest(f"the body is over {MAX_BODY} bytes", 413)
     try:
-        data = await request.json()
-    except ValueError:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
         raise BadRequest("the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
+    if any(isinstance(v, str) and len(v) > MAX_TEXT for v in data.values()):
+        raise BadRequest(f"a text field is over {MAX_TEXT} characters")
     return data
 
 
@@ -145,7 +167,7 @@ def create_app(config: ShopConfig | None = None) -> Starlette:
                     try:
                         response = await handler(request)
                     except BadRequest as exc:
-                        response = error(str(exc), 400)
+                        response = error(str(exc), exc.status)
                     done = time.perf_counter()
                 phases["pace"] = shop.get("pace", 0.0)  # the core's speed lately, as the reference work's time
                 response.headers["Server-Timing"] = server_timing(started - entered, done - started, phases)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 
+import redis
 import uvicorn
 
 from loadtests.target.config import ENV, ShopConfig
@@ -17,8 +19,12 @@ from loadtests.target.store import prepare_store
 
 
 def run_target(config: ShopConfig, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve the shop on host:port with `workers` processes until Ctrl-C or SIGTERM (then return, or exit 0)."""
-    prepare_store(config)
+    """Serve the shop on host:port with `workers` processes until Ctrl-C or SIGTERM (then return, or exit 0);
+    ValueError for a store that cannot be opened."""
+    try:
+        prepare_store(config)
+    except (OSError, sqlite3.Error, redis.RedisError) as exc:
+        raise ValueError(f"--store {config.store}: cannot open it: {exc}") from None
     os.environ[ENV] = config.to_env()  # worker processes build the app from it (create_app)
     print(
         f"reference shop on http://{host}:{port} ({workers} process(es) x {config.slots or 'unlimited'} slot(s)), "

@@ -8,6 +8,7 @@ combined in their own order.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -80,19 +81,33 @@ def simulate_all(
     children = seeds(seed, replications or first.replications)
     tasks = [(name, child) for name in scenarios for child in children]
     results: dict[str, list[dict]] = {name: [] for name in scenarios}
-    with executor(jobs, cluster, len(tasks)) as pool:
-        if pool is None:
-            for name, child in tasks:
-                results[name].append(simulate_once(scenarios[name], child, shoppers))
-                if progress:
-                    progress()
-        else:
-            futures = [(name, pool.submit(simulate_once, scenarios[name], child, shoppers)) for name, child in tasks]
-            for name, future in futures:
-                results[name].append(future.result())
-                if progress:
-                    progress()
+    try:
+        with executor(jobs, cluster, len(tasks)) as pool:
+            if pool is None:
+                for name, child in tasks:
+                    results[name].append(simulate_once(scenarios[name], child, shoppers))
+                    if progress:
+                        progress()
+            else:
+                futures = [
+                    (name, pool.submit(simulate_once, scenarios[name], child, shoppers)) for name, child in tasks
+                ]
+                for name, future in futures:
+                    results[name].append(future.result())
+                    if progress:
+                        progress()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the command line makes it one): what finished, in order
+        raise Interrupted({name: RunResult(scenarios[name], seed, reps) for name, reps in results.items()}) from None
     return {name: RunResult(scenarios[name], seed, reps) for name, reps in results.items()}
+
+
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C, SIGTERM) before every replication finished; `finished` holds those that
+    did, per scenario, in replication order (the first k of each)."""
+
+    def __init__(self, finished: dict[str, RunResult]):
+        super().__init__("interrupted")
+        self.finished = finished
 
 
 CONNECT_TIMEOUT = 10.0
@@ -127,5 +142,19 @@ def executor(jobs: int, cluster: str | None, tasks: int) -> Iterator[Executor | 
     elif jobs <= 1 or tasks == 1:
         yield None
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, tasks)) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(jobs, tasks), initializer=_worker_ignores_interrupts)
+        try:
             yield pool
+        except BaseException:  # interrupted, or a replication failed: stop the workers now, not after their runs
+            for process in list(pool._processes.values()):  # the executor offers no public way to stop them
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _worker_ignores_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the workers leave it to the parent, which stops them with
+    SIGTERM, whose default (end at once) they take back from the handler the command line gave the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -124,8 +124,9 @@ class Uncertainty(Section):
 
 
 class Audience(Section):
-    size: Annotated[Count, GROWS]
-    """Expected number of shopper sessions over all sales (arrivals are Poisson around it)."""
+    size: Annotated[Count, GROWS] = Field(le=2_000_000_000)
+    """Expected number of shopper sessions over all sales (arrivals are Poisson around it); at most 2 billion
+    (a run holds the shoppers present at once in memory)."""
     segments: dict[str, Segment] = {"guest": Segment(share=1.0)}
     """Named segments (e.g. member, guest) with shares summing to 1."""
     arrivals: Arrivals = Arrivals()

@@ -122,6 +122,8 @@ def _construct(
 
 
 _MAX_NODES = 100_000
+MAX_FILE = 5_000_000
+"""The largest scenario file read (bytes): the library's biggest is 20 kB; a larger one is refused at once."""
 """More values than any scenario needs: a file of nested aliases must not expand without bound."""
 
 
@@ -317,6 +319,9 @@ def _read_yaml(path: Path) -> tuple[Any, dict]:
     """A YAML file's data and the line of each node; ScenarioError when it cannot be read."""
     file = str(path)
     try:
+        if (size := path.stat().st_size) > MAX_FILE:
+            message = f"{size / 1e6:.0f} MB; a scenario file is at most {MAX_FILE // 1_000_000} MB"
+            raise ScenarioError([Problem(where=file, message=message)])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError([Problem(where=file, message="no such file")]) from None

@@ -28,6 +28,10 @@ from simulator.scenario.targets import Targets
 # -- clock -------------------------------------------------------------------------------------
 
 
+MAX_HORIZON = 31 * 86400.0
+"""The longest horizon a run accepts: per-second series of a month are about a gigabyte for a big shop."""
+
+
 class Clock(Section):
     start: str = "00:00"
     """Wall-clock label of simulated time 0, e.g. 19:30 or 2026-11-11 00:00."""
@@ -43,6 +47,11 @@ class Clock(Section):
         units.parse_clock(self.start)
         if self.horizon <= 0:
             raise ValueError("horizon must be longer than 0s")
+        if self.horizon > MAX_HORIZON:
+            raise ValueError(
+                f"horizon: {units.format_duration(self.horizon)} is longer than {units.format_duration(MAX_HORIZON)}: "
+                "a run keeps every second's figures, so a promotion is simulated at most a month at a time"
+            )
         return self
 
 
@@ -57,8 +66,8 @@ class Scenario(Section):
     """Name used for the results directory (defaults to the file name)."""
     description: str = ""
     clock: Clock
-    seed: int = 0
-    """Root of every random stream: same seed, same results."""
+    seed: int = Field(0, ge=0)
+    """Root of every random stream: same seed, same results (a whole number, 0 or more)."""
     replications: int = Field(1, ge=1)
     """Independent runs whose results are averaged with 95% confidence intervals."""
     audience: Audience
