@@ -246,3 +246,57 @@ def test_a_hostile_body_gets_400_or_413_never_500_and_nothing_is_stored(start_sh
     nested_small = {"sku": "phone", "user": "bob", "extra": json.loads("[" * 50 + "]" * 50)}
     assert http("POST", f"{shop.url}/orders", nested_small, {"Idempotency-Key": "k-2"})[0] == 201  # ignored field
     assert shop.stats()["skus"]["phone"]["reserved"] == 1  # only the good order
+
+
+def test_fuzzed_requests_never_get_a_500_and_the_stock_is_conserved(start_shop, tmp_path):
+    """Hypothesis sends the shop requests of every shape (methods, paths, headers, bodies JSON or not, valid
+    orders among them); not one answer is a 500, and the stock holds: reserved + paid + available = stock."""
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    shop = start_shop(f"sqlite:///{tmp_path / 'shop.sqlite'}", "--stock", "30")
+    text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+    ascii_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+    json_value = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+        max_leaves=12,
+    )
+    good_order = st.fixed_dictionaries({"sku": st.just("phone"), "user": st.sampled_from(["ann", "bob", "cy"])})
+    body = st.one_of(
+        st.none(),
+        good_order.map(lambda b: json.dumps(b).encode()),
+        st.dictionaries(st.sampled_from(["sku", "user", "accept", "x"]), json_value, max_size=4).map(
+            lambda b: json.dumps(b).encode()
+        ),
+        json_value.map(lambda v: json.dumps(v).encode()),
+        st.binary(max_size=200),
+    )
+    paths = st.one_of(
+        st.sampled_from(
+            ["/health", "/admin/stats", "/queue/token", "/orders", "/products/phone", "/products/phone/stock"]
+        ),  # fmt: skip
+        text.map(lambda s: f"/products/{quote(s, safe='')}"),
+        text.map(lambda s: f"/orders/{quote(s, safe='')}/pay"),
+        text.map(lambda s: f"/redpackets/{quote(s, safe='')}/grab"),
+    )
+    answers: list[int] = []
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(["GET", "POST", "PUT", "DELETE"]), paths, body, st.none() | ascii_text)
+    def send(method: str, path: str, data: bytes | None, key: str | None) -> None:
+        headers = {"Content-Type": "application/json"} | ({"Idempotency-Key": key} if key is not None else {})
+        request = urllib.request.Request(shop.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answers.append(answer.status)
+        except urllib.error.HTTPError as exc:
+            answers.append(exc.code)
+            assert exc.code < 500, (method, path, data, key, exc.read()[:200])
+
+    send()
+    assert len(answers) >= 300 and any(a < 300 for a in answers)
+    sku = shop.stats()["skus"]["phone"]
+    assert sku["reserved"] + sku["paid"] + sku["available"] == sku["stock"] == 30
