@@ -300,3 +300,13 @@ def test_fuzzed_requests_never_get_a_500_and_the_stock_is_conserved(start_shop, 
     assert len(answers) >= 300 and any(a < 300 for a in answers)
     sku = shop.stats()["skus"]["phone"]
     assert sku["reserved"] + sku["paid"] + sku["available"] == sku["stock"] == 30
+
+
+def test_a_restart_without_fresh_says_it_keeps_the_stores_own_stock(start_shop, tmp_path):
+    store = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    start_shop(store, "--stock", "5").stop()
+    again = start_shop(store, "--stock", "9", fresh=False)
+    assert again.stats()["skus"]["phone"]["stock"] == 5  # kept, as documented
+    again.stop()
+    said = again.process.stdout.read()
+    assert "the store keeps phone at its stock of 5 (asked 9); --fresh starts anew" in said, said

@@ -97,8 +97,10 @@ return {'ok', cents}
 """
 
 
-def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> None:
-    """Stock and rains, set when absent (or always, when fresh)."""
+def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> dict[str, int]:
+    """Stock and rains, set when absent (or always, when fresh); the SKUs whose stock was kept at another
+    number than `skus` asks: their stock kept."""
+    kept: dict[str, int] = {}
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
         if fresh:
@@ -107,6 +109,8 @@ def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fr
                 client.delete(*keys[i : i + 1000])
         for name, s in skus.items():
             if client.exists(f"shop:sku:{name}"):
+                if (stored := int(client.hget(f"shop:sku:{name}", "stock") or 0)) != s.stock:
+                    kept[name] = stored
                 continue
             client.hset(
                 f"shop:sku:{name}",
@@ -134,6 +138,7 @@ def setup(url: str, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fr
             )
     finally:
         client.close()
+    return kept
 
 
 class TimedPool(aredis.BlockingConnectionPool):

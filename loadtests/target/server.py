@@ -22,9 +22,12 @@ def run_target(config: ShopConfig, host: str = "127.0.0.1", port: int = 8000, wo
     """Serve the shop on host:port with `workers` processes until Ctrl-C or SIGTERM (then return, or exit 0);
     ValueError for a store that cannot be opened."""
     try:
-        prepare_store(config)
+        kept = prepare_store(config)
     except (OSError, sqlite3.Error, redis.RedisError) as exc:
         raise ValueError(f"--store {config.store}: cannot open it: {exc}") from None
+    for sku, stock in kept.items():  # a restart without --fresh keeps the store's own stock: say so
+        asked = config.skus[sku].stock
+        print(f"note: the store keeps {sku} at its stock of {stock} (asked {asked}); --fresh starts anew", flush=True)
     os.environ[ENV] = config.to_env()  # worker processes build the app from it (create_app)
     print(
         f"reference shop on http://{host}:{port} ({workers} process(es) x {config.slots or 'unlimited'} slot(s)), "

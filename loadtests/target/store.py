@@ -117,8 +117,9 @@ class SqliteStore:
         self.db.execute("COMMIT")
         return result
 
-    def setup(self, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> None:
-        """Create the tables; stock and rains are set when absent (or always, when fresh)."""
+    def setup(self, skus: dict[str, SkuConfig], rains: dict[str, RainConfig], fresh: bool) -> dict[str, int]:
+        """Create the tables; stock and rains are set when absent (or always, when fresh). The SKUs whose stock
+        the store kept at another number than `skus` asks: their stock kept."""
         self.db.executescript(SCHEMA)
 
         def init():
@@ -138,6 +139,8 @@ class SqliteStore:
                 )
 
         self._transaction(init)
+        stored = dict(self.db.execute("SELECT sku, stock FROM skus").fetchall())
+        return {name: stored[name] for name, s in skus.items() if stored.get(name, s.stock) != s.stock}
 
     def _expire(self, now: float) -> int:
         due = self.db.execute(
@@ -321,18 +324,18 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def prepare_store(config: ShopConfig) -> None:
-    """Tables, stock and rains, once before the server processes start (parent directories too)."""
+def prepare_store(config: ShopConfig) -> dict[str, int]:
+    """Tables, stock and rains, once before the server processes start (parent directories too); the SKUs
+    whose stock the store kept at another number than configured (no --fresh): their stock kept."""
     if config.store.startswith("redis://"):
         from loadtests.target import redis_store
 
-        redis_store.setup(config.store, config.skus, config.rains, config.fresh)
-        return
+        return redis_store.setup(config.store, config.skus, config.rains, config.fresh)
     path = sqlite_path(config.store)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(path)
     try:
-        store.setup(config.skus, config.rains, config.fresh)
+        return store.setup(config.skus, config.rains, config.fresh)
     finally:
         store.close()
 
