@@ -42,10 +42,10 @@ def guarded(command: Callable) -> Callable:
             err.print(f"flashsim: {exc}", markup=False, emoji=False, soft_wrap=True)
             sys.exit(BAD_INPUT)
         except (KeyboardInterrupt, Interrupted):
-            STOPPED.append(_stop_signal[0])
-            name = signal.Signals(_stop_signal[0]).name
-            err.print(f"flashsim: stopped by {name}", highlight=False)
-            sys.exit(128 + _stop_signal[0])
+            if not STOPPED:  # Ctrl-C; SIGTERM recorded itself
+                STOPPED.append(signal.SIGINT)
+            err.print(f"flashsim: stopped by {STOPPED[0].name}", highlight=False)
+            sys.exit(128 + STOPPED[0])
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence
@@ -109,14 +109,13 @@ grow_option = click.option(
 )
 
 
-STOPPED: list[int] = []
+STOPPED: list[signal.Signals] = []
 """The signal that stopped this command, once one has (Ctrl-C: SIGINT, or SIGTERM)."""
-_stop_signal = [int(signal.SIGINT)]
 
 
 def _terminate(signum: int, _frame: Any) -> None:
     """SIGTERM stops a command as Ctrl-C does: workers stopped, what finished kept (then exit 128 + 15)."""
-    _stop_signal[0] = signum
+    STOPPED.append(signal.Signals(signum))
     raise KeyboardInterrupt
 
 
@@ -409,9 +408,8 @@ def _tidy_on_close(directory: Path) -> None:
 
     def remove() -> None:
         if STOPPED and directory.is_dir() and any(directory.iterdir()):
-            name = signal.Signals(STOPPED[0]).name
             (directory / "INCOMPLETE").write_text(
-                f"stopped by {name} before the command finished: the files here are what had finished then\n"
+                f"stopped by {STOPPED[0].name} before the command finished: the files here are what had finished then\n"
             )
             return
         if directory.is_dir() and not any(directory.iterdir()):

@@ -49,6 +49,15 @@ def seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(replications)
 
 
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C, SIGTERM) before every replication finished; `finished` holds those that
+    did, per scenario, in replication order (the first k of each)."""
+
+    def __init__(self, finished: dict[str, RunResult]):
+        super().__init__("interrupted")
+        self.finished = finished
+
+
 def simulate(
     scenario: Scenario,
     seed: int | None = None,
@@ -99,15 +108,6 @@ def simulate_all(
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the command line makes it one): what finished, in order
         raise Interrupted({name: RunResult(scenarios[name], seed, reps) for name, reps in results.items()}) from None
     return {name: RunResult(scenarios[name], seed, reps) for name, reps in results.items()}
-
-
-class Interrupted(Exception):
-    """The run was stopped (Ctrl-C, SIGTERM) before every replication finished; `finished` holds those that
-    did, per scenario, in replication order (the first k of each)."""
-
-    def __init__(self, finished: dict[str, RunResult]):
-        super().__init__("interrupted")
-        self.finished = finished
 
 
 CONNECT_TIMEOUT = 10.0

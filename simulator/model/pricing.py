@@ -40,6 +40,7 @@ class Kind:
         self.off = config.off
         self.min_spend = config.min_spend
         self.claimers = config.claimers
+        self.presale = config.presale
         self.budget = self.left = config.budget
         self.sales = sales
         self.claims = self.refused_limit = self.refused_budget = self.redeemed = 0
@@ -102,7 +103,7 @@ class Checkout:
         ]
         self.offers = [[k for k in self.kinds if i in k.sales and k.claimers > 0] for i in range(len(names))]
         """offers[sale]: the kinds its shoppers may claim, in the order given."""
-        self.add_ons = [k for k in self.kinds if config.coupons[k.name].presale]
+        self.add_ons = [k for k in self.kinds if k.presale]
         """The kinds given to presale holders as they pay the balance."""
         self.wants = sampler(Distribution("uniform", (0.0, 1.0)), rng("pricing:claims"))
         self.midnight = scenario.clock.start_time.second_of_day

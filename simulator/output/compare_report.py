@@ -243,9 +243,9 @@ def _described(result: RunResult | SavedRun, name: str) -> str:
     return f"{plan.description} ({overrides})" if plan.description and overrides else plan.description or overrides
 
 
-def render_html(comparison: Comparison | SavedComparison, figures: list[str], charts: list[str] | None = None) -> str:
+def render_html(comparison: Comparison | SavedComparison, figures: list[str], charts: list[str]) -> str:
     """compare.html: the plans, the side-by-side table and the overlaid series, as interactive charts (plotly.js
-    inline: it works offline) with the figures' images linked, or as the images."""
+    inline: it works offline) with the figures' images linked."""
     baseline = comparison.baseline
     title = html.escape(f"{baseline.scenario.name}: plans compared")
     runs = (
@@ -258,7 +258,7 @@ def render_html(comparison: Comparison | SavedComparison, figures: list[str], ch
         "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}th{background:#eee}td:first-child{text-align:left}"
         ".sig{font-weight:bold;background:#ffd}img{max-width:100%}</style>",
-        interactive.script() if charts else "",
+        interactive.script(),
         "</head><body>",
         f"<h1>{title}</h1>\n<p>{html.escape(runs)}</p>",
         "<h2>Plans</h2>\n<ul>",
@@ -277,15 +277,10 @@ def render_html(comparison: Comparison | SavedComparison, figures: list[str], ch
             tds += [f"<td>{html.escape(cells[2 + 2 * i])}</td>", f"<td{classes}>{html.escape(cells[3 + 2 * i])}</td>"]
         body.append(f"<tr title='{html.escape(row.figure)}'>{''.join(tds)}</tr>")
     parts.append(f"<h2>Side by side</h2>\n<table><tr>{head}</tr>{''.join(body)}</table>")
-    if charts:
-        parts += ["<h2>Over time</h2>\n<p>Drag to zoom, double-click to reset; click a plan to hide or show it.</p>"]
-        parts += charts
-        links = ", ".join(f"<a href='{stem}.png'>{stem}.png</a>" for stem in figures)
-        parts.append(f"<p>As images: {links}</p>")
-    else:
-        for stem in figures:
-            caption = html.escape(FIGURES[stem])
-            parts.append(f"<h2>{caption}</h2>\n<img src='{stem}.png' alt='{caption}'>")
+    parts += ["<h2>Over time</h2>\n<p>Drag to zoom, double-click to reset; click a plan to hide or show it.</p>"]
+    parts += charts
+    links = ", ".join(f"<a href='{stem}.png'>{stem}.png</a>" for stem in figures)
+    parts.append(f"<p>As images: {links}</p>")
     parts.append(
         f"<p>Data: compare.csv, compare.json; each run's own summary.json and timeseries.csv in "
         f"{html.escape(', '.join(f'{n}/' for n in comparison.results))}</p>\n</body></html>\n"

@@ -18,7 +18,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from simulator.output.moments import Moment
+from simulator.output.moments import Moment, moved_skus
 from simulator.output.plotting import endpoint_names, prefixed
 from simulator.units import ClockTime, format_clock
 
@@ -107,7 +107,7 @@ def latency_chart(latency: Sequence[dict[str, Any]], start: ClockTime) -> go.Fig
 def moment_chart(cols: dict[str, np.ndarray], header: list[str], moment: Moment, start: ClockTime) -> go.Figure:
     """One moment a second at a time: traffic, queues, and the stock that moved; x in seconds from its start."""
     t = cols["second"]
-    inside = (t >= moment.start) & (t <= moment.end)
+    inside = moment.inside(t)
     x = t[inside] - moment.start
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.05)
 
@@ -122,9 +122,8 @@ def moment_chart(cols: dict[str, np.ndarray], header: list[str], moment: Moment,
             step(errors, f"{ep} errors", 1, line={"dash": "dash"})
     for pool in prefixed(header, "pool.", ".queue"):
         step(cols[f"pool.{pool}.queue"], f"{pool} queue", 2)
-    for sku in prefixed(header, "stock.", ".available"):
-        if np.ptp(cols[f"stock.{sku}.available"][inside]) > 0 or cols[f"stock.{sku}.orders"][inside].any():
-            step(cols[f"stock.{sku}.available"], f"{sku} available", 3)
+    for sku in moved_skus(cols, header, inside):
+        step(cols[f"stock.{sku}.available"], f"{sku} available", 3)
     fig.update_xaxes(title=f"seconds after {format_clock(start, moment.start)}", row=3, col=1)
     fig.update_yaxes(title="per second", row=1, col=1)
     fig.update_yaxes(title="waiting", row=2, col=1)

@@ -32,6 +32,10 @@ class Moment:
     def title(self) -> str:
         return "; ".join(self.labels)
 
+    def inside(self, seconds: np.ndarray) -> np.ndarray:
+        """Which of the per-second samples fall in the window."""
+        return (seconds >= self.start) & (seconds <= self.end)
+
     def span(self, start: ClockTime) -> str:
         """'2026-11-11 20:59:50-21:01:00': the window on the clock (the end's time of day only)."""
         return f"{format_clock(start, self.start)}-{format_clock(start, self.end)[-8:]}"
@@ -85,7 +89,7 @@ def plot_moment(
     """Three panels over the moment's window, a point a second: arrivals and requests with their errors, the
     pools' queues, and the stock of the SKUs that moved (or the shoppers inside when none did)."""
     t = cols["second"]
-    inside = (t >= moment.start) & (t <= moment.end)
+    inside = moment.inside(t)
     x = t[inside]
     fig, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(11, 8))
     step = {"drawstyle": "steps-post", "lw": 1.2}
@@ -102,11 +106,7 @@ def plot_moment(
     if "waiting_room.queue" in cols:
         middle.plot(x, cols["waiting_room.queue"][inside], label="waiting room queue", color="black", **step)
     middle.set_ylabel("waiting")
-    moved = [
-        sku
-        for sku in prefixed(header, "stock.", ".available")
-        if np.ptp(cols[f"stock.{sku}.available"][inside]) > 0 or cols[f"stock.{sku}.orders"][inside].any()
-    ]
+    moved = moved_skus(cols, header, inside)
     for sku in moved:
         bottom.plot(x, cols[f"stock.{sku}.available"][inside], label=f"{sku} available", **step)
     if moved:
@@ -126,15 +126,22 @@ def plot_moment(
     save(fig, path)
 
 
+def moved_skus(cols: dict[str, np.ndarray], header: list[str], inside: np.ndarray) -> list[str]:
+    """The SKUs whose stock moved, or that took orders, in a window (the others would be flat lines)."""
+    return [
+        sku
+        for sku in prefixed(header, "stock.", ".available")
+        if np.ptp(cols[f"stock.{sku}.available"][inside]) > 0 or cols[f"stock.{sku}.orders"][inside].any()
+    ]
+
+
 def draw_moments(
-    scenario: Scenario, summary: dict[str, Any], cols: dict[str, np.ndarray], header: list[str], directory: Path
-) -> list[tuple[str, str]]:
-    """moment-<k>.png for each moment: (file name, title) of each."""
-    start = scenario.clock.start_time
+    found: list[Moment], summary: dict[str, Any], cols: dict[str, np.ndarray], header: list[str], start: ClockTime,
+    directory: Path,
+) -> list[str]:  # fmt: skip
+    """moment-<k>.png for each moment found: their file names."""
     firings, incidents = summary.get("contingency", []), summary.get("incident_log", [])
-    drawn = []
-    for k, moment in enumerate(moments(scenario, summary), start=1):
-        name = f"moment-{k:02d}.png"
+    names = [f"moment-{k:02d}.png" for k in range(1, len(found) + 1)]
+    for moment, name in zip(found, names):
         plot_moment(cols, header, moment, start, directory / name, firings, incidents)
-        drawn.append((name, f"{moment.span(start)}: {moment.title}"))
-    return drawn
+    return names

@@ -314,15 +314,16 @@ def write_report(directory: Path, result: RunResult | SavedRun) -> None:
         plot_presale(cols, result.scenario.system.endpoints.pay.pool, start, directory / "presale.png")  # type: ignore[union-attr]
     if "support" in result.summary:
         plot_support(result.summary["support"], start, directory / "support.png")
-    drawn = draw_moments(result.scenario, result.summary, cols, header, directory)
+    found = moments(result.scenario, result.summary)
+    images = draw_moments(found, result.summary, cols, header, start, directory)
     charts = [*interactive.horizon_charts(cols, header, start), interactive.latency_chart(result.latency, start)]
-    moment_charts = [interactive.moment_chart(cols, header, m, start) for m in moments(result.scenario, result.summary)]
+    moment_charts = [interactive.moment_chart(cols, header, m, start) for m in found]
     page = render_html(
         result.scenario.name,
         result.summary,
         [interactive.embed(c, f"chart-{k}") for k, c in enumerate(charts)],
         [interactive.embed(c, f"moment-{k}") for k, c in enumerate(moment_charts, start=1)],
-        [name for name, _ in drawn],
+        images,
     )
     (directory / "report.html").write_text(page)
 
